@@ -1,0 +1,61 @@
+/**
+ * Node adapter: builds the concrete parts (Bolt transport, Redis cache) from a topology and the
+ * process environment, and hands them to the runtime-neutral core.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseTopologyText, resolveSecrets, type Topology } from '../../config/load.js';
+import { RedisCache } from '../../cache/redis.js';
+import type { Cache } from '../../cache/types.js';
+import { createGateway, type Gateway } from '../../http/app.js';
+import { BoltTransport } from '../../transport/bolt.js';
+
+export interface NodeGatewayOptions {
+  topology: Topology;
+  env: Record<string, string | undefined>;
+  /** overrides the topology's Redis URL (e.g. tests) */
+  redisUrl?: string;
+  instanceId?: string;
+  log?: (line: string) => void;
+}
+
+export interface NodeGateway extends Gateway {
+  transport: BoltTransport;
+  cache: Cache | undefined;
+}
+
+/** Loads the topology from `--config`/GATEWAY_CONFIG: a file path, or the JSON itself. */
+export function loadTopology(source: string): Topology {
+  const text = source.trimStart().startsWith('{') ? source : readFileSync(source, 'utf8');
+  return parseTopologyText(text, source.trimStart().startsWith('{') ? 'GATEWAY_CONFIG' : source);
+}
+
+export function buildNodeGateway(opts: NodeGatewayOptions): NodeGateway {
+  const { topology, env } = opts;
+  const passwords = resolveSecrets(topology, (n) => env[n]);
+  const transport = new BoltTransport({
+    credentials: (cluster) => ({ user: topology.clusters[cluster]!.auth.user, password: passwords.get(cluster)! }),
+    scheme: (cluster) => /^(neo4j|bolt)(\+s|\+ssc)/.exec(topology.clusters[cluster]!.routers[0]!)?.[2] ?? '',
+  });
+  const redisUrl = opts.redisUrl ?? (topology.cache.redisUrlEnv ? env[topology.cache.redisUrlEnv] : undefined) ?? topology.cache.redisUrl;
+  const cache = redisUrl ? new RedisCache({ url: redisUrl, keyPrefix: topology.cache.keyPrefix }) : undefined;
+  const region = env.GATEWAY_REGION;
+  const gateway = createGateway({
+    topology,
+    transport,
+    ...(cache ? { sharedCache: cache } : {}),
+    ...(region ? { runtimeRegion: () => region } : {}),
+    instanceId: opts.instanceId ?? env.GATEWAY_INSTANCE_ID ?? randomUUID(),
+    onInternalError: (err) => opts.log?.(`internal error: ${(err as Error)?.stack ?? String(err)}`),
+  });
+  return {
+    ...gateway,
+    transport,
+    cache,
+    async close() {
+      await gateway.close();
+      await transport.close();
+      await cache?.close();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * CLI entry: neo4j-edge-gateway --config topology.json
+ * Env: GATEWAY_CONFIG (path or JSON), PORT (8787), HOST (127.0.0.1), GATEWAY_REGION,
+ * GATEWAY_REDIS_URL, and the password variables the topology names.
+ */
+import { ConfigError } from '../../config/load.js';
+import { loadTopology } from './build.js';
+import { startNodeGateway } from './server.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  const source = arg('--config') ?? process.env.GATEWAY_CONFIG;
+  if (!source) {
+    process.stderr.write('neo4j-edge-gateway: no configuration; pass --config <file> or set GATEWAY_CONFIG\n');
+    process.exit(2);
+  }
+  const topology = loadTopology(source);
+  const running = await startNodeGateway({
+    topology,
+    env: process.env,
+    ...(process.env.GATEWAY_REDIS_URL ? { redisUrl: process.env.GATEWAY_REDIS_URL } : {}),
+    host: process.env.HOST ?? '127.0.0.1',
+    port: Number(process.env.PORT ?? 8787),
+    log: (l) => process.stderr.write(`${l}\n`),
+  });
+  process.stdout.write(`neo4j-edge-gateway listening on ${running.url}\n`);
+  const stop = () => {
+    void running.stop().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`neo4j-edge-gateway: ${(err as Error)?.message ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,223 @@
+import { z } from 'zod';
+
+/**
+ * The topology file (DESIGN §3). Every field carries a description: the JSON Schema in
+ * schema/topology.schema.json is generated from this file (`npm run schema`) and a unit test
+ * fails when it is stale.
+ */
+
+const name = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, 'must start with a letter and contain only letters, digits, "_" and "-" (at most 63 characters)');
+
+const hostPort = z
+  .string()
+  .regex(/^[^\s:/]+:\d{1,5}$/, 'must be "host:port"');
+
+const boltUrl = z
+  .string()
+  .regex(/^(neo4j|bolt)(\+s|\+ssc)?:\/\/[^\s/]+(:\d{1,5})?\/?$/, 'must be a neo4j:// or bolt:// URL such as "neo4j://10.0.0.1:7687"');
+
+const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL');
+
+const envName = z
+  .string()
+  .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name (A-Z, 0-9, _)');
+
+export const RegionSchema = z
+  .object({
+    lat: z.number().min(-90).max(90).describe('Latitude of the region, in degrees.'),
+    lon: z.number().min(-180).max(180).describe('Longitude of the region, in degrees.'),
+  })
+  .strict()
+  .describe('A region: its coordinates decide which region is nearest to another.');
+
+export const MemberSchema = z
+  .object({
+    region: name.describe('The region this member runs in.'),
+    http: httpUrl.optional().describe("The member's HTTP (Query API) base URL, used by HTTP transports."),
+  })
+  .strict();
+
+export const ClusterSchema = z
+  .object({
+    routers: z.array(boltUrl).min(1).describe('Seed routers of the cluster, tried in turn for its routing table.'),
+    auth: z
+      .object({
+        user: z.string().min(1).describe('Neo4j user the gateway connects as.'),
+        passwordEnv: envName.describe('Name of the environment variable (or Worker secret) that holds the password. The password itself never appears in the file.'),
+      })
+      .strict(),
+    region: name.optional().describe('Region of members not listed in "members" (default: defaultRegion).'),
+    members: z
+      .record(hostPort, MemberSchema)
+      .default({})
+      .describe('Known members by their advertised Bolt address "host:port": their region and HTTP URL.'),
+    routingContext: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe('Routing context sent with every routing-table request (e.g. {"policy": "eu"} for server-side routing policies).'),
+  })
+  .strict();
+
+export const ShardSchema = z
+  .object({
+    cluster: name.describe('The cluster that holds this shard.'),
+    database: z.string().min(1).describe('The Neo4j database name of this shard inside its cluster.'),
+  })
+  .strict();
+
+export const ShardKeySchema = z
+  .discriminatedUnion('strategy', [
+    z
+      .object({
+        strategy: z.literal('lookup'),
+        map: z.record(z.string(), name).describe('Shard-key value -> shard name.'),
+      })
+      .strict(),
+    z
+      .object({
+        strategy: z.literal('hash'),
+      })
+      .strict()
+      .describe('Consistent hashing of the key over the composite\'s shards.'),
+    z
+      .object({
+        strategy: z.literal('range'),
+        ranges: z
+          .array(
+            z
+              .object({
+                shard: name,
+                from: z.union([z.number(), z.string()]).optional().describe('Inclusive lower bound (absent = unbounded).'),
+                to: z.union([z.number(), z.string()]).optional().describe('Exclusive upper bound (absent = unbounded).'),
+              })
+              .strict(),
+          )
+          .min(1),
+      })
+      .strict(),
+  ])
+  .describe('How a shard-key value selects the shards of a composite.');
+
+export const CompositeSchema = z
+  .object({
+    shards: z.array(name).min(1).describe('The shards of this composite, in order.'),
+    shardKey: ShardKeySchema.optional(),
+  })
+  .strict();
+
+export const ApiKeySchema = z
+  .object({
+    id: z.string().min(1).describe('A name for the key, used in logs and metrics (never the key itself).'),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'must be the hex SHA-256 of the key (64 hex digits)')
+      .describe('Hex SHA-256 of the API key. Generate with: printf %s "$KEY" | sha256sum'),
+    databases: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe('Shards and composites this key may use; "*" for all.'),
+    modes: z
+      .array(z.enum(['READ', 'WRITE']))
+      .min(1)
+      .default(['READ', 'WRITE'])
+      .describe('Access modes this key may use.'),
+  })
+  .strict();
+
+export const TopologySchema = z
+  .object({
+    $schema: z.string().optional(),
+    regions: z.record(name, RegionSchema).describe('Regions by name.'),
+    defaultRegion: name.describe('Region of a request that names none and whose runtime gives none.'),
+    clusters: z.record(name, ClusterSchema).describe('Neo4j clusters (one per shard or region) by name.'),
+    shards: z.record(name, ShardSchema).describe('Shards: a database in a cluster, by name.'),
+    composites: z.record(name, CompositeSchema).default({}).describe('Composite databases over several shards.'),
+    cache: z
+      .object({
+        redisUrl: z
+          .string()
+          .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+          .optional()
+          .describe('Redis shared by every gateway instance for routing tables. Absent: in-process cache only.'),
+        redisUrlEnv: envName.optional().describe('Environment variable holding the Redis URL (wins over redisUrl).'),
+        keyPrefix: z.string().default('n4gw:').describe('Prefix of every Redis key.'),
+      })
+      .strict()
+      .default({ keyPrefix: 'n4gw:' }),
+    auth: z
+      .object({
+        disabled: z.boolean().default(false).describe('Turn API-key auth off (local development only).'),
+      })
+      .strict()
+      .default({ disabled: false }),
+    apiKeys: z.array(ApiKeySchema).default([]).describe('API keys, stored as SHA-256 hashes.'),
+    limits: z
+      .object({
+        maxBodyBytes: z.number().int().positive().default(1048576).describe('Largest request body accepted (bytes).'),
+        maxRows: z.number().int().positive().default(100000).describe('Most rows a response may carry; more is an error, never a silent cut.'),
+        queryTimeoutMs: z.number().int().positive().default(30000).describe('Transaction timeout sent to Neo4j.'),
+        requestDeadlineMs: z.number().int().positive().default(60000).describe('Deadline for one request, retries included.'),
+        transactionIdleMs: z.number().int().positive().default(30000).describe('Explicit transactions idle longer than this are rolled back.'),
+      })
+      .strict()
+      .default({ maxBodyBytes: 1048576, maxRows: 100000, queryTimeoutMs: 30000, requestDeadlineMs: 60000, transactionIdleMs: 30000 }),
+    routing: z
+      .object({
+        strictRegionPin: z.boolean().default(false).describe('A pinned read with no reader in the pinned region fails (503) instead of leaving the region.'),
+        maxRoutingTableTtlSeconds: z.number().int().positive().default(300).describe('Upper bound on the TTL a routing table is cached for.'),
+      })
+      .strict()
+      .default({ strictRegionPin: false, maxRoutingTableTtlSeconds: 300 }),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    const regions = new Set(Object.keys(t.regions));
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    if (!regions.has(t.defaultRegion)) issue(['defaultRegion'], `unknown region "${t.defaultRegion}"`);
+    for (const [cname, c] of Object.entries(t.clusters)) {
+      if (c.region !== undefined && !regions.has(c.region)) issue(['clusters', cname, 'region'], `unknown region "${c.region}"`);
+      for (const [addr, m] of Object.entries(c.members)) {
+        if (!regions.has(m.region)) issue(['clusters', cname, 'members', addr, 'region'], `unknown region "${m.region}"`);
+      }
+    }
+    for (const [sname, s] of Object.entries(t.shards)) {
+      if (!(s.cluster in t.clusters)) issue(['shards', sname, 'cluster'], `unknown cluster "${s.cluster}"`);
+    }
+    for (const [cname, c] of Object.entries(t.composites)) {
+      if (cname in t.shards) issue(['composites', cname], `"${cname}" is already the name of a shard`);
+      c.shards.forEach((s, i) => {
+        if (!(s in t.shards)) issue(['composites', cname, 'shards', i], `unknown shard "${s}"`);
+      });
+      if (new Set(c.shards).size !== c.shards.length) issue(['composites', cname, 'shards'], 'lists a shard twice');
+      const key = c.shardKey;
+      if (key?.strategy === 'lookup') {
+        for (const [k, s] of Object.entries(key.map)) {
+          if (!c.shards.includes(s)) issue(['composites', cname, 'shardKey', 'map', k], `"${s}" is not a shard of composite "${cname}"`);
+        }
+      } else if (key?.strategy === 'range') {
+        key.ranges.forEach((r, i) => {
+          if (!c.shards.includes(r.shard)) issue(['composites', cname, 'shardKey', 'ranges', i, 'shard'], `"${r.shard}" is not a shard of composite "${cname}"`);
+        });
+      }
+    }
+    const databases = new Set([...Object.keys(t.shards), ...Object.keys(t.composites)]);
+    t.apiKeys.forEach((k, i) => {
+      k.databases.forEach((d, j) => {
+        if (d !== '*' && !databases.has(d)) issue(['apiKeys', i, 'databases', j], `unknown database "${d}"`);
+      });
+    });
+    const ids = t.apiKeys.map((k) => k.id);
+    ids.forEach((id, i) => {
+      if (ids.indexOf(id) !== i) issue(['apiKeys', i, 'id'], `duplicate key id "${id}"`);
+    });
+  });
+
+export type Topology = z.output<typeof TopologySchema>;
+export type TopologyInput = z.input<typeof TopologySchema>;
+export type ClusterConfig = Topology['clusters'][string];
+export type ShardConfig = Topology['shards'][string];
+export type CompositeConfig = Topology['composites'][string];
+export type ApiKeyConfig = Topology['apiKeys'][number];
+export type Limits = Topology['limits'];

@@ -1,0 +1,234 @@
+/**
+ * Query API wire format (Neo4j's `POST /db/{db}/query/v2`): request decoding and response
+ * encoding, in plain JSON (`application/json`) and typed JSON (`application/vnd.neo4j.query`).
+ */
+import { Codes, GatewayError } from '../errors/index.js';
+import { formatFloat } from '../transport/format.js';
+import type { AccessMode, Counters, Notification, RunResult, TypedValue } from '../transport/types.js';
+
+export const TYPED_JSON = 'application/vnd.neo4j.query';
+
+export interface QueryRequest {
+  statement: string;
+  parameters: Record<string, TypedValue>;
+  bookmarks: string[];
+  accessMode: AccessMode;
+  includeCounters: boolean;
+  impersonatedUser?: string;
+  maxExecutionTime?: number;
+  /** gateway extension: shard-key value selecting shards of a composite */
+  shardKey?: string;
+}
+
+const REQUEST_FIELDS = new Set(['statement', 'parameters', 'bookmarks', 'accessMode', 'includeCounters', 'impersonatedUser', 'maxExecutionTime', 'shardKey']);
+
+/**
+ * The response media type an Accept header asks for: typed JSON, plain JSON, or none we speak
+ * (406). Neo4j's own default is plain JSON.
+ */
+export function negotiate(accept: string | null | undefined): 'typed' | 'plain' | undefined {
+  if (!accept || accept.trim() === '') return 'plain';
+  let best: { kind: 'typed' | 'plain'; q: number; order: number } | undefined;
+  accept.split(',').forEach((part, order) => {
+    const [media, ...params] = part.split(';').map((x) => x.trim().toLowerCase());
+    const qp = params.find((p) => p.startsWith('q='));
+    const q = qp ? Number(qp.slice(2)) : 1;
+    if (!media || !(q > 0)) return;
+    let kind: 'typed' | 'plain' | undefined;
+    if (media === TYPED_JSON || media.startsWith(`${TYPED_JSON}.v1`)) kind = 'typed';
+    else if (media === 'application/json' || media === 'application/*' || media === '*/*') kind = 'plain';
+    if (kind && (!best || q > best.q)) best = { kind, q, order };
+  });
+  return best?.kind;
+}
+
+/** which media type a Content-Type or Accept names */
+export function isTypedMedia(header: string | null | undefined): boolean {
+  if (!header) return false;
+  return header
+    .split(',')
+    .map((p) => p.split(';')[0]!.trim().toLowerCase())
+    .some((m) => m === TYPED_JSON || m.startsWith(`${TYPED_JSON}.v1`));
+}
+
+function isJsonMedia(header: string): boolean {
+  const m = header.split(';')[0]!.trim().toLowerCase();
+  return m === 'application/json' || m === '' || m === '*/*' || m === 'text/plain';
+}
+
+/** Plain JSON parameter -> typed value (numbers: integral -> Integer, else Float). */
+export function typedFromPlain(v: unknown): TypedValue {
+  if (v === null || v === undefined) return { $type: 'Null', _value: null };
+  switch (typeof v) {
+    case 'boolean':
+      return { $type: 'Boolean', _value: v };
+    case 'string':
+      return { $type: 'String', _value: v };
+    case 'number':
+      if (Number.isInteger(v) && Number.isSafeInteger(v)) return { $type: 'Integer', _value: String(v) };
+      return { $type: 'Float', _value: formatFloat(v) };
+    case 'object':
+      if (Array.isArray(v)) return { $type: 'List', _value: v.map(typedFromPlain) };
+      return { $type: 'Map', _value: Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, typedFromPlain(x)])) };
+    default:
+      throw new GatewayError(Codes.RequestInvalidFormat, `Unsupported parameter value of type ${typeof v}.`);
+  }
+}
+
+function invalid(message: string): GatewayError {
+  return new GatewayError(Codes.RequestInvalid, message, { status: 400 });
+}
+
+/** Decodes and validates a Query API request body. */
+export function parseQueryRequest(text: string, contentType: string | null | undefined, opts: { requireStatement: boolean } = { requireStatement: true }): QueryRequest {
+  const ct = contentType ?? 'application/json';
+  const typed = isTypedMedia(ct);
+  if (!typed && !isJsonMedia(ct)) {
+    throw new GatewayError(Codes.RequestInvalid, `Unsupported Media Type '${ct.split(';')[0]}'. Send application/json or ${TYPED_JSON}.`, { status: 415 });
+  }
+  let body: unknown;
+  if (text.trim() === '' && !opts.requireStatement) body = {};
+  else {
+    try {
+      body = JSON.parse(text);
+    } catch (err) {
+      throw new GatewayError(Codes.RequestInvalid, `Bad Request: the body is not valid JSON (${(err as Error).message}).`, { status: 400 });
+    }
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalid('Request body must be a JSON object.');
+  const b = body as Record<string, unknown>;
+  const statement = b.statement;
+  if (statement === undefined || statement === null) {
+    if (opts.requireStatement) throw invalid('statement cannot be null or empty');
+  } else if (typeof statement !== 'string') throw invalid('Field "statement" must be a string.');
+  else if (opts.requireStatement && statement.trim() === '') throw invalid('statement cannot be null or empty');
+  const unknown = Object.keys(b).filter((k) => !REQUEST_FIELDS.has(k));
+  if (unknown.length > 0) throw invalid(`Bad Request: unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}. Known fields: ${[...REQUEST_FIELDS].join(', ')}.`);
+
+  let parameters: Record<string, TypedValue> = {};
+  if (b.parameters !== undefined && b.parameters !== null) {
+    if (typeof b.parameters !== 'object' || Array.isArray(b.parameters)) throw invalid('Field "parameters" must be a JSON object.');
+    const p = b.parameters as Record<string, unknown>;
+    parameters = {};
+    for (const [k, v] of Object.entries(p)) {
+      if (typed) {
+        if (v === null || typeof v !== 'object' || Array.isArray(v) || typeof (v as { $type?: unknown }).$type !== 'string' || !('_value' in v)) {
+          throw new GatewayError(Codes.RequestInvalidFormat, `Parameter "${k}" is not a typed value ({"$type": ..., "_value": ...}), as ${TYPED_JSON} requires.`, { status: 400 });
+        }
+        parameters[k] = v as TypedValue;
+      } else {
+        parameters[k] = typedFromPlain(v);
+      }
+    }
+  }
+
+  let bookmarks: string[] = [];
+  if (b.bookmarks !== undefined && b.bookmarks !== null) {
+    if (!Array.isArray(b.bookmarks) || !b.bookmarks.every((x) => typeof x === 'string')) throw invalid('Field "bookmarks" must be an array of strings.');
+    bookmarks = b.bookmarks as string[];
+  }
+
+  let accessMode: AccessMode = 'WRITE';
+  if (b.accessMode !== undefined && b.accessMode !== null) {
+    if (typeof b.accessMode !== 'string' || !['READ', 'WRITE'].includes(b.accessMode.toUpperCase())) throw invalid('Field "accessMode" must be "READ" or "WRITE".');
+    accessMode = b.accessMode.toUpperCase() as AccessMode;
+  }
+
+  if (b.includeCounters !== undefined && b.includeCounters !== null && typeof b.includeCounters !== 'boolean') throw invalid('Field "includeCounters" must be a boolean.');
+  if (b.impersonatedUser !== undefined && b.impersonatedUser !== null && typeof b.impersonatedUser !== 'string') throw invalid('Field "impersonatedUser" must be a string.');
+  let maxExecutionTime: number | undefined;
+  if (b.maxExecutionTime !== undefined && b.maxExecutionTime !== null) {
+    if (typeof b.maxExecutionTime !== 'number' || !Number.isInteger(b.maxExecutionTime) || b.maxExecutionTime <= 0) throw invalid('Field "maxExecutionTime" must be a positive integer (milliseconds).');
+    maxExecutionTime = b.maxExecutionTime;
+  }
+  let shardKey: string | undefined;
+  if (b.shardKey !== undefined && b.shardKey !== null) {
+    if (typeof b.shardKey !== 'string' && typeof b.shardKey !== 'number') throw invalid('Field "shardKey" must be a string or a number.');
+    shardKey = String(b.shardKey);
+  }
+
+  return {
+    statement: typeof statement === 'string' ? statement : '',
+    parameters,
+    bookmarks,
+    accessMode,
+    includeCounters: b.includeCounters === true,
+    ...(typeof b.impersonatedUser === 'string' ? { impersonatedUser: b.impersonatedUser } : {}),
+    ...(maxExecutionTime !== undefined ? { maxExecutionTime } : {}),
+    ...(shardKey !== undefined ? { shardKey } : {}),
+  };
+}
+
+/** Typed value -> plain JSON, as Neo4j's Query API renders `application/json`. */
+export function plainOf(v: TypedValue): unknown {
+  switch (v.$type) {
+    case 'Null':
+      return null;
+    case 'Boolean':
+    case 'String':
+      return v._value;
+    case 'Integer':
+      return Number(v._value);
+    case 'Float': {
+      const f = Number(v._value);
+      return Number.isFinite(f) ? f : v._value;
+    }
+    case 'List':
+      return v._value.map(plainOf);
+    case 'Map':
+      return plainMap(v._value);
+    case 'Node':
+      return { elementId: v._value._element_id, labels: v._value._labels, properties: plainMap(v._value._properties) };
+    case 'Relationship':
+      return {
+        elementId: v._value._element_id,
+        startNodeElementId: v._value._start_node_element_id,
+        endNodeElementId: v._value._end_node_element_id,
+        type: v._value._type,
+        properties: plainMap(v._value._properties),
+      };
+    case 'Path':
+      return v._value.map(plainOf);
+    case 'ZonedDateTime': {
+      // plain JSON carries the offset only, as Neo4j renders it
+      const i = v._value.indexOf('[');
+      return i >= 0 ? v._value.slice(0, i) : v._value;
+    }
+    default:
+      // temporal, duration, point, base64: their string form
+      return v._value;
+  }
+}
+
+function plainMap(m: Record<string, TypedValue>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(m)) out[k] = plainOf(m[k]!);
+  return out;
+}
+
+export interface QueryResponseParts {
+  result: Pick<RunResult, 'fields' | 'values' | 'notifications' | 'error'> & { counters?: Counters };
+  /** null: no bookmarks field (statements inside an explicit transaction) */
+  bookmarks: string[] | null;
+  includeCounters: boolean;
+  typed: boolean;
+  /** extra top-level fields (gateway extensions, e.g. partial-result errors) */
+  extra?: Record<string, unknown>;
+}
+
+/** Encodes a successful Query API response body. */
+export function encodeQueryResponse(parts: QueryResponseParts): string {
+  const { result, typed } = parts;
+  const values = typed ? result.values : result.values.map((row) => row.map(plainOf));
+  const body: Record<string, unknown> = { data: { fields: result.fields, values } };
+  if (result.error) {
+    // failed after streaming began: rows so far plus the error, as Neo4j answers (status 202)
+    body.errors = [result.error];
+    return JSON.stringify(body);
+  }
+  if (parts.includeCounters && result.counters) body.counters = result.counters;
+  if (result.notifications.length > 0) body.notifications = result.notifications satisfies Notification[];
+  if (parts.bookmarks !== null) body.bookmarks = parts.bookmarks;
+  if (parts.extra) Object.assign(body, parts.extra);
+  return JSON.stringify(body);
+}

@@ -1,0 +1,136 @@
+/**
+ * Runs one statement on one shard: route, run, and retry the way the Neo4j drivers do (DESIGN §4).
+ *
+ * - A read that fails on a member (connection, transient error) moves to another member.
+ * - A write is retried only when it provably did not run: NotALeader / ForbiddenOnReadOnlyDatabase
+ *   (refused before execution; the table is refreshed), a connection that could not be opened,
+ *   or a transient error that rolled the transaction back.
+ * - Everything happens within the request's deadline.
+ */
+import { Codes, GatewayError } from '../errors/index.js';
+import type { AccessMode, RunRequest, RunResult, Transport } from '../transport/types.js';
+import type { Route, RoutingService } from './service.js';
+
+const LEADER_SWITCH = new Set([
+  'Neo.ClientError.Cluster.NotALeader',
+  'Neo.ClientError.General.ForbiddenOnReadOnlyDatabase',
+]);
+
+/** transient errors after which Neo4j's drivers do not retry */
+const NOT_RETRIED_TRANSIENT = new Set([
+  'Neo.TransientError.Transaction.Terminated',
+  'Neo.TransientError.Transaction.LockClientStopped',
+]);
+
+function isRetriableTransient(code: string): boolean {
+  return code.startsWith('Neo.TransientError.') && !NOT_RETRIED_TRANSIENT.has(code) && code !== Codes.DeadlineExceeded && code !== Codes.NoReaderInRegion;
+}
+
+export interface ShardRun {
+  shard: string;
+  statement: string;
+  parameters: RunRequest['parameters'];
+  accessMode: AccessMode;
+  bookmarks: string[];
+  region: string;
+  pinned: boolean;
+  maxRows: number;
+  timeoutMs?: number;
+  impersonatedUser?: string;
+  deadline: number;
+}
+
+export interface ShardResult {
+  result: RunResult;
+  route: Route;
+  attempts: number;
+}
+
+function wasNotSent(err: GatewayError): boolean {
+  // the driver could not open a connection: nothing reached the server
+  const cause = err.cause as { message?: unknown } | undefined;
+  return typeof cause?.message === 'string' && /Failed to connect|ECONNREFUSED|connect ETIMEDOUT|Connection refused/i.test(cause.message);
+}
+
+export class ShardExecutor {
+  constructor(
+    private readonly routing: RoutingService,
+    private readonly transport: Transport,
+    private readonly topologyDatabase: (shard: string) => { cluster: string; database: string },
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async run(req: ShardRun): Promise<ShardResult> {
+    const { cluster, database } = this.topologyDatabase(req.shard);
+    const exclude = new Set<string>();
+    let attempts = 0;
+    let lastError: GatewayError | undefined;
+    let backoff = 50;
+    while (true) {
+      const remaining = req.deadline - this.now();
+      if (remaining <= 0) {
+        throw lastError ?? new GatewayError(Codes.DeadlineExceeded, 'The request deadline passed before the statement could run.');
+      }
+      attempts++;
+      const route = await this.routing.route({ shard: req.shard, mode: req.accessMode, region: req.region, pinned: req.pinned, exclude });
+      const release = this.routing.acquire(cluster, route.member.address);
+      const signal = AbortSignal.timeout(remaining);
+      try {
+        const runReq: RunRequest = {
+          database,
+          statement: req.statement,
+          parameters: req.parameters,
+          accessMode: req.accessMode,
+          bookmarks: req.bookmarks,
+          maxRows: req.maxRows,
+          signal,
+          ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
+          ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
+        };
+        const result = await this.transport.run(route.member, runReq);
+        this.routing.markHealthy(cluster, route.member.address);
+        if (result.error && (LEADER_SWITCH.has(result.error.code) || isRetriableTransient(result.error.code))) {
+          // failed mid-stream in a way that rolled the transaction back: handled like a failure
+          throw new GatewayError(result.error.code, result.error.message);
+        }
+        return { result, route, attempts };
+      } catch (e) {
+        const err = e instanceof GatewayError ? e : new GatewayError(Codes.Internal, 'The gateway failed to run the statement.', { cause: e });
+        lastError = err;
+        if (LEADER_SWITCH.has(err.code)) {
+          // refused before execution: the table is stale everywhere
+          await this.routing.invalidate(cluster, database);
+          if (req.accessMode === 'WRITE') {
+            exclude.add(route.member.address);
+            continue;
+          }
+          throw err;
+        }
+        if (err.code === Codes.DatabaseUnavailable) {
+          this.routing.markFailed(cluster, route.member.address);
+          await this.routing.invalidate(cluster, database);
+          if (req.accessMode === 'READ' || wasNotSent(err)) {
+            exclude.add(route.member.address);
+            await sleep(Math.min(backoff, Math.max(0, req.deadline - this.now())));
+            backoff = Math.min(backoff * 2, 1000);
+            if (attempts < 8) continue;
+          }
+          throw err;
+        }
+        if (isRetriableTransient(err.code) && attempts < 5) {
+          // a transient error rolled the transaction back: it is safe to run again
+          await sleep(Math.min(backoff, Math.max(0, req.deadline - this.now())));
+          backoff = Math.min(backoff * 2, 1000);
+          continue;
+        }
+        throw err;
+      } finally {
+        release();
+      }
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,241 @@
+/**
+ * Routing tables per (cluster, database) and member choice (DESIGN §4).
+ *
+ * Lookup order: this process's memory (the hot path: no I/O at all), then the shared cache
+ * (Redis), then discovery against the cluster's routers. A table past its TTL is served while
+ * one refresh per table runs (stale-while-revalidate).
+ */
+import type { Topology } from '../config/schema.js';
+import type { Cache } from '../cache/types.js';
+import { Codes, GatewayError } from '../errors/index.js';
+import { memberRegion, regionDistance } from '../topology/index.js';
+import type { AccessMode, MemberRef, RoutingTableData, Transport } from '../transport/types.js';
+import { pickReader, regionOrder, type Candidate } from './select.js';
+
+export type TableSource = 'memory' | 'redis' | 'discovery';
+
+export interface RoutingTable extends RoutingTableData {
+  cluster: string;
+  fetchedAt: number;
+  expiresAt: number;
+  /** where this process got it from */
+  origin: 'redis' | 'discovery';
+}
+
+export interface Route {
+  shard: string;
+  member: MemberRef;
+  role: AccessMode;
+  region: string;
+  cache: TableSource;
+}
+
+export interface RouteRequest {
+  shard: string;
+  mode: AccessMode;
+  /** the request's region (pinned, or the runtime's) */
+  region: string;
+  /** true when the region came from the x-neo4j-region header */
+  pinned: boolean;
+  /** members to avoid on this attempt (already failed) */
+  exclude?: ReadonlySet<string>;
+}
+
+interface MemberHealth {
+  failures: number;
+  ejectedUntil: number;
+}
+
+export interface RoutingServiceOptions {
+  now?: () => number;
+  /** first ejection period after a failure; doubles per failure */
+  ejectMs?: number;
+  maxEjectMs?: number;
+}
+
+export class RoutingService {
+  private readonly tables = new Map<string, RoutingTable>();
+  private readonly refreshing = new Map<string, Promise<RoutingTable>>();
+  private readonly health = new Map<string, MemberHealth>();
+  private readonly inFlight = new Map<string, number>();
+  private readonly now: () => number;
+  private readonly ejectMs: number;
+  private readonly maxEjectMs: number;
+  private rotation = 0;
+  discoveries = 0;
+
+  constructor(
+    private readonly topology: Topology,
+    private readonly transport: Transport,
+    private readonly shared: Cache | undefined,
+    options: RoutingServiceOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.ejectMs = options.ejectMs ?? 1000;
+    this.maxEjectMs = options.maxEjectMs ?? 30000;
+  }
+
+  private key(cluster: string, database: string): string {
+    return `rt:${cluster}:${database}`;
+  }
+
+  /** The routing table for a shard, and where it came from. */
+  async tableFor(cluster: string, database: string): Promise<{ table: RoutingTable; source: TableSource }> {
+    const key = this.key(cluster, database);
+    const mem = this.tables.get(key);
+    const now = this.now();
+    if (mem && mem.expiresAt > now) return { table: mem, source: 'memory' };
+    if (mem) {
+      // stale: serve it, refresh in the background (one at a time)
+      void this.refresh(cluster, database).catch(() => undefined);
+      return { table: mem, source: 'memory' };
+    }
+    const table = await this.refresh(cluster, database);
+    return { table, source: table.origin };
+  }
+
+  /** Refreshes a table: shared cache first, then discovery. One refresh per table at a time. */
+  refresh(cluster: string, database: string, opts: { skipShared?: boolean } = {}): Promise<RoutingTable> {
+    const key = this.key(cluster, database);
+    const running = this.refreshing.get(key);
+    if (running) return running;
+    const p = (async () => {
+      if (this.shared && !opts.skipShared) {
+        const cached = await this.shared.get(key);
+        if (cached) {
+          try {
+            const t = JSON.parse(cached) as RoutingTable;
+            if (t.expiresAt > this.now()) {
+              const table: RoutingTable = { ...t, origin: 'redis' };
+              this.tables.set(key, table);
+              return table;
+            }
+          } catch {
+            // a corrupt entry is rediscovered below
+          }
+        }
+      }
+      const table = await this.discover(cluster, database);
+      this.tables.set(key, table);
+      if (this.shared) await this.shared.set(key, JSON.stringify(table), table.expiresAt - table.fetchedAt);
+      return table;
+    })().finally(() => this.refreshing.delete(key));
+    this.refreshing.set(key, p);
+    return p;
+  }
+
+  private async discover(cluster: string, database: string): Promise<RoutingTable> {
+    const c = this.topology.clusters[cluster];
+    if (!c) throw new GatewayError(Codes.Internal, `Unknown cluster ${cluster}.`);
+    const known = this.tables.get(this.key(cluster, database))?.routers ?? [];
+    const seeds = c.routers.map((u) => u.replace(/^[a-z0-9+]+:\/\//, '').replace(/\/$/, ''));
+    const routers = [...new Set([...known, ...seeds])];
+    let lastError: unknown;
+    for (const router of routers) {
+      try {
+        this.discoveries++;
+        const data = await this.transport.fetchRoutingTable(cluster, router, database, c.routingContext);
+        const ttl = Math.max(1, Math.min(data.ttlSeconds, this.topology.routing.maxRoutingTableTtlSeconds));
+        const fetchedAt = this.now();
+        return { ...data, cluster, fetchedAt, expiresAt: fetchedAt + ttl * 1000, origin: 'discovery' };
+      } catch (err) {
+        lastError = err;
+        if (err instanceof GatewayError && err.code === Codes.DatabaseNotFound) throw err;
+        if (err instanceof GatewayError && err.code.startsWith('Neo.ClientError.Security.')) break;
+      }
+    }
+    if (lastError instanceof GatewayError && lastError.code.startsWith('Neo.ClientError.Security.')) {
+      throw new GatewayError(Codes.DatabaseUnavailable, `The gateway could not authenticate to cluster '${cluster}'.`, { status: 503, cause: lastError });
+    }
+    throw new GatewayError(Codes.DatabaseUnavailable, `No router of cluster '${cluster}' answered with a routing table for '${database}'.`, { status: 503, retryable: true, cause: lastError });
+  }
+
+  /** Drops a table here and in the shared cache (NotALeader, a failed member, ...). */
+  async invalidate(cluster: string, database: string): Promise<void> {
+    const key = this.key(cluster, database);
+    this.tables.delete(key);
+    if (this.shared) await this.shared.del(key);
+  }
+
+  private memberKey(cluster: string, address: string): string {
+    return `${cluster}/${address}`;
+  }
+
+  isHealthy(cluster: string, address: string): boolean {
+    const h = this.health.get(this.memberKey(cluster, address));
+    return !h || h.ejectedUntil <= this.now();
+  }
+
+  /** A member failed: eject it for a back-off period (doubling per consecutive failure). */
+  markFailed(cluster: string, address: string): void {
+    const k = this.memberKey(cluster, address);
+    const h = this.health.get(k) ?? { failures: 0, ejectedUntil: 0 };
+    h.failures++;
+    h.ejectedUntil = this.now() + Math.min(this.maxEjectMs, this.ejectMs * 2 ** (h.failures - 1));
+    this.health.set(k, h);
+  }
+
+  markHealthy(cluster: string, address: string): void {
+    this.health.delete(this.memberKey(cluster, address));
+  }
+
+  acquire(cluster: string, address: string): () => void {
+    const k = this.memberKey(cluster, address);
+    this.inFlight.set(k, (this.inFlight.get(k) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.inFlight.set(k, (this.inFlight.get(k) ?? 1) - 1);
+    };
+  }
+
+  /** Chooses the member for one shard of one request. */
+  async route(req: RouteRequest): Promise<Route> {
+    const shard = this.topology.shards[req.shard];
+    if (!shard) throw new GatewayError(Codes.DatabaseNotFound, `Database does not exist. Database name: '${req.shard}'.`);
+    const { table, source } = await this.tableFor(shard.cluster, shard.database);
+    const cluster = shard.cluster;
+    const memberRef = (address: string): MemberRef => {
+      const http = this.topology.clusters[cluster]?.members[address]?.http;
+      return http === undefined ? { cluster, address } : { cluster, address, http };
+    };
+    const exclude = req.exclude ?? new Set<string>();
+    if (req.mode === 'WRITE') {
+      const writer = table.writers.find((w) => !exclude.has(w)) ?? table.writers[0];
+      if (!writer) {
+        throw new GatewayError(Codes.DatabaseUnavailable, `Shard '${req.shard}' has no writer right now (no leader in the routing table).`, { status: 503, retryable: true });
+      }
+      return { shard: req.shard, member: memberRef(writer), role: 'WRITE', region: memberRegion(this.topology, cluster, writer), cache: source };
+    }
+    const readers = table.readers.length > 0 ? table.readers : table.writers;
+    const fresh = readers.filter((a) => !exclude.has(a));
+    const candidates: Candidate[] = (fresh.length > 0 ? fresh : readers)
+      .map((address) => ({
+        address,
+        region: memberRegion(this.topology, cluster, address),
+        inFlight: this.inFlight.get(this.memberKey(cluster, address)) ?? 0,
+        healthy: this.isHealthy(cluster, address),
+      }));
+    const order = regionOrder(req.region, Object.keys(this.topology.regions), (a, b) => regionDistance(this.topology, a, b));
+    const strict = req.pinned && this.topology.routing.strictRegionPin ? req.region : undefined;
+    const choice = pickReader(candidates, order, { ...(strict !== undefined ? { strictRegion: strict } : {}), tieBreak: this.rotation++ });
+    if (!choice) {
+      if (strict !== undefined) {
+        throw new GatewayError(Codes.NoReaderInRegion, `Shard '${req.shard}' has no reader in pinned region '${strict}' and region pins are strict.`, { status: 503 });
+      }
+      throw new GatewayError(Codes.DatabaseUnavailable, `Shard '${req.shard}' has no reader available.`, { status: 503, retryable: true });
+    }
+    return { shard: req.shard, member: memberRef(choice.address), role: 'READ', region: choice.region, cache: source };
+  }
+
+  /** A snapshot for /topology and /ready. */
+  snapshot(): { key: string; table: RoutingTable }[] {
+    return [...this.tables.entries()].map(([key, table]) => ({ key, table }));
+  }
+
+  memberState(cluster: string, address: string): { healthy: boolean; inFlight: number; failures: number } {
+    const k = this.memberKey(cluster, address);
+    return { healthy: this.isHealthy(cluster, address), inFlight: this.inFlight.get(k) ?? 0, failures: this.health.get(k)?.failures ?? 0 };
+  }
+}

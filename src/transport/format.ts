@@ -1,0 +1,59 @@
+/** Text formats shared by every transport and renderer (pure). */
+
+export function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}
+
+/**
+ * A float as Java's Double.toString prints it (what Neo4j emits): "1.0", "1.5", "1.0E20",
+ * "1.0E-5", "NaN", "Infinity".
+ */
+export function formatFloat(f: number): string {
+  if (Number.isNaN(f)) return 'NaN';
+  if (f === Number.POSITIVE_INFINITY) return 'Infinity';
+  if (f === Number.NEGATIVE_INFINITY) return '-Infinity';
+  if (f === 0) return Object.is(f, -0) ? '-0.0' : '0.0';
+  const abs = Math.abs(f);
+  if (abs >= 1e-3 && abs < 1e7) {
+    const s = String(f);
+    return s.includes('.') ? s : `${s}.0`;
+  }
+  // scientific: d.dddE[-]n
+  const [mant, exp] = f.toExponential().split('e') as [string, string];
+  const m = mant.includes('.') ? mant : `${mant}.0`;
+  return `${m}E${Number(exp)}`;
+}
+
+/**
+ * A duration as Neo4j prints it: P[nY][nM][nD][T[nH][nM][n[.n]S]], "PT0S" when zero.
+ * months/days/seconds/nanos as Neo4j stores them.
+ */
+export function formatDurationParts(months: number, days: number, seconds: number, nanos: number): string {
+  let out = 'P';
+  const years = Math.trunc(months / 12);
+  const mo = months % 12;
+  if (years) out += `${years}Y`;
+  if (mo) out += `${mo}M`;
+  if (days) out += `${days}D`;
+  // normalise seconds + nanos to a single sign like java.time.Duration
+  let totalNanos = BigInt(seconds) * 1_000_000_000n + BigInt(nanos);
+  if (totalNanos !== 0n) {
+    const neg = totalNanos < 0n;
+    if (neg) totalNanos = -totalNanos;
+    const secs = totalNanos / 1_000_000_000n;
+    const ns = totalNanos % 1_000_000_000n;
+    const h = secs / 3600n;
+    const m = (secs % 3600n) / 60n;
+    const s = secs % 60n;
+    const sign = neg ? '-' : '';
+    out += 'T';
+    if (h) out += `${sign}${h}H`;
+    if (m) out += `${sign}${m}M`;
+    if (s || ns) {
+      out += `${sign}${s}`;
+      if (ns) out += '.' + ns.toString().padStart(9, '0').replace(/0+$/, '');
+      out += 'S';
+    }
+  }
+  return out === 'P' ? 'PT0S' : out;
+}

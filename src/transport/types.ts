@@ -1,0 +1,117 @@
+/**
+ * The Transport port: run one statement on one cluster member, or ask a router for a routing
+ * table. Values cross this port in Neo4j's typed JSON form (the Query API's
+ * `application/vnd.neo4j.query` encoding): lossless, runtime-neutral, and what an HTTP
+ * transport gets from Neo4j as is.
+ */
+
+export type TypedValue =
+  | { $type: 'Null'; _value: null }
+  | { $type: 'Boolean'; _value: boolean }
+  | { $type: 'Integer'; _value: string }
+  | { $type: 'Float'; _value: string }
+  | { $type: 'String'; _value: string }
+  | { $type: 'Base64'; _value: string }
+  | { $type: 'List'; _value: TypedValue[] }
+  | { $type: 'Map'; _value: Record<string, TypedValue> }
+  | { $type: 'Date' | 'Time' | 'LocalTime' | 'OffsetDateTime' | 'ZonedDateTime' | 'LocalDateTime' | 'Duration' | 'Point'; _value: string }
+  | { $type: 'Node'; _value: TypedNode }
+  | { $type: 'Relationship'; _value: TypedRelationship }
+  | { $type: 'Path'; _value: TypedValue[] };
+
+export interface TypedNode {
+  _element_id: string;
+  _labels: string[];
+  _properties: Record<string, TypedValue>;
+}
+
+export interface TypedRelationship {
+  _element_id: string;
+  _start_node_element_id: string;
+  _end_node_element_id: string;
+  _type: string;
+  _properties: Record<string, TypedValue>;
+}
+
+export type AccessMode = 'READ' | 'WRITE';
+
+export type Counters = Record<string, number | boolean>;
+
+export interface Notification {
+  code: string;
+  title: string;
+  description: string;
+  severity: string;
+  category?: string;
+  position?: { offset: number; line: number; column: number } | null;
+  [k: string]: unknown;
+}
+
+export interface RunRequest {
+  database: string;
+  statement: string;
+  parameters: Record<string, TypedValue>;
+  accessMode: AccessMode;
+  bookmarks: string[];
+  /** transaction timeout sent to Neo4j */
+  timeoutMs?: number;
+  impersonatedUser?: string;
+  /** refuse results with more rows than this */
+  maxRows: number;
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  fields: string[];
+  values: TypedValue[][];
+  bookmarks: string[];
+  counters: Counters;
+  notifications: Notification[];
+  /**
+   * An error raised after the result had started streaming (e.g. a runtime error in a later
+   * row). Neo4j's Query API answers these with 202, the rows so far, and `errors`.
+   */
+  error?: { code: string; message: string };
+}
+
+/** A cluster member as the transports see it. */
+export interface MemberRef {
+  cluster: string;
+  /** advertised Bolt address, "host:port" */
+  address: string;
+  /** HTTP base URL, for HTTP transports */
+  http?: string;
+}
+
+export interface RoutingTableData {
+  database: string;
+  ttlSeconds: number;
+  writers: string[];
+  readers: string[];
+  routers: string[];
+}
+
+export interface TransactionHandle {
+  run(statement: string, parameters: Record<string, TypedValue>, maxRows: number): Promise<RunResult>;
+  commit(): Promise<string[]>;
+  rollback(): Promise<void>;
+  readonly member: MemberRef;
+}
+
+export interface BeginRequest {
+  database: string;
+  accessMode: AccessMode;
+  bookmarks: string[];
+  timeoutMs?: number;
+  impersonatedUser?: string;
+}
+
+export interface Transport {
+  /** run one auto-commit statement on the member */
+  run(member: MemberRef, request: RunRequest): Promise<RunResult>;
+  /** ask a router for the routing table of a database */
+  fetchRoutingTable(cluster: string, router: string, database: string, context: Record<string, string>): Promise<RoutingTableData>;
+  /** open an explicit transaction on the member (transports that cannot keep one open omit this) */
+  begin?(member: MemberRef, request: BeginRequest): Promise<TransactionHandle>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,194 @@
+/**
+ * Bad input (issue 2): each case answers a specific status with {"errors":[{code,message}]},
+ * never crashes, hangs or leaks a secret. The gateway keeps serving afterwards.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import type { RunningGateway } from '../../src/adapters/node/server.js';
+import { KEYS, query, sandboxCommand, sandboxTopology, startTestGateway } from '../support/fixture.js';
+
+let gw: RunningGateway;
+beforeAll(async () => {
+  gw = await startTestGateway();
+});
+afterAll(async () => {
+  await gw?.stop();
+});
+
+function expectError(res: Awaited<ReturnType<typeof query>>, status: number, code: string | RegExp) {
+  expect(res.status, res.text).toBe(status);
+  expect(res.body.errors, res.text).toHaveLength(1);
+  const e = res.body.errors![0]!;
+  if (typeof code === 'string') expect(e.code).toBe(code);
+  else expect(e.code).toMatch(code);
+  expect(typeof e.message).toBe('string');
+  expect(e.message.length).toBeGreaterThan(5);
+  // never a stack trace, never the Neo4j password
+  expect(res.text).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
+  expect(res.text).not.toContain(inject('sandbox').password);
+}
+
+describe('bad input', () => {
+  it('malformed JSON is a 400 Request.Invalid', async () => {
+    expectError(await query(gw, 'users-us', null, { raw: '{"statement": "RETURN 1",' }), 400, 'Neo.ClientError.Request.Invalid');
+  });
+
+  it('a body that is not an object is a 400', async () => {
+    expectError(await query(gw, 'users-us', null, { raw: '[1,2]' }), 400, 'Neo.ClientError.Request.Invalid');
+  });
+
+  it('missing statement is a 400', async () => {
+    expectError(await query(gw, 'users-us', { parameters: {} }), 400, 'Neo.ClientError.Request.Invalid');
+  });
+
+  it.each([
+    ['statement', { statement: 5 }],
+    ['parameters', { statement: 'RETURN 1', parameters: [1] }],
+    ['bookmarks', { statement: 'RETURN 1', bookmarks: 'x' }],
+    ['accessMode', { statement: 'RETURN 1', accessMode: 'SOMETIMES' }],
+    ['includeCounters', { statement: 'RETURN 1', includeCounters: 'yes' }],
+    ['unknown field', { statement: 'RETURN 1', statments: 'typo' }],
+  ])('wrong type: %s is a 400', async (_name, body) => {
+    expectError(await query(gw, 'users-us', body), 400, 'Neo.ClientError.Request.Invalid');
+  });
+
+  it('a typed-JSON parameter that is not typed is a 400', async () => {
+    const res = await query(gw, 'users-us', { statement: 'RETURN $x', parameters: { x: 1 } }, { headers: { 'content-type': 'application/vnd.neo4j.query' } });
+    expectError(res, 400, /^Neo\.ClientError\.Request\./);
+  });
+
+  it('an unsupported Content-Type is a 415', async () => {
+    expectError(await query(gw, 'users-us', { statement: 'RETURN 1' }, { headers: { 'content-type': 'text/xml' } }), 415, 'Neo.ClientError.Request.Invalid');
+  });
+
+  it('an Accept the gateway cannot answer is a 406', async () => {
+    expectError(await query(gw, 'users-us', { statement: 'RETURN 1' }, { headers: { accept: 'text/html' } }), 406, 'Neo.ClientError.Request.Invalid');
+  });
+
+  it('an unknown database is a 404 DatabaseNotFound', async () => {
+    expectError(await query(gw, 'nope', { statement: 'RETURN 1' }), 404, 'Neo.ClientError.Database.DatabaseNotFound');
+  });
+
+  it('a body over 1 MiB is a 413', async () => {
+    const big = JSON.stringify({ statement: 'RETURN $x', parameters: { x: 'a'.repeat(1024 * 1024 + 10) } });
+    expectError(await query(gw, 'users-us', null, { raw: big }), 413, 'Neo.ClientError.Gateway.PayloadTooLarge');
+  });
+
+  it('a Cypher syntax error passes through with Neo4j code', async () => {
+    const res = await query(gw, 'users-us', { statement: 'RETURN 1 +' });
+    expectError(res, 400, 'Neo.ClientError.Statement.SyntaxError');
+    expect(res.body.errors![0]!.message).toContain('Invalid input');
+  });
+
+  it('a runtime error while streaming answers 202 with data and errors, like Neo4j', async () => {
+    const res = await query(gw, 'users-us', { statement: 'UNWIND [1, 0] AS x RETURN 1 / x AS y' });
+    expect(res.status).toBe(202);
+    expect(res.body.errors?.[0]?.code).toBe('Neo.ClientError.Statement.ArithmeticError');
+    expect(res.body.data?.fields).toEqual(['y']);
+  });
+
+  it('a write in READ mode is refused by Neo4j', async () => {
+    expectError(await query(gw, 'users-us', { statement: 'CREATE (:ShouldNotExist)', accessMode: 'READ' }), 400, 'Neo.ClientError.Statement.AccessMode');
+  });
+
+  it('an unknown region header is a 400', async () => {
+    expectError(await query(gw, 'users-us', { statement: 'RETURN 1' }, { headers: { 'x-neo4j-region': 'mars' } }), 400, 'Neo.ClientError.Gateway.UnknownRegion');
+  });
+
+  it('an unknown route is a 404 with a Neo4j-style body', async () => {
+    const res = await fetch(`${gw.url}/nowhere`);
+    expect(res.status).toBe(404);
+    const body = (await res.json()) as { errors: { code: string }[] };
+    expect(body.errors[0]!.code).toMatch(/^Neo\.ClientError\./);
+  });
+
+  it('a forged gateway bookmark is a 400', async () => {
+    expectError(await query(gw, 'users-us', { statement: 'RETURN 1', bookmarks: ['n4gw1:!!!notbase64'] }), 400, 'Neo.ClientError.Transaction.InvalidBookmark');
+  });
+
+  it('still answers after all of the above', async () => {
+    const res = await query(gw, 'users-us', { statement: 'RETURN 1 AS x' });
+    expect(res.status).toBe(202);
+    expect(res.body.data?.values).toEqual([[1]]);
+  });
+});
+
+describe('auth', () => {
+  it('no key is a 401', async () => {
+    const res = await query(gw, 'users-us', { statement: 'RETURN 1' }, { key: null });
+    expectError(res, 401, 'Neo.ClientError.Security.Unauthorized');
+    expect(res.headers.get('www-authenticate')).toMatch(/Bearer/);
+  });
+
+  it('a wrong key is a 401', async () => {
+    expectError(await query(gw, 'users-us', { statement: 'RETURN 1' }, { key: 'not-a-key' }), 401, 'Neo.ClientError.Security.Unauthorized');
+  });
+
+  it('a key on a database it may not touch is a 403', async () => {
+    expectError(await query(gw, 'users-eu', { statement: 'RETURN 1' }, { key: KEYS.usOnly }), 403, 'Neo.ClientError.Security.Forbidden');
+    const ok = await query(gw, 'users-us', { statement: 'RETURN 1' }, { key: KEYS.usOnly });
+    expect(ok.status).toBe(202);
+  });
+
+  it('a read-only key may not write', async () => {
+    expectError(await query(gw, 'users-us', { statement: 'RETURN 1' }, { key: KEYS.reader }), 403, 'Neo.ClientError.Security.Forbidden');
+    const ok = await query(gw, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' }, { key: KEYS.reader });
+    expect(ok.status).toBe(202);
+  });
+
+  it('accepts the key as base64 bearer and as basic-auth password (what Query API clients send)', async () => {
+    const asBase64 = await query(gw, 'users-us', { statement: 'RETURN 1' }, { key: null, headers: { authorization: `Bearer ${btoa(KEYS.admin)}` } });
+    expect(asBase64.status).toBe(202);
+    const asBasic = await query(gw, 'users-us', { statement: 'RETURN 1' }, { key: null, headers: { authorization: `Basic ${btoa(`admin:${KEYS.admin}`)}` } });
+    expect(asBasic.status).toBe(202);
+    const wrongBasic = await query(gw, 'users-us', { statement: 'RETURN 1' }, { key: null, headers: { authorization: `Basic ${btoa('admin:nope')}` } });
+    expect(wrongBasic.status).toBe(401);
+  });
+
+  it('/health and /ready need no key', async () => {
+    expect((await fetch(`${gw.url}/health`)).status).toBe(200);
+    expect((await fetch(`${gw.url}/ready`)).status).toBe(200);
+  });
+});
+
+describe('Neo4j unavailable', () => {
+  it('a cluster nobody listens on is a 503, quickly, and names no secret', async () => {
+    const t = sandboxTopology();
+    t.clusters['c-us']!.routers = ['neo4j://127.0.0.1:1'];
+    t.limits = { requestDeadlineMs: 5000, maxBodyBytes: 1048576, maxRows: 1000, queryTimeoutMs: 5000, transactionIdleMs: 30000 };
+    const dead = await startTestGateway({ topology: t, redis: false });
+    try {
+      const started = Date.now();
+      const res = await query(dead, 'users-us', { statement: 'RETURN 1' });
+      expectError(res, 503, 'Neo.TransientError.General.DatabaseUnavailable');
+      expect(Date.now() - started).toBeLessThan(10_000);
+      const ready = await fetch(`${dead.url}/ready`);
+      expect(ready.status).toBe(503);
+    } finally {
+      await dead.stop();
+    }
+  });
+
+  it('a stopped Neo4j member is a 503 while down, and served again once it is back', async () => {
+    const t = sandboxTopology();
+    t.limits = { requestDeadlineMs: 3000, maxBodyBytes: 1048576, maxRows: 1000, queryTimeoutMs: 5000, transactionIdleMs: 30000 };
+    const g = await startTestGateway({ topology: t, redis: false });
+    try {
+      expect((await query(g, 'users-eu', { statement: 'RETURN 1' })).status).toBe(202);
+      await sandboxCommand({ cmd: 'stop', name: 'eu' });
+      const down = await query(g, 'users-eu', { statement: 'RETURN 1' });
+      expectError(down, 503, /^Neo\.TransientError\./);
+      // the other shard is unaffected
+      expect((await query(g, 'users-us', { statement: 'RETURN 1' })).status).toBe(202);
+      await sandboxCommand({ cmd: 'start', name: 'eu' });
+      let back = down;
+      for (let i = 0; i < 40 && back.status !== 202; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        back = await query(g, 'users-eu', { statement: 'RETURN 1 AS x' });
+      }
+      expect(back.status, back.text).toBe(202);
+    } finally {
+      await g.stop();
+    }
+  });
+});
