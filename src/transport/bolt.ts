@@ -30,7 +30,8 @@ export interface BoltTransportOptions {
   driverConfig?: Partial<Config>;
 }
 
-const COUNTER_KEYS = [
+/** the counters Neo4j's Query API reports, in its order */
+export const COUNTER_KEYS = [
   'containsUpdates',
   'nodesCreated',
   'nodesDeleted',

@@ -6,7 +6,7 @@ import { build } from 'esbuild';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 
-export const WRAPPER_BUNDLE = path.resolve('node_modules/.cache/n4gw/query-api-wrapper.mjs');
+export const WRAPPER_BUNDLE = path.resolve('node_modules/.cache/n4gw/query-api-wrapper-v2.mjs');
 
 export async function bundleWrapper(): Promise<string> {
   if (existsSync(WRAPPER_BUNDLE)) return WRAPPER_BUNDLE;
@@ -18,6 +18,8 @@ export async function bundleWrapper(): Promise<string> {
     platform: 'node',
     target: 'node20',
     outfile: WRAPPER_BUNDLE,
+    // the bundle requires Node built-ins; give the ESM output a require()
+    banner: { js: "import { createRequire as __n4gwCreateRequire } from 'node:module'; const require = __n4gwCreateRequire(import.meta.url);" },
     logLevel: 'silent',
   });
   return WRAPPER_BUNDLE;
