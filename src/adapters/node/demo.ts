@@ -1,0 +1,101 @@
+/**
+ * `npm start`: the whole product on one machine. Starts the Neo4j sandbox (two shards, two
+ * regions, the ports of schema/topology.sample.json), starts the gateway on 127.0.0.1:8787
+ * (PORT overrides), loads a small demo data set through the gateway itself, and prints the URL,
+ * a demo API key and a curl example. Ctrl-C stops everything, the sandbox included.
+ */
+import { readFileSync } from 'node:fs';
+import { startSandbox, DEFAULT_PASSWORD, type Sandbox } from '../../../infra/sandbox/run.mjs';
+import { parseTopologyText } from '../../config/load.js';
+import { startNodeGateway, type RunningGateway } from './server.js';
+
+const DEMO_KEY = 'demo-key-do-not-use-in-production';
+const SAMPLE = new URL('../../../schema/topology.sample.json', import.meta.url);
+
+const DEMO_DATA: Record<string, { statement: string; parameters: Record<string, unknown> }> = {
+  'users-us': {
+    statement:
+      'UNWIND $users AS u CREATE (:User {id: u.id, name: u.name, region: "us", joined: date(u.joined)}) WITH count(*) AS created ' +
+      'MATCH (a:User {id: "us-1"}), (b:User {id: "us-2"}) CREATE (a)-[:FOLLOWS {since: 2021}]->(b) RETURN created',
+    parameters: { users: [{ id: 'us-1', name: 'Ada', joined: '2021-03-01' }, { id: 'us-2', name: 'Grace', joined: '2022-07-15' }, { id: 'us-3', name: 'Linus', joined: '2023-01-09' }] },
+  },
+  'users-eu': {
+    statement:
+      'UNWIND $users AS u CREATE (:User {id: u.id, name: u.name, region: "eu", joined: date(u.joined)}) WITH count(*) AS created ' +
+      'MATCH (a:User {id: "eu-1"}), (b:User {id: "eu-2"}) CREATE (a)-[:FOLLOWS {since: 2020}]->(b) RETURN created',
+    parameters: { users: [{ id: 'eu-1', name: 'Ines', joined: '2020-05-20' }, { id: 'eu-2', name: 'Jonas', joined: '2021-11-02' }] },
+  },
+};
+
+async function main(): Promise<void> {
+  const topology = parseTopologyText(readFileSync(SAMPLE, 'utf8'), 'schema/topology.sample.json');
+  const port = Number(process.env.PORT ?? 8787);
+  const log = (s: string) => process.stdout.write(`${s}\n`);
+
+  log('starting the Neo4j sandbox (2 instances: us, eu) ...');
+  let sandbox: Sandbox | undefined;
+  let gateway: RunningGateway | undefined;
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    log('\nstopping ...');
+    await gateway?.stop().catch(() => undefined);
+    await sandbox?.stop().catch(() => undefined);
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void stop(0));
+  process.once('SIGTERM', () => void stop(0));
+
+  const portOf = (cluster: string, kind: 'bolt' | 'http'): number => {
+    const c = topology.clusters[cluster]!;
+    const [address, member] = Object.entries(c.members)[0]!;
+    return Number(kind === 'bolt' ? address.split(':')[1] : new URL(member.http!).port);
+  };
+  sandbox = await startSandbox({
+    password: DEFAULT_PASSWORD,
+    instances: [
+      { name: 'us', boltPort: portOf('c-us', 'bolt'), httpPort: portOf('c-us', 'http') },
+      { name: 'eu', boltPort: portOf('c-eu', 'bolt'), httpPort: portOf('c-eu', 'http') },
+    ],
+  });
+  log(`sandbox ready in ${(sandbox.startMs / 1000).toFixed(1)} s`);
+
+  const env = { NEO4J_PASSWORD_C_US: DEFAULT_PASSWORD, NEO4J_PASSWORD_C_EU: DEFAULT_PASSWORD, ...process.env };
+  gateway = await startNodeGateway({
+    topology,
+    env,
+    ...(process.env.GATEWAY_REDIS_URL ? { redisUrl: process.env.GATEWAY_REDIS_URL } : {}),
+    host: process.env.HOST ?? '127.0.0.1',
+    port,
+    log: (l) => process.stderr.write(`${l}\n`),
+  });
+
+  for (const [shard, body] of Object.entries(DEMO_DATA)) {
+    const res = await fetch(`${gateway.url}/db/${shard}/query/v2`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${DEMO_KEY}` },
+      body: JSON.stringify(body),
+    });
+    if (res.status !== 202) throw new Error(`loading demo data into ${shard} failed: ${res.status} ${await res.text()}`);
+  }
+
+  log('');
+  log(`neo4j-edge-gateway is listening on ${gateway.url}`);
+  log(`demo API key: ${DEMO_KEY}   (read-only key: demo-reader-key-do-not-use-in-production)`);
+  log('shards: users-us (region us-west), users-eu (region eu); composite: users');
+  log('');
+  log('try:');
+  log(`  curl -s ${gateway.url}/db/users-us/query/v2 \\`);
+  log(`    -H 'Authorization: Bearer ${DEMO_KEY}' -H 'Content-Type: application/json' \\`);
+  log(`    -d '{"statement": "MATCH (u:User) RETURN u.name AS name ORDER BY name", "accessMode": "READ"}'`);
+  log('');
+  log(`  curl -s ${gateway.url}/topology -H 'Authorization: Bearer ${DEMO_KEY}'`);
+  log('');
+  log('Ctrl-C stops the gateway and the sandbox.');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`npm start failed: ${(err as Error)?.message ?? String(err)}\n`);
+  process.exit(1);
+});
