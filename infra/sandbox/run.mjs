@@ -142,6 +142,7 @@ export async function startSandbox(spec, options = {}) {
     jvmArgs = DEFAULT_JVM_ARGS,
     verbose = !!process.env.SANDBOX_VERBOSE,
     build = true,
+    signal, // optional AbortSignal: aborting before ready stops the launcher and rejects
     stderr: stderrSink = verbose ? (s) => process.stderr.write(s) : null,
   } = options;
   const fullSpec = { password: DEFAULT_PASSWORD, ...spec };
@@ -212,11 +213,29 @@ export async function startSandbox(spec, options = {}) {
     }
   }, timeoutMs);
 
+  const onAbort = () => {
+    if (ready) return;
+    ready = true;
+    // SIGTERM: the launcher finishes any instance start in progress, stops everything, exits 0.
+    try { process.kill(-child.pid, 'SIGTERM'); } catch {}
+    const t = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, 60_000);
+    exited.then(() => clearTimeout(t));
+    onReady.reject(Object.assign(new Error('sandbox start aborted'), { name: 'AbortError' }));
+  };
+  if (signal) {
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  }
+
   let readyMsg;
   try {
     readyMsg = await readyPromise;
+  } catch (e) {
+    if (e.name === 'AbortError') await exited;
+    throw e;
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
   }
 
   function command(obj) {
@@ -287,26 +306,32 @@ function parseCli(argv) {
 
 async function cli() {
   const spec = parseCli(process.argv.slice(2));
-  let sb;
-  try {
-    sb = await startSandbox(spec, { verbose: true });
-  } catch (e) {
-    process.stderr.write(String(e.message || e) + '\n');
-    process.exit(1);
-  }
-  process.stdout.write(JSON.stringify(sb.ready) + '\n');
-
+  let sb = null;
   let exiting = false;
+  const abort = new AbortController();
   const shutdown = async (why) => {
     if (exiting) return;
     exiting = true;
     process.stderr.write(`[sandbox] ${why}: stopping\n`);
+    if (!sb) {
+      abort.abort(); // startSandbox rejects once the launcher has exited
+      return;
+    }
     const { code } = await sb.stop();
     process.exit(code ?? 1);
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGHUP', () => shutdown('SIGHUP'));
+
+  try {
+    sb = await startSandbox(spec, { verbose: true, signal: abort.signal });
+  } catch (e) {
+    if (e.name === 'AbortError') process.exit(0);
+    process.stderr.write(String(e.message || e) + '\n');
+    process.exit(1);
+  }
+  process.stdout.write(JSON.stringify(sb.ready) + '\n');
 
   // Control commands typed on stdin are forwarded; stdin EOF alone does not stop the sandbox
   // (so `node run.mjs ... &` keeps running), only a signal does.

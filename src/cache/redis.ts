@@ -10,6 +10,8 @@ export interface RedisCacheOptions {
   keyPrefix: string;
   /** how long one command may take before it counts as a miss */
   commandTimeoutMs?: number;
+  /** how long calls wait for the very first connection (default 1000 ms) */
+  connectWaitMs?: number;
   /** use Redis Cluster (several seed URLs separated by commas also select it) */
   cluster?: boolean;
 }
@@ -18,8 +20,10 @@ export class RedisCache implements Cache {
   readonly kind = 'redis' as const;
   private readonly client: Redis | Cluster;
   private ok = false;
+  private readonly connectWaitMs: number;
 
   constructor(options: RedisCacheOptions) {
+    this.connectWaitMs = options.connectWaitMs ?? 1000;
     const common = {
       keyPrefix: options.keyPrefix,
       commandTimeout: options.commandTimeoutMs ?? 250,
@@ -42,6 +46,7 @@ export class RedisCache implements Cache {
     }
     this.client.on('ready', () => {
       this.ok = true;
+      this.everReady = true;
     });
     this.client.on('error', () => {
       this.ok = false;
@@ -51,7 +56,27 @@ export class RedisCache implements Cache {
     });
   }
 
+  private everReady = false;
+  private firstConnect: Promise<void> | undefined;
+
+  /**
+   * Until the first connection is up, a call waits for it a little (a fresh instance should use
+   * the fleet's tables, not rediscover them). Once it has been up, an outage never delays a call.
+   */
+  private async waitFirstConnect(): Promise<void> {
+    if (this.everReady || this.client.status === 'ready') return;
+    this.firstConnect ??= new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, this.connectWaitMs);
+      this.client.once('ready', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+    await this.firstConnect;
+  }
+
   private async guard<T>(fn: () => Promise<T>, fallback: T): Promise<T> {
+    await this.waitFirstConnect();
     try {
       const v = await fn();
       this.ok = true;

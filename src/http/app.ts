@@ -12,7 +12,7 @@ import { RoutingService, type Route } from '../routing/service.js';
 import { ShardExecutor } from '../routing/executor.js';
 import { bookmarksFor, decodeBookmarks, encodeBookmarks, mergeBookmarks } from '../routing/bookmarks.js';
 import type { RunResult, Transport } from '../transport/types.js';
-import { ApiKeyAuth, type Principal } from './auth.js';
+import { ApiKeyAuth, type Principal, type Sha256 } from './auth.js';
 import { TYPED_JSON, encodeQueryResponse, isTypedMedia, negotiate, parseQueryRequest, type QueryRequest } from './codec.js';
 import { Metrics } from './metrics.js';
 import { TransactionRegistry } from './transactions.js';
@@ -31,6 +31,8 @@ export interface GatewayDeps {
   /** identifies this instance in `neo4j-cluster-affinity` */
   instanceId?: string;
   now?: () => number;
+  /** SHA-256 for API keys (default: crypto.subtle) */
+  sha256?: Sha256;
   /** called with errors that produced a 5xx (for logs); never sent to clients */
   onInternalError?: (err: unknown) => void;
 }
@@ -67,7 +69,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (!s) throw new GatewayError(Codes.DatabaseNotFound, `Database does not exist. Database name: '${shard}'.`);
     return { cluster: s.cluster, database: s.database };
   }, now);
-  const auth = new ApiKeyAuth(topology);
+  const auth = new ApiKeyAuth(topology, deps.sha256);
   const metrics = new Metrics();
   const transactions = new TransactionRegistry(topology.limits.transactionIdleMs, now);
   const instanceId = deps.instanceId ?? 'gw';

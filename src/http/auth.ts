@@ -26,9 +26,10 @@ function hexToBytes(hex: string): Uint8Array {
   return out;
 }
 
-async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-}
+/** SHA-256 of a UTF-8 string. Adapters may inject a faster synchronous one (Node: node:crypto). */
+export type Sha256 = (text: string) => Uint8Array | Promise<Uint8Array>;
+
+export const webSha256: Sha256 = async (text) => new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
 
 function tryBase64(s: string): string | undefined {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(s) || s.length % 4 !== 0) return undefined;
@@ -46,7 +47,10 @@ export class ApiKeyAuth {
   private readonly keys: { config: ApiKeyConfig; hash: Uint8Array; principal: Principal }[];
   private readonly disabled: boolean;
 
-  constructor(topology: Topology) {
+  constructor(
+    topology: Topology,
+    private readonly sha256: Sha256 = webSha256,
+  ) {
     this.disabled = topology.auth.disabled;
     this.keys = topology.apiKeys.map((k) => ({
       config: k,
@@ -98,7 +102,7 @@ export class ApiKeyAuth {
     const secrets = ApiKeyAuth.secrets(header).slice(0, 2);
     let found: Principal | undefined;
     for (const secret of secrets) {
-      const digest = await sha256(secret);
+      const digest = await this.sha256(secret);
       for (const k of this.keys) {
         let diff = 0;
         for (let i = 0; i < 32; i++) diff |= (digest[i] ?? 0) ^ (k.hash[i] ?? 0);

@@ -74,7 +74,6 @@ export class ShardExecutor {
       attempts++;
       const route = await this.routing.route({ shard: req.shard, mode: req.accessMode, region: req.region, pinned: req.pinned, exclude });
       const release = this.routing.acquire(cluster, route.member.address);
-      const signal = AbortSignal.timeout(remaining);
       try {
         const runReq: RunRequest = {
           database,
@@ -83,7 +82,7 @@ export class ShardExecutor {
           accessMode: req.accessMode,
           bookmarks: req.bookmarks,
           maxRows: req.maxRows,
-          signal,
+          deadline: req.deadline,
           ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
           ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
         };

@@ -103,7 +103,12 @@ export function mapDriverError(err: unknown): GatewayError {
   return new GatewayError(Codes.Internal, 'The gateway failed to run the statement.', { cause: err, status: 500 });
 }
 
-async function collect(
+/**
+ * Runs a statement and collects its rows as typed values. Callback subscription (not the async
+ * iterator, which costs a promise per record). Rows past `maxRows` are not kept; the result is
+ * still consumed to its end, so an auto-commit write commits, and the caller gets ResultTooLarge.
+ */
+function collect(
   session: Session | Transaction,
   statement: string,
   params: Record<string, unknown>,
@@ -111,34 +116,48 @@ async function collect(
   txConfig?: { timeout?: number },
 ): Promise<{ fields: string[]; values: TypedValue[][]; summary: ResultSummary | undefined; error?: { code: string; message: string } }> {
   const result = 'lastBookmarks' in session ? (session as Session).run(statement, params, txConfig) : (session as Transaction).run(statement, params);
-  // RUN failures (syntax, semantics, auth, access mode) reject here: nothing streamed yet
-  const fields = (await result.keys()) as string[];
-  const values: TypedValue[][] = [];
-  let overflow = false;
-  try {
-    for await (const record of result as AsyncIterable<NeoRecord>) {
-      if (values.length >= maxRows) {
-        overflow = true;
-        break;
-      }
-      const row: TypedValue[] = new Array(record.length);
-      for (let i = 0; i < record.length; i++) row[i] = fromDriver(record.get(i));
-      values.push(row);
-    }
-  } catch (err) {
-    const mapped = mapDriverError(err);
-    if (!isNeo4jCode((err as { code?: unknown })?.code)) throw mapped;
-    // failed while streaming: the rows so far and the error, as Neo4j's Query API answers
-    return { fields, values, summary: undefined, error: { code: mapped.code, message: mapped.message } };
-  }
-  const summary = await result.summary();
-  if (overflow) {
-    throw new GatewayError(
-      Codes.ResultTooLarge,
-      `The result has more than ${maxRows} rows, the most this gateway returns. Add a LIMIT or page with SKIP/LIMIT. (The statement did run: any writes it made were committed.)`,
-    );
-  }
-  return { fields, values, summary };
+  return new Promise((resolve, reject) => {
+    let fields: string[] | undefined;
+    const values: TypedValue[][] = [];
+    let overflow = false;
+    result.subscribe({
+      onKeys: (keys) => {
+        fields = keys as string[];
+      },
+      onNext: (record: NeoRecord) => {
+        if (values.length >= maxRows) {
+          overflow = true;
+          return;
+        }
+        const row: TypedValue[] = new Array(record.length);
+        for (let i = 0; i < record.length; i++) row[i] = fromDriver(record.get(i));
+        values.push(row);
+      },
+      onCompleted: (summary: ResultSummary) => {
+        if (overflow) {
+          reject(
+            new GatewayError(
+              Codes.ResultTooLarge,
+              `The result has more than ${maxRows} rows, the most this gateway returns. Add a LIMIT or page with SKIP/LIMIT. (The statement did run: any writes it made were committed.)`,
+            ),
+          );
+          return;
+        }
+        resolve({ fields: fields ?? [], values, summary });
+      },
+      onError: (err: Error) => {
+        // before the keys arrived, the statement never started (syntax, semantics, access mode):
+        // a plain error. After, it failed while streaming: the rows so far and the error, as
+        // Neo4j's Query API answers.
+        if (fields === undefined || !isNeo4jCode((err as { code?: unknown })?.code)) {
+          reject(mapDriverError(err));
+          return;
+        }
+        const mapped = mapDriverError(err);
+        resolve({ fields, values, summary: undefined, error: { code: mapped.code, message: mapped.message } });
+      },
+    });
+  });
 }
 
 const EMPTY_COUNTERS: Counters = {};
@@ -182,8 +201,13 @@ export class BoltTransport implements Transport {
       bookmarks: req.bookmarks,
       ...(req.impersonatedUser ? { impersonatedUser: req.impersonatedUser } : {}),
     });
-    const onAbort = () => void session.close();
-    req.signal?.addEventListener('abort', onAbort, { once: true });
+    // one plain timer per statement (cheaper than an AbortSignal): past the deadline the session
+    // is closed, which fails the pending result
+    let expired = false;
+    const timer = req.deadline === undefined ? undefined : setTimeout(() => {
+      expired = true;
+      void session.close();
+    }, Math.max(0, req.deadline - Date.now()));
     try {
       const { fields, values, summary, error } = await collect(session, req.statement, params, req.maxRows, req.timeoutMs ? { timeout: req.timeoutMs } : undefined);
       return {
@@ -195,10 +219,10 @@ export class BoltTransport implements Transport {
         ...(error ? { error } : {}),
       };
     } catch (err) {
-      if (req.signal?.aborted) throw new GatewayError(Codes.DeadlineExceeded, 'The request deadline passed before the statement finished.', { cause: err });
+      if (expired) throw new GatewayError(Codes.DeadlineExceeded, 'The request deadline passed before the statement finished.', { cause: err });
       throw mapDriverError(err);
     } finally {
-      req.signal?.removeEventListener('abort', onAbort);
+      if (timer !== undefined) clearTimeout(timer);
       await session.close().catch(() => undefined);
     }
   }

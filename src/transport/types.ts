@@ -58,7 +58,8 @@ export interface RunRequest {
   impersonatedUser?: string;
   /** refuse results with more rows than this */
   maxRows: number;
-  signal?: AbortSignal;
+  /** epoch ms after which the transport abandons the statement (DeadlineExceeded) */
+  deadline?: number;
 }
 
 export interface RunResult {

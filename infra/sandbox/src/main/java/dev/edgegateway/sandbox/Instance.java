@@ -8,9 +8,11 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.neo4j.configuration.Config;
 import org.neo4j.configuration.GraphDatabaseSettings;
+import org.neo4j.dbms.DatabaseStateService;
 import org.neo4j.dbms.api.DatabaseManagementService;
 import org.neo4j.dbms.api.DatabaseManagementServiceBuilderImplementation;
 import org.neo4j.graphdb.GraphDatabaseService;
+import org.neo4j.kernel.database.NamedDatabaseId;
 import org.neo4j.kernel.internal.GraphDatabaseAPI;
 import org.neo4j.logging.Level;
 import org.neo4j.logging.log4j.Log4jLogProvider;
@@ -86,7 +88,9 @@ final class Instance {
         s.put("internal.dbms.usage_report.udc_network_enabled", "false");
         s.put("db.logs.query.enabled", "OFF");
         s.put("internal.server.logs.user.duplication_to_debug", "false");
-        s.put("server.databases.default_to_read_only", Boolean.toString(readOnly));
+        // Always start writable: a brand-new database must write its token indexes on first start
+        // and fails to start when read-only. readOnly is applied dynamically right after start.
+        s.put("server.databases.default_to_read_only", "false");
         s.putAll(extraSettings);
         return s;
     }
@@ -113,9 +117,16 @@ final class Instance {
         }
         try {
             setPassword(m);
-            GraphDatabaseService db = m.database(defaultDatabase(m));
-            if (!db.isAvailable(TimeUnit.MINUTES.toMillis(2))) {
-                throw new IllegalStateException("database '" + db.databaseName() + "' did not become available");
+            // build() returns after the default database was started (or failed to start).
+            String dbName = defaultDatabase(m);
+            GraphDatabaseService db = m.database(dbName);
+            if (!db.isAvailable(TimeUnit.SECONDS.toMillis(10))) {
+                String cause = failureOf(m, dbName);
+                throw new IllegalStateException("database '" + dbName + "' is not available"
+                        + (cause == null ? "" : ": " + cause));
+            }
+            if (readOnly) {
+                config(m).setDynamic(GraphDatabaseSettings.read_only_database_default, true, "sandbox");
             }
         } catch (Exception | Error e) {
             try {
@@ -159,6 +170,25 @@ final class Instance {
 
     private static String defaultDatabase(DatabaseManagementService m) {
         return config(m).get(GraphDatabaseSettings.initial_default_database);
+    }
+
+    private static String failureOf(DatabaseManagementService m, String dbName) {
+        try {
+            DatabaseStateService states = ((GraphDatabaseAPI) m.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME))
+                    .getDependencyResolver().resolveDependency(DatabaseStateService.class);
+            for (NamedDatabaseId id : states.stateOfAllDatabases().keySet()) {
+                if (id.name().equals(dbName)) {
+                    Throwable t = states.causeOfFailure(id).orElse(null);
+                    while (t != null && t.getCause() != null && t.getCause() != t) {
+                        t = t.getCause();
+                    }
+                    return t == null ? null : t.toString();
+                }
+            }
+        } catch (RuntimeException ignored) {
+            // diagnostics only
+        }
+        return null;
     }
 
     private void setPassword(DatabaseManagementService m) {

@@ -23,10 +23,12 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.regex.Pattern;
 
 /**
@@ -73,8 +75,18 @@ public final class Launcher {
             return 2;
         }
         installSignalHandlers();
+        System.err.println("[sandbox] data dir " + dataDir + (deleteDataDir ? " (temporary, deleted on exit)" : ""));
+
+        // stdin is read from the start, so EOF (parent gone) also aborts a start in progress.
+        // Commands sent before the ready line are queued and answered after it.
+        Thread reader = new Thread(this::readStdin, "sandbox-stdin");
+        reader.setDaemon(true);
+        reader.start();
 
         String failure = startAll();
+        if (isShutDown()) {
+            return 0; // stopped by a signal or stdin EOF while starting
+        }
         if (failure != null) {
             send(readyFailure(failure));
             shutdownAll();
@@ -293,12 +305,35 @@ public final class Launcher {
 
     // ---------------------------------------------------------------- control protocol
 
-    private void controlLoop() throws IOException {
-        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        String line;
-        while ((line = in.readLine()) != null) {
-            if (line.isBlank()) {
-                continue;
+    private static final String EOF = new String("<eof>");
+    private final BlockingQueue<String> commands = new LinkedBlockingQueue<>();
+    private volatile boolean ready;
+
+    private void readStdin() {
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                if (!line.isBlank()) {
+                    commands.add(line);
+                }
+            }
+        } catch (IOException e) {
+            System.err.println("[sandbox] reading stdin failed: " + e);
+        }
+        commands.add(EOF);
+        if (!ready) {
+            System.err.println("[sandbox] stdin closed before ready, stopping");
+            shutdownAll();
+            System.exit(0);
+        }
+    }
+
+    private void controlLoop() throws InterruptedException {
+        ready = true;
+        for (;;) {
+            String line = commands.take();
+            if (line == EOF) {
+                break;
             }
             send(handle(line));
         }

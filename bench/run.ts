@@ -1,0 +1,233 @@
+/**
+ * npm run bench: the gateway against its baselines, in one run, at the same concurrency.
+ *   direct  - the neo4j-driver called in-process (no HTTP at all)
+ *   proxy   - the thinnest hono proxy (bench/thin-proxy.ts), its own process
+ *   gateway - neo4j-edge-gateway (Node adapter), its own process, auth on, Redis configured
+ * Workloads: a trivial read, a one-hop MATCH. Prints req/s, p50, p99, the ratios, the gateway's
+ * peak RSS, and Redis commands per gateway request (the hot path must make none).
+ * Env: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 16).
+ */
+import autocannon from 'autocannon';
+import { build } from 'esbuild';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import readline from 'node:readline';
+import neo4j from 'neo4j-driver';
+import { Redis } from 'ioredis';
+import { startSandbox } from '../infra/sandbox/run.mjs';
+import { startRedis } from '../test/support/redis.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const PASSWORD = 'bench-pass';
+const KEY = 'bench-key-0123456789';
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+const WORKLOADS = [
+  { name: 'trivial read', statement: 'RETURN 1 AS x', parameters: {} as Record<string, unknown> },
+  { name: 'one-hop MATCH', statement: 'MATCH (u:User {id: $id})-[:FOLLOWS]->(f:User) RETURN f.name AS name', parameters: { id: 42 } },
+];
+
+function spawnJsonLine(cmd: string, args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; line: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const rl = readline.createInterface({ input: child.stdout! });
+    rl.once('line', (l) => {
+      try {
+        resolve({ child, line: JSON.parse(l) as Record<string, unknown> });
+      } catch {
+        const m = /listening on http:\/\/[^:]+:(\d+)/.exec(l);
+        if (m) resolve({ child, line: { port: Number(m[1]) } });
+        else reject(new Error(`unexpected output: ${l}`));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${cmd} exited with ${code}`)));
+  });
+}
+
+/** user+system CPU time of a process, in ms (from /proc) */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** bundles an entry to plain JS (as deployed), so neither server pays for on-the-fly TypeScript */
+async function bundle(entry: string, out: string): Promise<string> {
+  await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: out, logLevel: 'silent' });
+  return out;
+}
+
+function peakRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+async function cannon(url: string, body: string, headers: Record<string, string>): Promise<Figures> {
+  const r = await autocannon({ url, method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, connections: CONNECTIONS, duration: SECONDS });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
+}
+
+async function directDriver(uri: string, w: (typeof WORKLOADS)[number]): Promise<Figures> {
+  const driver = neo4j.driver(uri, neo4j.auth.basic('neo4j', PASSWORD), { maxConnectionPoolSize: CONNECTIONS * 2 });
+  const lat: number[] = [];
+  let errors = 0;
+  const until = performance.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (performance.now() < until) {
+        const t = performance.now();
+        const session = driver.session({ database: 'neo4j', defaultAccessMode: neo4j.session.READ });
+        try {
+          await session.run(w.statement, w.parameters);
+          lat.push(performance.now() - t);
+        } catch {
+          errors++;
+        } finally {
+          await session.close();
+        }
+      }
+    }),
+  );
+  await driver.close();
+  lat.sort((a, b) => a - b);
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
+  return { rps: lat.length / SECONDS, p50: q(0.5), p99: q(0.99), errors };
+}
+
+/** latency of sequential requests (one connection): microsecond resolution for "added p50" */
+async function sequentialLatency(run: () => Promise<void>, n: number): Promise<{ p50: number; p99: number }> {
+  for (let i = 0; i < 50; i++) await run();
+  const lat: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await run();
+    lat.push(performance.now() - t);
+  }
+  lat.sort((a, b) => a - b);
+  return { p50: lat[Math.floor(n / 2)]!, p99: lat[Math.floor(n * 0.99)]! };
+}
+
+async function redisCommands(url: string): Promise<number> {
+  const r = new Redis(url);
+  const info = await r.info('commandstats');
+  r.disconnect();
+  let total = 0;
+  for (const m of info.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)) if (m[1] !== 'info') total += Number(m[2]);
+  return total;
+}
+
+async function main(): Promise<void> {
+  const log = (s: string) => process.stdout.write(s + '\n');
+  log(`bench: ${SECONDS}s per run, ${CONNECTIONS} concurrent connections, ${WORKLOADS.length} workloads`);
+  const [sandbox, redis] = await Promise.all([startSandbox({ password: PASSWORD, instances: [{ name: 'bench' }] }), startRedis()]);
+  const inst = sandbox.instances.bench!;
+  const children: ChildProcess[] = [];
+  try {
+    // data for the one-hop MATCH: 1000 users, 5 follows each
+    const seed = neo4j.driver(inst.boltUri, neo4j.auth.basic('neo4j', PASSWORD));
+    await seed.executeQuery('CREATE INDEX user_id IF NOT EXISTS FOR (u:User) ON (u.id)');
+    await seed.executeQuery('UNWIND range(0, 999) AS i CREATE (:User {id: i, name: "user-" + i})');
+    await seed.executeQuery('MATCH (u:User) UNWIND range(1, 5) AS k MATCH (f:User {id: (u.id + k * 7) % 1000}) CREATE (u)-[:FOLLOWS]->(f)');
+    await seed.close();
+
+    const topology = {
+      regions: { local: { lat: 0, lon: 0 } },
+      defaultRegion: 'local',
+      clusters: { c: { routers: [`neo4j://127.0.0.1:${inst.bolt}`], auth: { user: 'neo4j', passwordEnv: 'BENCH_NEO4J_PASSWORD' } } },
+      shards: { bench: { cluster: 'c', database: 'neo4j' } },
+      apiKeys: [{ id: 'bench', sha256: createHash('sha256').update(KEY).digest('hex'), databases: ['*'] }],
+    };
+    const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+    const gwJs = await bundle('src/adapters/node/main.ts', 'node_modules/.cache/n4gw/bench/gateway.mjs');
+    const proxyJs = await bundle('bench/thin-proxy.ts', 'node_modules/.cache/n4gw/bench/thin-proxy.mjs');
+    const gw = await spawnJsonLine(process.execPath, [...profile, gwJs], {
+      GATEWAY_CONFIG: JSON.stringify(topology),
+      BENCH_NEO4J_PASSWORD: PASSWORD,
+      GATEWAY_REDIS_URL: redis.url,
+      PORT: '0',
+    });
+    children.push(gw.child);
+    const proxy = await spawnJsonLine(process.execPath, [proxyJs], { BENCH_BOLT_URI: inst.boltUri, BENCH_PASSWORD: PASSWORD });
+    children.push(proxy.child);
+    const gwUrl = `http://127.0.0.1:${gw.line.port as number}/db/bench/query/v2`;
+    const proxyUrl = `http://127.0.0.1:${proxy.line.port as number}/db/bench/query/v2`;
+
+    const rows: string[] = [];
+    const table = (cols: string[]) => rows.push('| ' + cols.join(' | ') + ' |');
+    table(['workload', 'target', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'rps vs proxy', 'rps vs direct', 'p50 added vs proxy', 'server CPU µs/req']);
+    table(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']);
+    let gwRequests = 0;
+    const redisBefore = await redisCommands(redis.url);
+    for (const w of WORKLOADS) {
+      const body = JSON.stringify({ statement: w.statement, parameters: w.parameters, accessMode: 'READ' });
+      // warm-up: pools, JIT, routing table
+      await cannon(gwUrl, body, { authorization: `Bearer ${KEY}` });
+      await cannon(proxyUrl, body, {});
+      const direct = await directDriver(inst.boltUri, w);
+      const pc0 = cpuMs(proxy.child.pid!);
+      const prox = await cannon(proxyUrl, body, {});
+      const proxyCpu = ((cpuMs(proxy.child.pid!) - pc0) * 1000) / Math.max(1, prox.rps * SECONDS);
+      const redisMid = await redisCommands(redis.url);
+      const gc0 = cpuMs(gw.child.pid!);
+      const gate = await cannon(gwUrl, body, { authorization: `Bearer ${KEY}` });
+      const gwCpu = ((cpuMs(gw.child.pid!) - gc0) * 1000) / Math.max(1, gate.rps * SECONDS);
+      const redisAfter = await redisCommands(redis.url);
+      gwRequests += gate.rps * SECONDS;
+      const f = (x: number, d = 2) => x.toFixed(d);
+      table([w.name, 'direct driver', f(direct.rps, 0), f(direct.p50), f(direct.p99), String(direct.errors), '', '1.00', '', '']);
+      table([w.name, 'thin proxy', f(prox.rps, 0), f(prox.p50), f(prox.p99), String(prox.errors), '1.00', f(prox.rps / direct.rps), '0', f(proxyCpu, 0)]);
+      table([w.name, 'gateway', f(gate.rps, 0), f(gate.p50), f(gate.p99), String(gate.errors), f(gate.rps / prox.rps), f(gate.rps / direct.rps), f(gate.p50 - prox.p50), f(gwCpu, 0)]);
+      log(`  ${w.name}: gateway ${f(gate.rps, 0)} req/s (${f(gate.rps / prox.rps)}x proxy), redis commands during the measured gateway run: ${redisAfter - redisMid}`);
+    }
+    const redisTotal = (await redisCommands(redis.url)) - redisBefore;
+
+    // added latency without queueing: one request at a time
+    const lrows: string[] = ['| workload | direct p50 ms | proxy p50 ms | gateway p50 ms | gateway added vs proxy (ms) | gateway added vs direct (ms) |', '| --- | ---: | ---: | ---: | ---: | ---: |'];
+    const seqDriver = neo4j.driver(inst.boltUri, neo4j.auth.basic('neo4j', PASSWORD));
+    for (const w of WORKLOADS) {
+      const body = JSON.stringify({ statement: w.statement, parameters: w.parameters, accessMode: 'READ' });
+      const post = (url: string, headers: Record<string, string>) => async () => {
+        const r = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+        await r.arrayBuffer();
+        if (r.status !== 202) throw new Error(`status ${r.status}`);
+      };
+      const d = await sequentialLatency(async () => {
+        const s = seqDriver.session({ database: 'neo4j', defaultAccessMode: neo4j.session.READ });
+        try {
+          await s.run(w.statement, w.parameters);
+        } finally {
+          await s.close();
+        }
+      }, 1000);
+      const p = await sequentialLatency(post(proxyUrl, {}), 1000);
+      const g = await sequentialLatency(post(gwUrl, { authorization: `Bearer ${KEY}` }), 1000);
+      lrows.push(`| ${w.name} | ${d.p50.toFixed(3)} | ${p.p50.toFixed(3)} | ${g.p50.toFixed(3)} | ${(g.p50 - p.p50).toFixed(3)} | ${(g.p50 - d.p50).toFixed(3)} |`);
+    }
+    await seqDriver.close();
+    log('');
+    log(rows.join('\n'));
+    log('');
+    log('sequential latency (1 request at a time, 1000 requests):');
+    log(lrows.join('\n'));
+    log('');
+    log(`gateway peak RSS: ${peakRssMiB(gw.child.pid!).toFixed(1)} MiB; thin proxy peak RSS: ${peakRssMiB(proxy.child.pid!).toFixed(1)} MiB`);
+    log(`Redis commands per gateway request (measured runs, warm routing cache): ${(redisTotal / Math.max(1, gwRequests)).toFixed(4)}`);
+  } finally {
+    await Promise.all(children.map((c) => new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); })));
+    await redis.stop();
+    await sandbox.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});
