@@ -80,7 +80,7 @@ function runMaven(log) {
     let tail = '';
     const collect = (d) => {
       // Maven 3.8 prints stray ANSI resets even with -B -q; drop them.
-      const text = d.toString().replace(/\x1b\[[0-9;]*m/g, '');
+      const text = d.toString().replace(new RegExp(String.fromCharCode(27) + '\\[[0-9;]*m', 'g'), '');
       tail = (tail + text).slice(-8000);
       if (text.trim()) log(text);
     };

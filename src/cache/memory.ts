@@ -4,16 +4,21 @@ import type { Cache } from './types.js';
 export class MemoryCache implements Cache {
   readonly kind = 'memory' as const;
   private readonly entries = new Map<string, { value: string; expiresAt: number }>();
+  private readonly handlers = new Map<string, ((m: string) => void)[]>();
   constructor(private readonly now: () => number = Date.now) {}
 
-  get(key: string): Promise<string | null> {
+  private live(key: string): string | null {
     const e = this.entries.get(key);
-    if (!e) return Promise.resolve(null);
+    if (!e) return null;
     if (e.expiresAt <= this.now()) {
       this.entries.delete(key);
-      return Promise.resolve(null);
+      return null;
     }
-    return Promise.resolve(e.value);
+    return e.value;
+  }
+
+  get(key: string): Promise<string | null> {
+    return Promise.resolve(this.live(key));
   }
 
   set(key: string, value: string, ttlMs: number): Promise<void> {
@@ -26,12 +31,34 @@ export class MemoryCache implements Cache {
     return Promise.resolve();
   }
 
+  tryLock(key: string, token: string, ttlMs: number): Promise<boolean> {
+    if (this.live(key) !== null) return Promise.resolve(false);
+    this.entries.set(key, { value: token, expiresAt: this.now() + ttlMs });
+    return Promise.resolve(true);
+  }
+
+  unlock(key: string, token: string): Promise<void> {
+    if (this.live(key) === token) this.entries.delete(key);
+    return Promise.resolve();
+  }
+
+  publish(channel: string, message: string): Promise<void> {
+    for (const h of this.handlers.get(channel) ?? []) h(message);
+    return Promise.resolve();
+  }
+
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<void> {
+    this.handlers.set(channel, [...(this.handlers.get(channel) ?? []), onMessage]);
+    return Promise.resolve();
+  }
+
   healthy(): boolean {
     return true;
   }
 
   close(): Promise<void> {
     this.entries.clear();
+    this.handlers.clear();
     return Promise.resolve();
   }
 }

@@ -20,10 +20,15 @@ export class RedisCache implements Cache {
   readonly kind = 'redis' as const;
   private readonly client: Redis | Cluster;
   private ok = false;
+  private readonly prefix: string;
+  private subscriber: Redis | Cluster | undefined;
+  private readonly handlers = new Map<string, ((m: string) => void)[]>();
   private readonly connectWaitMs: number;
 
   constructor(options: RedisCacheOptions) {
     this.connectWaitMs = options.connectWaitMs ?? 1000;
+    // keyPrefix applies to keys, not to pub/sub channel names: prefix those by hand
+    this.prefix = options.keyPrefix;
     const common = {
       keyPrefix: options.keyPrefix,
       commandTimeout: options.commandTimeoutMs ?? 250,
@@ -99,11 +104,40 @@ export class RedisCache implements Cache {
     await this.guard(() => this.client.del(key), 0);
   }
 
+  async tryLock(key: string, token: string, ttlMs: number): Promise<boolean> {
+    return this.guard(async () => (await this.client.set(key, token, 'PX', Math.max(1, Math.round(ttlMs)), 'NX')) === 'OK', false);
+  }
+
+  async unlock(key: string, token: string): Promise<void> {
+    // compare-and-delete, so a lock that expired and was taken by another instance stays theirs
+    await this.guard(() => this.client.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, key, token), 0);
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    await this.guard(() => this.client.publish(this.prefix + channel, message), 0);
+  }
+
+  async subscribe(channel: string, onMessage: (message: string) => void): Promise<void> {
+    // a subscribed connection can do nothing else: a second connection, reconnecting on its own
+    if (!this.subscriber) {
+      this.subscriber = this.client instanceof Redis ? this.client.duplicate({ enableOfflineQueue: true }) : this.client.duplicate();
+      this.subscriber.on('error', () => undefined);
+      this.subscriber.on('message', (ch: string, msg: string) => {
+        for (const h of this.handlers.get(ch) ?? []) h(msg);
+      });
+    }
+    const full = this.prefix + channel;
+    this.handlers.set(full, [...(this.handlers.get(full) ?? []), onMessage]);
+    // queued until connected; ioredis resubscribes after every reconnect
+    void this.subscriber.subscribe(full).catch(() => undefined);
+  }
+
   healthy(): boolean {
     return this.ok;
   }
 
   async close(): Promise<void> {
+    this.subscriber?.disconnect();
     this.client.disconnect();
     return Promise.resolve();
   }

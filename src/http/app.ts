@@ -52,7 +52,9 @@ const REGION_HEADER = 'x-neo4j-region';
 const AFFINITY_HEADER = 'neo4j-cluster-affinity';
 
 function errorResponse(err: GatewayError, typed: boolean): Response {
-  const headers: Record<string, string> = { 'content-type': typed ? TYPED_JSON : 'application/json', ...err.headers };
+  // request-shape errors are always plain JSON, as Neo4j answers them
+  const asTyped = typed && err.code !== Codes.RequestInvalid;
+  const headers: Record<string, string> = { 'content-type': asTyped ? TYPED_JSON : 'application/json', ...err.headers };
   return new Response(JSON.stringify(err.toBody()), { status: err.status, headers });
 }
 
@@ -63,7 +65,9 @@ function routeHeader(routes: Route[]): string {
 export function createGateway(deps: GatewayDeps): Gateway {
   const { topology, transport } = deps;
   const now = deps.now ?? Date.now;
-  const routing = new RoutingService(topology, transport, deps.sharedCache, { now });
+  const instanceId = deps.instanceId ?? 'gw';
+  const routing = new RoutingService(topology, transport, deps.sharedCache, { now, instanceId });
+  void routing.start();
   const executor = new ShardExecutor(routing, transport, (shard) => {
     const s = topology.shards[shard];
     if (!s) throw new GatewayError(Codes.DatabaseNotFound, `Database does not exist. Database name: '${shard}'.`);
@@ -72,7 +76,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const auth = new ApiKeyAuth(topology, deps.sha256);
   const metrics = new Metrics();
   const transactions = new TransactionRegistry(topology.limits.transactionIdleMs, now);
-  const instanceId = deps.instanceId ?? 'gw';
   const app = new Hono<Env>();
 
   const wantsTyped = (c: Context) => negotiate(c.req.header('accept')) === 'typed';

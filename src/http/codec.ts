@@ -159,6 +159,9 @@ export function parseQueryRequest(text: string, contentType: string | null | und
   };
 }
 
+const BIG_INT_MARK = '\u0000n4gw-int\u0000';
+const BIG_INT_RE = /"\\u0000n4gw-int\\u0000(-?\d+)\\u0000n4gw-int\\u0000"/g;
+
 /** Typed value -> plain JSON, as Neo4j's Query API renders `application/json`. */
 export function plainOf(v: TypedValue): unknown {
   switch (v.$type) {
@@ -167,8 +170,11 @@ export function plainOf(v: TypedValue): unknown {
     case 'Boolean':
     case 'String':
       return v._value;
-    case 'Integer':
-      return Number(v._value);
+    case 'Integer': {
+      const n = Number(v._value);
+      // beyond 2^53, JSON numbers lose digits in JavaScript: keep the exact digits (see encode)
+      return Number.isSafeInteger(n) ? n : `${BIG_INT_MARK}${v._value}${BIG_INT_MARK}`;
+    }
     case 'Float': {
       const f = Number(v._value);
       return Number.isFinite(f) ? f : v._value;
@@ -224,11 +230,14 @@ export function encodeQueryResponse(parts: QueryResponseParts): string {
   if (result.error) {
     // failed after streaming began: rows so far plus the error, as Neo4j answers (status 202)
     body.errors = [result.error];
-    return JSON.stringify(body);
+    const t = JSON.stringify(body);
+    return typed || !t.includes('n4gw-int') ? t : t.replace(BIG_INT_RE, '$1');
   }
   if (parts.includeCounters && result.counters) body.counters = result.counters;
   if (result.notifications.length > 0) body.notifications = result.notifications satisfies Notification[];
   if (parts.bookmarks !== null) body.bookmarks = parts.bookmarks;
   if (parts.extra) Object.assign(body, parts.extra);
-  return JSON.stringify(body);
+  const text = JSON.stringify(body);
+  // integers past 2^53 are written as bare digits, exactly as Neo4j writes them
+  return typed || !text.includes('n4gw-int') ? text : text.replace(BIG_INT_RE, '$1');
 }

@@ -11,9 +11,12 @@ import { Codes, GatewayError } from '../errors/index.js';
 import type { AccessMode, RunRequest, RunResult, Transport } from '../transport/types.js';
 import type { Route, RoutingService } from './service.js';
 
+/** refused before anything was written: the member is no longer the writer */
 const LEADER_SWITCH = new Set([
   'Neo.ClientError.Cluster.NotALeader',
   'Neo.ClientError.General.ForbiddenOnReadOnlyDatabase',
+  // what Neo4j 5 answers when a write reaches a database that has become read-only
+  'Neo.ClientError.General.WriteOnReadOnlyAccessDatabase',
 ]);
 
 /** transient errors after which Neo4j's drivers do not retry */

@@ -14,6 +14,8 @@ import { pickReader, regionOrder, type Candidate } from './select.js';
 
 export type TableSource = 'memory' | 'redis' | 'discovery';
 
+const INVALIDATION_CHANNEL = 'routing-invalidations';
+
 export interface RoutingTable extends RoutingTableData {
   cluster: string;
   fetchedAt: number;
@@ -48,6 +50,12 @@ interface MemberHealth {
 
 export interface RoutingServiceOptions {
   now?: () => number;
+  /** names this instance in invalidation messages */
+  instanceId?: string;
+  /** how long a table stays in the shared cache past its TTL, to be served while one refresh runs */
+  staleGraceMs?: number;
+  /** how long a refresh lock is held at most */
+  lockMs?: number;
   /** first ejection period after a failure; doubles per failure */
   ejectMs?: number;
   maxEjectMs?: number;
@@ -62,7 +70,14 @@ export class RoutingService {
   private readonly ejectMs: number;
   private readonly maxEjectMs: number;
   private rotation = 0;
+  private readonly probing = new Set<string>();
+  /** per table: no new refresh attempt before this time (after losing the fleet lock) */
+  private readonly refreshBackoff = new Map<string, number>();
+  private readonly instanceId: string;
+  private readonly staleGraceMs: number;
+  private readonly lockMs: number;
   discoveries = 0;
+  invalidationsReceived = 0;
 
   constructor(
     private readonly topology: Topology,
@@ -73,6 +88,24 @@ export class RoutingService {
     this.now = options.now ?? Date.now;
     this.ejectMs = options.ejectMs ?? 1000;
     this.maxEjectMs = options.maxEjectMs ?? 30000;
+    this.instanceId = options.instanceId ?? Math.random().toString(36).slice(2);
+    this.staleGraceMs = options.staleGraceMs ?? 60_000;
+    this.lockMs = options.lockMs ?? 5_000;
+  }
+
+  /** Listens for fleet-wide invalidations (call once after construction). */
+  async start(): Promise<void> {
+    if (!this.shared) return;
+    await this.shared.subscribe(INVALIDATION_CHANNEL, (message) => {
+      try {
+        const m = JSON.parse(message) as { key: string; from: string };
+        if (m.from === this.instanceId) return;
+        this.invalidationsReceived++;
+        this.tables.delete(m.key);
+      } catch {
+        // not ours
+      }
+    });
   }
 
   private key(cluster: string, database: string): string {
@@ -83,45 +116,86 @@ export class RoutingService {
   async tableFor(cluster: string, database: string): Promise<{ table: RoutingTable; source: TableSource }> {
     const key = this.key(cluster, database);
     const mem = this.tables.get(key);
-    const now = this.now();
-    if (mem && mem.expiresAt > now) return { table: mem, source: 'memory' };
+    if (mem && mem.expiresAt > this.now()) return { table: mem, source: 'memory' };
     if (mem) {
-      // stale: serve it, refresh in the background (one at a time)
-      void this.refresh(cluster, database).catch(() => undefined);
+      // stale: serve it while one refresh runs (stale-while-revalidate)
+      if ((this.refreshBackoff.get(key) ?? 0) <= this.now()) void this.refresh(cluster, database).catch(() => undefined);
       return { table: mem, source: 'memory' };
     }
     const table = await this.refresh(cluster, database);
     return { table, source: table.origin };
   }
 
-  /** Refreshes a table: shared cache first, then discovery. One refresh per table at a time. */
-  refresh(cluster: string, database: string, opts: { skipShared?: boolean } = {}): Promise<RoutingTable> {
+  private readShared(raw: string | null): RoutingTable | undefined {
+    if (!raw) return undefined;
+    try {
+      const t = JSON.parse(raw) as RoutingTable;
+      return Array.isArray(t.writers) && Array.isArray(t.readers) ? { ...t, origin: 'redis' } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Refreshes a table. Fleet-wide, one instance discovers per table expiry: a fresh table in the
+   * shared cache is taken as is; otherwise the instance that wins the table's lock discovers and
+   * publishes it, and the others keep serving what they have (or wait briefly for the winner).
+   * One refresh per table at a time in this process.
+   */
+  refresh(cluster: string, database: string): Promise<RoutingTable> {
     const key = this.key(cluster, database);
     const running = this.refreshing.get(key);
     if (running) return running;
-    const p = (async () => {
-      if (this.shared && !opts.skipShared) {
-        const cached = await this.shared.get(key);
-        if (cached) {
-          try {
-            const t = JSON.parse(cached) as RoutingTable;
-            if (t.expiresAt > this.now()) {
-              const table: RoutingTable = { ...t, origin: 'redis' };
-              this.tables.set(key, table);
-              return table;
-            }
-          } catch {
-            // a corrupt entry is rediscovered below
-          }
-        }
-      }
-      const table = await this.discover(cluster, database);
-      this.tables.set(key, table);
-      if (this.shared) await this.shared.set(key, JSON.stringify(table), table.expiresAt - table.fetchedAt);
-      return table;
-    })().finally(() => this.refreshing.delete(key));
+    const p = this.refreshOnce(cluster, database, key).finally(() => this.refreshing.delete(key));
     this.refreshing.set(key, p);
     return p;
+  }
+
+  private async refreshOnce(cluster: string, database: string, key: string): Promise<RoutingTable> {
+    const shared = this.shared;
+    const raw = shared ? await shared.get(key) : null;
+    if (!shared || !shared.healthy()) {
+      // no fleet (or Redis down): this instance discovers on its own
+      const table = await this.discover(cluster, database);
+      this.tables.set(key, table);
+      return table;
+    }
+    const fromShared = this.readShared(raw);
+    if (fromShared && fromShared.expiresAt > this.now()) {
+      this.tables.set(key, fromShared);
+      return fromShared;
+    }
+    const token = `${this.instanceId}:${this.now()}:${Math.random()}`;
+    if (await shared.tryLock(`lock:${key}`, token, this.lockMs)) {
+      try {
+        const table = await this.discover(cluster, database);
+        this.tables.set(key, table);
+        await shared.set(key, JSON.stringify(table), table.expiresAt - table.fetchedAt + this.staleGraceMs);
+        this.refreshBackoff.delete(key);
+        return table;
+      } finally {
+        await shared.unlock(`lock:${key}`, token);
+      }
+    }
+    // another instance is discovering this table
+    const fallback = this.tables.get(key) ?? fromShared;
+    if (fallback) {
+      this.refreshBackoff.set(key, this.now() + 100);
+      if (!this.tables.has(key)) this.tables.set(key, fallback);
+      return fallback;
+    }
+    // nothing to serve: wait for the winner's table, then discover ourselves
+    for (let waited = 0; waited < 2000; waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+      const t = this.readShared(await shared.get(key));
+      if (t && t.expiresAt > this.now()) {
+        this.tables.set(key, t);
+        return t;
+      }
+    }
+    const table = await this.discover(cluster, database);
+    this.tables.set(key, table);
+    return table;
   }
 
   private async discover(cluster: string, database: string): Promise<RoutingTable> {
@@ -150,20 +224,44 @@ export class RoutingService {
     throw new GatewayError(Codes.DatabaseUnavailable, `No router of cluster '${cluster}' answered with a routing table for '${database}'.`, { status: 503, retryable: true, cause: lastError });
   }
 
-  /** Drops a table here and in the shared cache (NotALeader, a failed member, ...). */
+  /**
+   * Drops a table everywhere (NotALeader, ForbiddenOnReadOnlyDatabase, a failed member): here,
+   * in the shared cache, and, by pub/sub, in every other instance's memory.
+   */
   async invalidate(cluster: string, database: string): Promise<void> {
     const key = this.key(cluster, database);
     this.tables.delete(key);
-    if (this.shared) await this.shared.del(key);
+    this.refreshBackoff.delete(key);
+    if (this.shared) {
+      await this.shared.del(key);
+      await this.shared.publish(INVALIDATION_CHANNEL, JSON.stringify({ key, from: this.instanceId }));
+    }
   }
 
   private memberKey(cluster: string, address: string): string {
     return `${cluster}/${address}`;
   }
 
-  isHealthy(cluster: string, address: string): boolean {
-    const h = this.health.get(this.memberKey(cluster, address));
-    return !h || h.ejectedUntil <= this.now();
+  /**
+   * A member is healthy unless ejected. When its ejection ends it is probed (RETURN 1) before
+   * traffic returns to it; a failed probe ejects it again, for longer.
+   */
+  isHealthy(cluster: string, address: string, database?: string): boolean {
+    const k = this.memberKey(cluster, address);
+    const h = this.health.get(k);
+    if (!h) return true;
+    if (h.ejectedUntil > this.now()) return false;
+    if (database !== undefined && !this.probing.has(k)) {
+      this.probing.add(k);
+      void this.transport
+        .run({ cluster, address }, { database, statement: 'RETURN 1', parameters: {}, accessMode: 'READ', bookmarks: [], maxRows: 1, deadline: this.now() + 5000 })
+        .then(
+          () => this.markHealthy(cluster, address),
+          () => this.markFailed(cluster, address),
+        )
+        .finally(() => this.probing.delete(k));
+    }
+    return false;
   }
 
   /** A member failed: eject it for a back-off period (doubling per consecutive failure). */
@@ -215,7 +313,7 @@ export class RoutingService {
         address,
         region: memberRegion(this.topology, cluster, address),
         inFlight: this.inFlight.get(this.memberKey(cluster, address)) ?? 0,
-        healthy: this.isHealthy(cluster, address),
+        healthy: this.isHealthy(cluster, address, table.database),
       }));
     const order = regionOrder(req.region, Object.keys(this.topology.regions), (a, b) => regionDistance(this.topology, a, b));
     const strict = req.pinned && this.topology.routing.strictRegionPin ? req.region : undefined;

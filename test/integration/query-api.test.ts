@@ -28,6 +28,7 @@ const STATEMENTS: { name: string; statement: string; parameters?: Record<string,
   { name: 'points', statement: 'RETURN point({x:1, y:2}) AS p2, point({latitude:1.5, longitude:2}) AS pg, point({x:1, y:2, z:3}) AS p3' },
   { name: 'graph', statement: "CREATE (a:Cmp {name:'a', born: date('2000-01-02')})-[r:KNOWS {since: 2020}]->(b:Cmp {name:'b'}) WITH a, r, b MATCH p=(a)-[:KNOWS]->(b) RETURN a, r, b, p" },
   { name: 'lists of mixed values', statement: "RETURN [date('2020-01-01'), 1, 'x', null, [point({x:0.5, y:-1})]] AS l, range(1, 5) AS r" },
+  { name: 'big integers', statement: 'RETURN 9223372036854775807 AS max, 9007199254740993 AS big, -9007199254740993 AS neg, 42 AS small' },
   { name: 'empty result', statement: 'MATCH (n:NoSuchLabelAnywhere) RETURN n' },
   { name: 'write counters', statement: 'CREATE (n:Cmp2 {v: 1}) SET n.w = 2 REMOVE n.v DELETE n' },
 ];
@@ -46,4 +47,12 @@ describe('Query API compatibility: the gateway answers like Neo4j itself', () =>
       });
     }
   }
+});
+
+describe('integers past 2^53 in plain JSON', () => {
+  it('keeps every digit, as Neo4j writes them', async () => {
+    const res = await query(gw, 'users-us', { statement: 'RETURN 9223372036854775807 AS max, 9007199254740993 AS big' });
+    expect(res.status).toBe(202);
+    expect(res.text).toContain('"values":[[9223372036854775807,9007199254740993]]');
+  });
 });

@@ -71,6 +71,9 @@ public final class Launcher {
             configure(spec);
         } catch (Exception e) {
             e.printStackTrace(System.err);
+            if (deleteDataDir && dataDir != null) {
+                deleteRecursively(dataDir);
+            }
             send(readyFailure("invalid spec: " + e.getMessage()));
             return 2;
         }
