@@ -19,6 +19,9 @@ const LEADER_SWITCH = new Set([
   'Neo.ClientError.General.WriteOnReadOnlyAccessDatabase',
 ]);
 
+/** the reader has not caught up with the client's bookmarks in time */
+const BOOKMARK_NOT_REACHED = new Set(['Neo.TransientError.Transaction.BookmarkTimeout']);
+
 /** transient errors after which Neo4j's drivers do not retry */
 const NOT_RETRIED_TRANSIENT = new Set([
   'Neo.TransientError.Transaction.Terminated',
@@ -69,13 +72,15 @@ export class ShardExecutor {
     let attempts = 0;
     let lastError: GatewayError | undefined;
     let backoff = 50;
+    // after a bookmark timeout on a reader, the writer (which has every write) serves the read
+    let onWriter = false;
     while (true) {
       const remaining = req.deadline - this.now();
       if (remaining <= 0) {
         throw lastError ?? new GatewayError(Codes.DeadlineExceeded, 'The request deadline passed before the statement could run.');
       }
       attempts++;
-      const route = await this.routing.route({ shard: req.shard, mode: req.accessMode, region: req.region, pinned: req.pinned, exclude });
+      const route = await this.routing.route({ shard: req.shard, mode: onWriter ? 'WRITE' : req.accessMode, region: req.region, pinned: req.pinned, exclude });
       const release = this.routing.acquire(cluster, route.member.address);
       try {
         const runReq: RunRequest = {
@@ -99,6 +104,10 @@ export class ShardExecutor {
       } catch (e) {
         const err = e instanceof GatewayError ? e : new GatewayError(Codes.Internal, 'The gateway failed to run the statement.', { cause: e });
         lastError = err;
+        if (req.accessMode === 'READ' && !onWriter && BOOKMARK_NOT_REACHED.has(err.code)) {
+          onWriter = true;
+          continue;
+        }
         if (LEADER_SWITCH.has(err.code)) {
           // refused before execution: the table is stale everywhere
           await this.routing.invalidate(cluster, database);

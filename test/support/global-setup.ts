@@ -29,15 +29,20 @@ declare module 'vitest' {
 }
 
 export const SANDBOX_PASSWORD = 'sandbox-pass';
-/** us and eu: two shards in two regions */
-export const SANDBOX_INSTANCES = ['us', 'eu'];
+/** us and eu: two shards in two regions; with ap, three members of a scripted cluster */
+export const SANDBOX_INSTANCES = ['us', 'eu', 'ap'];
 
 export default async function setup(project: TestProject) {
   const started = Date.now();
   const [sandbox, redis, wrapperBundle] = await Promise.all([
     process.env.N4GW_SANDBOX
       ? Promise.resolve({ reused: true as const, ...(JSON.parse(readFileSync(process.env.N4GW_SANDBOX, 'utf8')) as { instances: Record<string, SandboxInstance> }) })
-      : startSandbox({ password: SANDBOX_PASSWORD, instances: SANDBOX_INSTANCES.map((name) => ({ name })) }),
+      : startSandbox({
+          password: SANDBOX_PASSWORD,
+          // a reader that cannot reach a client's bookmark gives up quickly (the gateway then reads on the writer)
+          settings: { 'db.transaction.bookmark_ready_timeout': '2s' },
+          instances: SANDBOX_INSTANCES.map((name) => ({ name })),
+        }),
     startRedis(),
     bundleWrapper(),
   ]);

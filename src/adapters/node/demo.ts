@@ -33,15 +33,14 @@ async function main(): Promise<void> {
   const log = (s: string) => process.stdout.write(`${s}\n`);
 
   log('starting the Neo4j sandbox (2 instances: us, eu) ...');
-  let sandbox: Sandbox | undefined;
-  let gateway: RunningGateway | undefined;
+  const running: { sandbox?: Sandbox; gateway?: RunningGateway } = {};
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     log('\nstopping ...');
-    await gateway?.stop().catch(() => undefined);
-    await sandbox?.stop().catch(() => undefined);
+    await running.gateway?.stop().catch(() => undefined);
+    await running.sandbox?.stop().catch(() => undefined);
     process.exit(code);
   };
   process.once('SIGINT', () => void stop(0));
@@ -52,17 +51,18 @@ async function main(): Promise<void> {
     const [address, member] = Object.entries(c.members)[0]!;
     return Number(kind === 'bolt' ? address.split(':')[1] : new URL(member.http!).port);
   };
-  sandbox = await startSandbox({
+  const sandbox = await startSandbox({
     password: DEFAULT_PASSWORD,
     instances: [
       { name: 'us', boltPort: portOf('c-us', 'bolt'), httpPort: portOf('c-us', 'http') },
       { name: 'eu', boltPort: portOf('c-eu', 'bolt'), httpPort: portOf('c-eu', 'http') },
     ],
   });
+  running.sandbox = sandbox;
   log(`sandbox ready in ${(sandbox.startMs / 1000).toFixed(1)} s`);
 
   const env = { NEO4J_PASSWORD_C_US: DEFAULT_PASSWORD, NEO4J_PASSWORD_C_EU: DEFAULT_PASSWORD, ...process.env };
-  gateway = await startNodeGateway({
+  const gateway = await startNodeGateway({
     topology,
     env,
     ...(process.env.GATEWAY_REDIS_URL ? { redisUrl: process.env.GATEWAY_REDIS_URL } : {}),
@@ -71,6 +71,7 @@ async function main(): Promise<void> {
     log: (l) => process.stderr.write(`${l}\n`),
   });
 
+  running.gateway = gateway;
   for (const [shard, body] of Object.entries(DEMO_DATA)) {
     const res = await fetch(`${gateway.url}/db/${shard}/query/v2`, {
       method: 'POST',
