@@ -15,6 +15,7 @@ declare module 'autocannon' {
     method?: string;
     body?: string;
     headers?: Record<string, string>;
+    requests?: { method?: string; body?: string }[];
     connections?: number;
     duration?: number;
   }

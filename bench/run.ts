@@ -30,9 +30,23 @@ interface Figures {
   errors: number;
 }
 
-const WORKLOADS = [
-  { name: 'trivial read', statement: 'RETURN 1 AS x', parameters: {} as Record<string, unknown> },
-  { name: 'one-hop MATCH', statement: 'MATCH (u:User {id: $id})-[:FOLLOWS]->(f:User) RETURN f.name AS name', parameters: { id: 42 } },
+interface Step {
+  statement: string;
+  parameters: Record<string, unknown>;
+  accessMode: 'READ' | 'WRITE';
+}
+const READ_ONE_HOP: Step = { statement: 'MATCH (u:User {id: $id})-[:FOLLOWS]->(f:User) RETURN f.name AS name', parameters: { id: 42 }, accessMode: 'READ' };
+const WORKLOADS: { name: string; steps: Step[] }[] = [
+  { name: 'trivial read', steps: [{ statement: 'RETURN 1 AS x', parameters: {}, accessMode: 'READ' }] },
+  { name: 'one-hop MATCH', steps: [READ_ONE_HOP] },
+  {
+    // warm routing cache; 9 reads to 1 write
+    name: 'read-heavy mix 9:1',
+    steps: [
+      ...Array.from({ length: 9 }, (_, i) => ({ ...READ_ONE_HOP, parameters: { id: i * 97 } })),
+      { statement: 'CREATE (:Event {at: timestamp()})', parameters: {}, accessMode: 'WRITE' as const },
+    ],
+  },
 ];
 
 function spawnJsonLine(cmd: string, args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; line: Record<string, unknown> }> {
@@ -70,8 +84,15 @@ function peakRssMiB(pid: number): number {
   return kb / 1024;
 }
 
-async function cannon(url: string, body: string, headers: Record<string, string>): Promise<Figures> {
-  const r = await autocannon({ url, method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, connections: CONNECTIONS, duration: SECONDS });
+async function cannon(url: string, steps: Step[], headers: Record<string, string>): Promise<Figures> {
+  const r = await autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    requests: steps.map((st) => ({ method: 'POST', body: JSON.stringify(st) })),
+    connections: CONNECTIONS,
+    duration: SECONDS,
+  });
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
 }
 
@@ -82,11 +103,13 @@ async function directDriver(uri: string, w: (typeof WORKLOADS)[number]): Promise
   const until = performance.now() + SECONDS * 1000;
   await Promise.all(
     Array.from({ length: CONNECTIONS }, async () => {
+      let i = 0;
       while (performance.now() < until) {
+        const st = w.steps[i++ % w.steps.length]!;
         const t = performance.now();
-        const session = driver.session({ database: 'neo4j', defaultAccessMode: neo4j.session.READ });
+        const session = driver.session({ database: 'neo4j', defaultAccessMode: st.accessMode === 'READ' ? neo4j.session.READ : neo4j.session.WRITE });
         try {
-          await session.run(w.statement, w.parameters);
+          await session.run(st.statement, st.parameters);
           lat.push(performance.now() - t);
         } catch {
           errors++;
@@ -167,7 +190,7 @@ async function main(): Promise<void> {
     let gwRequests = 0;
     const redisBefore = await redisCommands(redis.url);
     for (const w of WORKLOADS) {
-      const body = JSON.stringify({ statement: w.statement, parameters: w.parameters, accessMode: 'READ' });
+      const body = w.steps;
       // warm-up: pools, JIT, routing table
       await cannon(gwUrl, body, { authorization: `Bearer ${KEY}` });
       await cannon(proxyUrl, body, {});
@@ -192,8 +215,9 @@ async function main(): Promise<void> {
     // added latency without queueing: one request at a time
     const lrows: string[] = ['| workload | direct p50 ms | proxy p50 ms | gateway p50 ms | gateway added vs proxy (ms) | gateway added vs direct (ms) |', '| --- | ---: | ---: | ---: | ---: | ---: |'];
     const seqDriver = neo4j.driver(inst.boltUri, neo4j.auth.basic('neo4j', PASSWORD));
-    for (const w of WORKLOADS) {
-      const body = JSON.stringify({ statement: w.statement, parameters: w.parameters, accessMode: 'READ' });
+    for (const w of WORKLOADS.slice(0, 2)) {
+      const st = w.steps[0]!;
+      const body = JSON.stringify(st);
       const post = (url: string, headers: Record<string, string>) => async () => {
         const r = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
         await r.arrayBuffer();
@@ -202,7 +226,7 @@ async function main(): Promise<void> {
       const d = await sequentialLatency(async () => {
         const s = seqDriver.session({ database: 'neo4j', defaultAccessMode: neo4j.session.READ });
         try {
-          await s.run(w.statement, w.parameters);
+          await s.run(st.statement, st.parameters);
         } finally {
           await s.close();
         }
