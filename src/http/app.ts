@@ -15,6 +15,8 @@ import type { RunResult, Transport } from '../transport/types.js';
 import { ApiKeyAuth, type Principal, type Sha256 } from './auth.js';
 import { TYPED_JSON, encodeQueryResponse, isTypedMedia, negotiate, parseQueryRequest, type QueryRequest } from './codec.js';
 import { Metrics } from './metrics.js';
+import { Cypher, type CypherLoader } from '../federation/cypher.js';
+import { FederatedExecutor } from '../federation/execute.js';
 import { TransactionRegistry } from './transactions.js';
 
 export const GATEWAY_VERSION = '0.1.0';
@@ -31,6 +33,8 @@ export interface GatewayDeps {
   /** identifies this instance in `neo4j-cluster-affinity` */
   instanceId?: string;
   now?: () => number;
+  /** loads Neo4j's Cypher grammar, on the first composite query (default: dynamic import) */
+  cypherLoader?: CypherLoader;
   /** SHA-256 for API keys (default: crypto.subtle) */
   sha256?: Sha256;
   /** called with errors that produced a 5xx (for logs); never sent to clients */
@@ -49,6 +53,8 @@ export type GatewayEnv = { Variables: { principal: Principal; started: number } 
 type Env = GatewayEnv;
 
 const REGION_HEADER = 'x-neo4j-region';
+const SHARD_KEY_HEADER = 'x-neo4j-shard-key';
+const PARTIAL_HEADER = 'x-gateway-partial';
 const AFFINITY_HEADER = 'neo4j-cluster-affinity';
 
 function errorResponse(err: GatewayError, typed: boolean): Response {
@@ -74,6 +80,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return { cluster: s.cluster, database: s.database };
   }, now);
   const auth = new ApiKeyAuth(topology, deps.sha256);
+  const federated = new FederatedExecutor(topology, executor, new Cypher(deps.cypherLoader));
   const metrics = new Metrics();
   const transactions = new TransactionRegistry(topology.limits.transactionIdleMs, now);
   const app = new Hono<Env>();
@@ -266,10 +273,44 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (attempts > 1) metrics.retries.inc({ shard: route.shard }, attempts - 1);
   };
 
+  const runFederated = async (c: Context<Env>, db: string, req: QueryRequest, typed: boolean): Promise<Response> => {
+    ApiKeyAuth.authorize(c.get('principal'), db, req.accessMode);
+    const { region, pinned } = requestRegion(c);
+    const sent = decodeClientBookmarks(req.bookmarks);
+    const headerKey = c.req.header(SHARD_KEY_HEADER);
+    const shardKey = headerKey !== undefined && headerKey !== '' ? headerKey : req.shardKey;
+    const out = await federated.run({
+      composite: db,
+      statement: req.statement,
+      parameters: req.parameters,
+      accessMode: req.accessMode,
+      bookmarks: sent,
+      region,
+      pinned,
+      ...(shardKey !== undefined ? { shardKey } : {}),
+      allowPartial: (c.req.header(PARTIAL_HEADER) ?? '').toLowerCase() === 'allow',
+      deadline: c.get('started') + topology.limits.requestDeadlineMs,
+      maxRows: topology.limits.maxRows,
+      timeoutMs: Math.min(req.maxExecutionTime ?? topology.limits.queryTimeoutMs, topology.limits.queryTimeoutMs),
+      ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
+    });
+    if (out.result.values.length > topology.limits.maxRows) {
+      throw new GatewayError(Codes.ResultTooLarge, `The merged result has more than ${topology.limits.maxRows} rows, the most this gateway returns. Add a LIMIT.`);
+    }
+    for (const r of out.routes) recordShard(r, 'ok', 1);
+    metrics.fanout.observe({ database: db }, out.width);
+    const bookmarks = encodeBookmarks(mergeBookmarks(sent.shards, out.shardBookmarks));
+    const extra = out.missing.length > 0 ? { gateway: { missingShards: out.missing } } : undefined;
+    const res = respond(c, 202, encodeQueryResponse({ result: out.result, bookmarks, includeCounters: req.includeCounters, typed, ...(extra ? { extra } : {}) }), typed, out.routes);
+    if (out.missing.length > 0) res.headers.set('x-gateway-missing-shards', out.missing.map((m) => m.shard).join(', '));
+    return res;
+  };
+
   app.post('/db/:db/query/v2', limit, authenticate, async (c) => {
     const db = c.req.param('db');
     const typed = responseKind(c);
     const req = await readBody(c, true);
+    if (resolveDatabase(topology, db).kind === 'composite') return runFederated(c, db, req, typed);
     const shard = singleShard(db);
     ApiKeyAuth.authorize(c.get('principal'), db, req.accessMode);
     const { region, pinned } = requestRegion(c);
@@ -309,6 +350,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
     const db = c.req.param('db');
     const req = await readBody(c, false);
+    if (resolveDatabase(topology, db).kind === 'composite') {
+      throw new GatewayError('Neo.ClientError.Gateway.FederationNotSupported', `Explicit transactions on composite '${db}' are not supported; send auto-commit requests to /db/${db}/query/v2, or open the transaction on one shard.`, { status: 400 });
+    }
     const shard = singleShard(db);
     const principal = c.get('principal');
     ApiKeyAuth.authorize(principal, db, req.accessMode);

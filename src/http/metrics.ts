@@ -73,8 +73,8 @@ export class Metrics {
   readonly shardRequests = this.add(new Counter({ name: 'gateway_shard_requests_total', help: 'Statements sent to shards, by shard, role, region and outcome.', type: 'counter' }));
   readonly routingTables = this.add(new Counter({ name: 'gateway_routing_table_lookups_total', help: 'Routing-table lookups by source (memory, redis, discovery).', type: 'counter' }));
   readonly retries = this.add(new Counter({ name: 'gateway_retries_total', help: 'Statements retried on another attempt, by shard.', type: 'counter' }));
+  readonly fanout = this.add(new Histogram({ name: 'gateway_fanout_width', help: 'Shards touched by one composite request.', type: 'histogram' }, [1, 2, 4, 8, 16, 32, 64]));
   readonly errors = this.add(new Counter({ name: 'gateway_errors_total', help: 'Error responses by code.', type: 'counter' }));
-  readonly gauges = this.add(new Gauge({ name: 'gateway_info', help: 'Gateway gauges.', type: 'gauge' }));
 
   private add<T extends Counter | Gauge | Histogram>(m: T): T {
     this.all.push(m);

@@ -29,8 +29,8 @@ declare module 'vitest' {
 }
 
 export const SANDBOX_PASSWORD = 'sandbox-pass';
-/** us and eu: two shards in two regions; with ap, three members of a scripted cluster */
-export const SANDBOX_INSTANCES = ['us', 'eu', 'ap'];
+/** us and eu: two shards in two regions; with ap, three members of a scripted cluster; truth: federation's ground truth */
+export const SANDBOX_INSTANCES = ['us', 'eu', 'ap', 'truth'];
 
 export default async function setup(project: TestProject) {
   const started = Date.now();

@@ -3,6 +3,8 @@
  * process environment, and hands them to the runtime-neutral core.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { CypherModule } from '../../federation/cypher.js';
 import { readFileSync } from 'node:fs';
 import { parseTopologyText, resolveSecrets, type Topology } from '../../config/load.js';
 import { RedisCache } from '../../cache/redis.js';
@@ -46,6 +48,8 @@ export function buildNodeGateway(opts: NodeGatewayOptions): NodeGateway {
     ...(cache ? { sharedCache: cache } : {}),
     ...(region ? { runtimeRegion: () => region } : {}),
     instanceId: opts.instanceId ?? env.GATEWAY_INSTANCE_ID ?? randomUUID(),
+    // the grammar package's ESM build does not load under Node's resolver: require its CommonJS build
+    cypherLoader: () => Promise.resolve(createRequire(import.meta.url)('@neo4j-cypher/language-support') as CypherModule),
     // node:crypto hashes synchronously in ~1 µs; crypto.subtle's async round trip costs far more
     sha256: (text) => createHash('sha256').update(text, 'utf8').digest(),
     onInternalError: (err) => opts.log?.(`internal error: ${(err as Error)?.stack ?? String(err)}`),
