@@ -150,22 +150,34 @@ async function redisCommands(url: string): Promise<number> {
 async function main(): Promise<void> {
   const log = (s: string) => process.stdout.write(s + '\n');
   log(`bench: ${SECONDS}s per run, ${CONNECTIONS} concurrent connections, ${WORKLOADS.length} workloads`);
-  const [sandbox, redis] = await Promise.all([startSandbox({ password: PASSWORD, instances: [{ name: 'bench' }] }), startRedis()]);
+  const [sandbox, redis] = await Promise.all([startSandbox({ password: PASSWORD, instances: [{ name: 'bench' }, { name: 'f2' }, { name: 'f3' }, { name: 'f4' }] }), startRedis()]);
+  const fanInstances = ['bench', 'f2', 'f3', 'f4'].map((n) => sandbox.instances[n]!);
   const inst = sandbox.instances.bench!;
   const children: ChildProcess[] = [];
   try {
-    // data for the one-hop MATCH: 1000 users, 5 follows each
-    const seed = neo4j.driver(inst.boltUri, neo4j.auth.basic('neo4j', PASSWORD));
-    await seed.executeQuery('CREATE INDEX user_id IF NOT EXISTS FOR (u:User) ON (u.id)');
-    await seed.executeQuery('UNWIND range(0, 999) AS i CREATE (:User {id: i, name: "user-" + i})');
-    await seed.executeQuery('MATCH (u:User) UNWIND range(1, 5) AS k MATCH (f:User {id: (u.id + k * 7) % 1000}) CREATE (u)-[:FOLLOWS]->(f)');
-    await seed.close();
+    // data for the one-hop MATCH: 1000 users, 5 follows each (on every instance: fan-out shards too)
+    for (const i of fanInstances) {
+      const seed = neo4j.driver(i.boltUri, neo4j.auth.basic('neo4j', PASSWORD));
+      await seed.executeQuery('CREATE INDEX user_id IF NOT EXISTS FOR (u:User) ON (u.id)');
+      await seed.executeQuery('UNWIND range(0, 999) AS i CREATE (:User {id: i, name: "user-" + i})');
+      await seed.executeQuery('MATCH (u:User) UNWIND range(1, 5) AS k MATCH (f:User {id: (u.id + k * 7) % 1000}) CREATE (u)-[:FOLLOWS]->(f)');
+      await seed.close();
+    }
 
+    // fan-out: 8 shards over the 4 instances (two shards share an instance), composites of 2, 4, 8
+    const fanShards = Array.from({ length: 8 }, (_, i) => `s${i + 1}`);
     const topology = {
       regions: { local: { lat: 0, lon: 0 } },
       defaultRegion: 'local',
-      clusters: { c: { routers: [`neo4j://127.0.0.1:${inst.bolt}`], auth: { user: 'neo4j', passwordEnv: 'BENCH_NEO4J_PASSWORD' } } },
-      shards: { bench: { cluster: 'c', database: 'neo4j' } },
+      clusters: {
+        c: { routers: [`neo4j://127.0.0.1:${inst.bolt}`], auth: { user: 'neo4j', passwordEnv: 'BENCH_NEO4J_PASSWORD' } },
+        ...Object.fromEntries(fanInstances.map((fi, i) => [`f${i}`, { routers: [`neo4j://127.0.0.1:${fi.bolt}`], auth: { user: 'neo4j', passwordEnv: 'BENCH_NEO4J_PASSWORD' } }])),
+      },
+      shards: {
+        bench: { cluster: 'c', database: 'neo4j' },
+        ...Object.fromEntries(fanShards.map((s, i) => [s, { cluster: `f${i % 4}`, database: 'neo4j' }])),
+      },
+      composites: Object.fromEntries([2, 4, 8].map((n) => [`fan${n}`, { shards: fanShards.slice(0, n) }])),
       apiKeys: [{ id: 'bench', sha256: createHash('sha256').update(KEY).digest('hex'), databases: ['*'] }],
     };
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
@@ -236,11 +248,36 @@ async function main(): Promise<void> {
       lrows.push(`| ${w.name} | ${d.p50.toFixed(3)} | ${p.p50.toFixed(3)} | ${g.p50.toFixed(3)} | ${(g.p50 - p.p50).toFixed(3)} | ${(g.p50 - d.p50).toFixed(3)} |`);
     }
     await seqDriver.close();
+
+    // fan-out: the composite's latency next to its slowest shard alone, and next to a client that
+    // asks the shards one after another (sequential requests, p50 of 200)
+    const FAN_Q = { statement: 'MATCH (u:User)-[:FOLLOWS]->(f:User) WHERE u.id % 7 = 3 RETURN f.id % 10 AS k, count(*) AS c ORDER BY k', accessMode: 'READ' };
+    const fanRows: string[] = ['| shards | fan-out p50 ms | slowest single shard p50 ms | fan-out / slowest | one-after-another p50 ms | one-after-another / fan-out |', '| ---: | ---: | ---: | ---: | ---: | ---: |'];
+    const gwBase = `http://127.0.0.1:${gw.line.port as number}/db/`;
+    const postTo = (db: string) => async () => {
+      const r = await fetch(gwBase + db + '/query/v2', { method: 'POST', body: JSON.stringify(FAN_Q), headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` } });
+      await r.arrayBuffer();
+      if (r.status !== 202) throw new Error(`status ${r.status}`);
+    };
+    for (const n of [2, 4, 8]) {
+      const shards = fanShards.slice(0, n);
+      const fan = await sequentialLatency(postTo(`fan${n}`), 200);
+      const singles: number[] = [];
+      for (const sh of shards) singles.push((await sequentialLatency(postTo(sh), 200)).p50);
+      const slowest = Math.max(...singles);
+      const oneByOne = await sequentialLatency(async () => {
+        for (const sh of shards) await postTo(sh)();
+      }, 200);
+      fanRows.push(`| ${n} | ${fan.p50.toFixed(2)} | ${slowest.toFixed(2)} | ${(fan.p50 / slowest).toFixed(2)} | ${oneByOne.p50.toFixed(2)} | ${(oneByOne.p50 / fan.p50).toFixed(2)} |`);
+    }
     log('');
     log(rows.join('\n'));
     log('');
     log('sequential latency (1 request at a time, 1000 requests):');
     log(lrows.join('\n'));
+    log('');
+    log('fan-out (8 shards on 4 Neo4j instances, 2 cores; p50 of 200 sequential requests):');
+    log(fanRows.join('\n'));
     log('');
     log(`gateway peak RSS: ${peakRssMiB(gw.child.pid!).toFixed(1)} MiB; thin proxy peak RSS: ${peakRssMiB(proxy.child.pid!).toFixed(1)} MiB`);
     log(`Redis commands per gateway request (measured runs, warm routing cache): ${(redisTotal / Math.max(1, gwRequests)).toFixed(4)}`);

@@ -159,6 +159,7 @@ export const TopologySchema = z
         maxRows: z.number().int().positive().default(100000).describe('Most rows a response may carry; more is an error, never a silent cut.'),
         queryTimeoutMs: z.number().int().positive().default(30000).describe('Transaction timeout sent to Neo4j.'),
         requestDeadlineMs: z.number().int().positive().default(60000).describe('Deadline for one request, retries included.'),
+        shardDeadlineMs: z.number().int().positive().optional().describe('Deadline for each shard of a fan-out (default: the request deadline). A shard past it fails (or is reported missing with x-gateway-partial: allow).'),
         transactionIdleMs: z.number().int().positive().default(30000).describe('Explicit transactions idle longer than this are rolled back.'),
       })
       .strict()

@@ -25,6 +25,8 @@ export interface FederatedRequest {
   /** x-gateway-partial: allow — healthy shards' rows plus the names of the failed ones */
   allowPartial: boolean;
   deadline: number;
+  /** each shard's own deadline (epoch ms); default: `deadline` */
+  shardDeadline?: number;
   maxRows: number;
   timeoutMs?: number;
   impersonatedUser?: string;
@@ -127,7 +129,7 @@ export class FederatedExecutor {
             region: req.region,
             pinned: req.pinned,
             maxRows: req.maxRows,
-            deadline: req.deadline,
+            deadline: Math.min(req.deadline, req.shardDeadline ?? req.deadline),
             ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
             ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
           }),

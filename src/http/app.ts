@@ -290,6 +290,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       ...(shardKey !== undefined ? { shardKey } : {}),
       allowPartial: (c.req.header(PARTIAL_HEADER) ?? '').toLowerCase() === 'allow',
       deadline: c.get('started') + topology.limits.requestDeadlineMs,
+      ...(topology.limits.shardDeadlineMs !== undefined ? { shardDeadline: c.get('started') + topology.limits.shardDeadlineMs } : {}),
       maxRows: topology.limits.maxRows,
       timeoutMs: Math.min(req.maxExecutionTime ?? topology.limits.queryTimeoutMs, topology.limits.queryTimeoutMs),
       ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
