@@ -164,6 +164,17 @@ export const TopologySchema = z
       })
       .strict()
       .default({ maxBodyBytes: 1048576, maxRows: 100000, queryTimeoutMs: 30000, requestDeadlineMs: 60000, transactionIdleMs: 30000 }),
+    graphql: z
+      .object({
+        schema: z.array(z.string().min(1)).default([]).describe('GraphQL SDL files (paths relative to the topology file) with @cypher fields; none: /graphql is off.'),
+        maxDepth: z.number().int().positive().default(8).describe('Deepest selection a GraphQL operation may have.'),
+        maxAliases: z.number().int().nonnegative().default(20).describe('Most aliased fields in one operation.'),
+        maxCost: z.number().int().positive().default(100).describe('Most cost per operation: each @cypher field costs the number of shards its database spans.'),
+        persistedDocuments: z.record(z.string().regex(/^[0-9a-f]{64}$/, 'must be the hex SHA-256 of the document'), z.string()).optional().describe('Allow-list of operations by SHA-256; with it, only these documents run.'),
+        graphiql: z.boolean().default(true).describe('Serve GraphiQL at GET /graphql (turn off in production).'),
+      })
+      .strict()
+      .default({ schema: [], maxDepth: 8, maxAliases: 20, maxCost: 100, graphiql: true }),
     routing: z
       .object({
         strictRegionPin: z.boolean().default(false).describe('A pinned read with no reader in the pinned region fails (503) instead of leaving the region.'),

@@ -332,11 +332,22 @@ export class Analyzer {
     const skip = skipNode ? intParam(t, t.kid(skipNode, 'expression')!, this.ctx.parameters, 'SKIP') : 0;
     const limit = limitNode ? intParam(t, t.kid(limitNode, 'expression')!, this.ctx.parameters, 'LIMIT') : undefined;
     const orderBy = t.kid(body, 'orderBy');
+    // ORDER BY on an expression that is not a returned column (RETURN p ORDER BY p.id) becomes a
+    // hidden column the shards return and the gateway sorts on, then drops
+    const hidden: string[] = [];
+    const aggregatingReturn = items.some((i) => this.aggregatesIn(i.expr).length > 0);
     const order = orderBy
       ? t.kids(orderBy, 'orderItem').map((oi) => {
-          const text = normalise(t.text(t.kid(oi, 'expression')!));
-          const index = items.findIndex((i) => i.name === text || normalise(i.name) === text || i.exprText === text);
-          if (index < 0) refuse(`ORDER BY ${text} on a composite must name a returned column (by its alias or expression).`);
+          const exprNode = t.kid(oi, 'expression')!;
+          const text = normalise(t.text(exprNode));
+          let index = items.findIndex((i) => i.name === text || normalise(i.name) === text || i.exprText === text);
+          if (index < 0) {
+            if (distinct || aggregatingReturn || this.aggregatesIn(exprNode).length > 0) {
+              refuse(`ORDER BY ${text} on a composite must name a returned column (by its alias or expression) when the RETURN is DISTINCT or aggregates.`);
+            }
+            index = items.length + hidden.length;
+            hidden.push(t.text(exprNode));
+          }
           const desc = !!(t.kid(oi, 'descToken') || t.tokens(oi).some((k) => k === 'DESC' || k === 'DESCENDING'));
           return { index, desc };
         })
@@ -373,6 +384,10 @@ export class Analyzer {
       }
     });
 
+    hidden.forEach((expr, k) => {
+      outputs.push({ kind: 'value', src: shardItems.length });
+      shardItems.push(`${expr} AS \`__c${items.length + k}\``);
+    });
     const columns = items.map((i) => i.name);
     let returnText: string;
     let shardsSorted = false;
@@ -400,7 +415,7 @@ export class Analyzer {
     return {
       shards,
       statement,
-      merge: { columns, outputs, aggregating, distinct, order, shardsSorted, skip, limit },
+      merge: { columns, outputs, aggregating, distinct, order, shardsSorted, skip, limit, ...(hidden.length > 0 ? { visible: items.length } : {}) },
       writes,
     };
   }

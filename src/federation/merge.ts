@@ -24,6 +24,8 @@ export interface MergeSpec {
   shardsSorted: boolean;
   skip: number;
   limit: number | undefined;
+  /** outputs past this index are hidden sort keys (ORDER BY on expressions not returned), dropped at the end */
+  visible?: number;
 }
 
 export function compareRows(order: MergeSpec['order']) {
@@ -127,7 +129,8 @@ export function mergePart(spec: MergeSpec, perShard: TypedValue[][][]): TypedVal
     rows = rows.map((r, i) => [r, i] as const).sort((a, b) => cmp(a[0], b[0]) || a[1] - b[1]).map(([r]) => r);
   }
   const end = spec.limit === undefined ? undefined : spec.skip + spec.limit;
-  return spec.skip > 0 || end !== undefined ? rows.slice(spec.skip, end) : rows;
+  const page = spec.skip > 0 || end !== undefined ? rows.slice(spec.skip, end) : rows;
+  return spec.visible !== undefined && spec.visible < spec.outputs.length ? page.map((r) => r.slice(0, spec.visible)) : page;
 }
 
 /** UNION (distinct) or UNION ALL of parts' merged rows */

@@ -104,6 +104,7 @@ const SHAPES: Shape[] = [
   { name: 'concatenation', make: () => same2('MATCH (n:Fed) WHERE n.v >= $t RETURN n.g AS g, n.s AS s') },
   { name: 'DISTINCT', make: () => same2('MATCH (n:Fed) RETURN DISTINCT n.s AS s, n.g AS g') },
   { name: 'ORDER BY + SKIP + LIMIT (pushed down, k-way merged)', make: () => same2('MATCH (n:Fed) RETURN n.v AS v, n.s AS s, n.id AS id ORDER BY v DESC, s, id SKIP $skip LIMIT $limit', true) },
+  { name: 'ORDER BY an expression not returned (hidden sort column)', make: () => same2('MATCH (n:Fed) RETURN n.s AS s, n.id AS id ORDER BY n.v DESC, n.id SKIP $skip LIMIT $limit', true) },
   { name: 'ORDER BY without LIMIT', make: () => same2('MATCH (n:Fed) WHERE n.v < $t RETURN n.id AS id, n.s AS s ORDER BY s DESC, id', true) },
   { name: 'grouped aggregates', make: () => same2('MATCH (n:Fed) RETURN n.g AS g, count(*) AS c, count(n.g) AS cg, sum(n.v) AS total, min(n.v) AS lo, max(n.s) AS hi, avg(n.v) AS mean, collect(n.s) AS ss') },
   { name: 'global aggregates (maybe over no rows)', make: () => same2('MATCH (n:Fed) WHERE n.v > $t RETURN count(*) AS c, sum(n.v) AS total, avg(n.v) AS mean, min(n.v) AS lo, max(n.v) AS hi, collect(n.v) AS vs') },
@@ -233,7 +234,7 @@ describe('refused shapes (never a silently wrong answer)', () => {
     ['aggregation in WITH', 'MATCH (n:Fed) WITH n.s AS s, count(*) AS c WHERE c > 1 RETURN s', 'Neo.ClientError.Gateway.FederationNotSupported'],
     ['LIMIT in WITH', 'MATCH (n:Fed) WITH n LIMIT 2 RETURN n.id AS id', 'Neo.ClientError.Gateway.FederationNotSupported'],
     ['WITH DISTINCT', 'MATCH (n:Fed) WITH DISTINCT n.s AS s RETURN s', 'Neo.ClientError.Gateway.FederationNotSupported'],
-    ['ORDER BY on a column not returned', 'MATCH (n:Fed) RETURN n.s AS s ORDER BY n.v', 'Neo.ClientError.Gateway.FederationNotSupported'],
+    ['DISTINCT with ORDER BY on a column not returned', 'MATCH (n:Fed) RETURN DISTINCT n.s AS s ORDER BY n.v', 'Neo.ClientError.Gateway.FederationNotSupported'],
     ['USE inside a subquery outside the idiom', 'CALL { USE fed.`fed-us` RETURN 1 AS x } RETURN x', 'Neo.ClientError.Gateway.FederationNotSupported'],
     ['no RETURN', 'MATCH (n:Fed) WHERE n.v > 100', 'Neo.ClientError.Gateway.FederationNotSupported'],
   ])('%s', async (_name, statement, code) => {

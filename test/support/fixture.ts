@@ -55,10 +55,11 @@ export function sandboxEnv(): Record<string, string> {
   return { NEO4J_PASSWORD_C_US: password, NEO4J_PASSWORD_C_EU: password };
 }
 
-export async function startTestGateway(opts: { topology?: TopologyInput; env?: Record<string, string>; redis?: boolean } = {}): Promise<RunningGateway> {
+export async function startTestGateway(opts: { topology?: TopologyInput; env?: Record<string, string>; redis?: boolean; graphqlSchema?: string } = {}): Promise<RunningGateway> {
   const topology = parseTopology(opts.topology ?? sandboxTopology());
   return startNodeGateway({
     topology,
+    ...(opts.graphqlSchema !== undefined ? { graphqlSchema: opts.graphqlSchema } : {}),
     env: { ...sandboxEnv(), ...opts.env },
     ...(opts.redis === false ? {} : { redisUrl: inject('redisUrl') }),
     port: 0,

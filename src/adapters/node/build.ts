@@ -6,6 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { CypherModule } from '../../federation/cypher.js';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseTopologyText, resolveSecrets, type Topology } from '../../config/load.js';
 import { RedisCache } from '../../cache/redis.js';
 import type { Cache } from '../../cache/types.js';
@@ -17,6 +18,10 @@ export interface NodeGatewayOptions {
   env: Record<string, string | undefined>;
   /** overrides the topology's Redis URL (e.g. tests) */
   redisUrl?: string;
+  /** GraphQL SDL (default: the files topology.graphql.schema names, relative to `baseDir`) */
+  graphqlSchema?: string;
+  /** where relative paths of the topology resolve from (the topology file's folder) */
+  baseDir?: string;
   instanceId?: string;
   log?: (line: string) => void;
 }
@@ -42,7 +47,11 @@ export function buildNodeGateway(opts: NodeGatewayOptions): NodeGateway {
   const redisUrl = opts.redisUrl ?? (topology.cache.redisUrlEnv ? env[topology.cache.redisUrlEnv] : undefined) ?? topology.cache.redisUrl;
   const cache = redisUrl ? new RedisCache({ url: redisUrl, keyPrefix: topology.cache.keyPrefix }) : undefined;
   const region = env.GATEWAY_REGION;
+  const sdl =
+    opts.graphqlSchema ??
+    (topology.graphql.schema.length > 0 ? topology.graphql.schema.map((f) => readFileSync(path.resolve(opts.baseDir ?? '.', f), 'utf8')).join('\n') : undefined);
   const gateway = createGateway({
+    ...(sdl !== undefined ? { graphqlSchema: sdl } : {}),
     topology,
     transport,
     ...(cache ? { sharedCache: cache } : {}),

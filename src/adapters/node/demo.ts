@@ -64,6 +64,7 @@ async function main(): Promise<void> {
   const env = { NEO4J_PASSWORD_C_US: DEFAULT_PASSWORD, NEO4J_PASSWORD_C_EU: DEFAULT_PASSWORD, ...process.env };
   const gateway = await startNodeGateway({
     topology,
+    baseDir: new URL('../../../schema/', import.meta.url).pathname,
     env,
     ...(process.env.GATEWAY_REDIS_URL ? { redisUrl: process.env.GATEWAY_REDIS_URL } : {}),
     host: process.env.HOST ?? '127.0.0.1',

@@ -3,6 +3,7 @@
  * Env: GATEWAY_CONFIG (path or JSON), PORT (8787), HOST (127.0.0.1), GATEWAY_REGION,
  * GATEWAY_REDIS_URL, and the password variables the topology names.
  */
+import path from 'node:path';
 import { ConfigError } from '../../config/load.js';
 import { loadTopology } from './build.js';
 import { startNodeGateway } from './server.js';
@@ -19,8 +20,10 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const topology = loadTopology(source);
+  const isFile = !source.trimStart().startsWith('{');
   const running = await startNodeGateway({
     topology,
+    baseDir: isFile ? path.dirname(path.resolve(source)) : process.cwd(),
     env: process.env,
     ...(process.env.GATEWAY_REDIS_URL ? { redisUrl: process.env.GATEWAY_REDIS_URL } : {}),
     host: process.env.HOST ?? '127.0.0.1',

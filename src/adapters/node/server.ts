@@ -13,6 +13,12 @@ export interface RunningGateway {
 /** Starts the gateway on host:port (port 0 = any free port). */
 export async function startNodeGateway(opts: NodeGatewayOptions & { host?: string; port?: number }): Promise<RunningGateway> {
   const gateway = buildNodeGateway(opts);
+  try {
+    await gateway.ready;
+  } catch (err) {
+    await gateway.close();
+    throw err;
+  }
   const host = opts.host ?? '127.0.0.1';
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: gateway.app.fetch, hostname: host, port: opts.port ?? 8787 }, () => resolve(s));

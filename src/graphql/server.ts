@@ -1,0 +1,59 @@
+/** graphql-yoga at /graphql: the schema of @cypher fields, limits, masking, persisted documents. */
+import { GraphQLError } from 'graphql';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import type { Topology } from '../config/schema.js';
+import type { Cypher } from '../federation/cypher.js';
+import { limitRules } from './limits.js';
+import { FieldBatcher, buildGatewaySchema, runBatched, type GatewayGraphQLContext, type StatementRunner } from './schema.js';
+
+export type GatewayYoga = YogaServerInstance<GatewayGraphQLContext, Record<string, never>>;
+
+async function sha256Hex(text: string): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  return [...d].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** only allow-listed documents run; clients send the hash (extensions.persistedQuery / documentId) */
+function persistedDocuments(allow: Record<string, string>): Plugin {
+  const allowed = new Set(Object.values(allow));
+  return {
+    onParams({ params, setParams }) {
+      const p = params as { query?: string; documentId?: string; extensions?: { persistedQuery?: { sha256Hash?: string } } };
+      const id = p.documentId ?? p.extensions?.persistedQuery?.sha256Hash;
+      if (id !== undefined) {
+        const doc = allow[id];
+        if (!doc) throw new GraphQLError('PersistedQueryNotFound', { extensions: { code: 'PERSISTED_QUERY_NOT_FOUND', http: { status: 400 } } });
+        setParams({ ...params, query: doc });
+        return;
+      }
+      if (p.query === undefined || !allowed.has(p.query)) {
+        throw new GraphQLError('Only persisted documents may run on this gateway; send documentId or extensions.persistedQuery.sha256Hash.', { extensions: { code: 'PERSISTED_QUERY_ONLY', http: { status: 400 } } });
+      }
+    },
+  };
+}
+
+export async function createGraphQL(topology: Topology, sdl: string, cypher: Cypher, runner: StatementRunner): Promise<{ yoga: GatewayYoga; newBatcher: (request: unknown) => FieldBatcher; sha256Hex: typeof sha256Hex }> {
+  const { schema, fields } = await buildGatewaySchema(sdl, topology, cypher, runner);
+  const rules = limitRules(topology.graphql, fields);
+  const plugins: Plugin[] = [
+    {
+      onValidate({ addValidationRule }) {
+        for (const r of rules) addValidationRule(r);
+      },
+    },
+  ];
+  if (topology.graphql.persistedDocuments) plugins.push(persistedDocuments(topology.graphql.persistedDocuments));
+  const yoga = createYoga<Record<string, never>, GatewayGraphQLContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    graphiql: topology.graphql.graphiql,
+    landingPage: false,
+    // unexpected errors become "Unexpected error." with no message, stack or cause
+    maskedErrors: true,
+    logging: false,
+    plugins,
+  });
+  const newBatcher = (request: unknown) => new FieldBatcher((field, parents) => runBatched(runner, request, field, parents));
+  return { yoga: yoga as unknown as GatewayYoga, newBatcher, sha256Hex };
+}
