@@ -92,7 +92,11 @@ async function main(): Promise<void> {
   log(`    -H 'Authorization: Bearer ${DEMO_KEY}' -H 'Content-Type: application/json' \\`);
   log(`    -d '{"statement": "MATCH (u:User) RETURN u.name AS name ORDER BY name", "accessMode": "READ"}'`);
   log('');
+  log(`  curl -s ${gateway.url}/graphql -H 'Authorization: Bearer ${DEMO_KEY}' -H 'Content-Type: application/json' \\`);
+  log(`    -d '{"query": "{ userCount users { name region follows { name } } }"}'`);
+  log('');
   log(`  curl -s ${gateway.url}/topology -H 'Authorization: Bearer ${DEMO_KEY}'`);
+  log(`  GraphiQL: open ${gateway.url}/graphql in a browser`);
   log('');
   log('Ctrl-C stops the gateway and the sandbox.');
 }
