@@ -64,7 +64,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'src/adapters/node/**/*.ts', 'infra/**/*.mjs', '*.config.*'],
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'scripts/**/*.mjs', 'src/adapters/node/**/*.ts', 'infra/**/*.mjs', '*.config.*'],
     languageOptions: { globals: { process: 'readonly', Buffer: 'readonly', __dirname: 'readonly' } },
   },
 );

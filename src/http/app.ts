@@ -8,7 +8,7 @@ import type { Topology } from '../config/schema.js';
 import type { Cache } from '../cache/types.js';
 import { Codes, GatewayError, toGatewayError } from '../errors/index.js';
 import { assertRegion, resolveDatabase } from '../topology/index.js';
-import { RoutingService, type Route } from '../routing/service.js';
+import { RoutingService, type Route, type RoutingState } from '../routing/service.js';
 import { ShardExecutor } from '../routing/executor.js';
 import { bookmarksFor, decodeBookmarks, encodeBookmarks, mergeBookmarks } from '../routing/bookmarks.js';
 import type { RunResult, Transport } from '../transport/types.js';
@@ -22,6 +22,7 @@ import { createGraphQL } from '../graphql/server.js';
 import type { ShardBookmarks } from '../routing/bookmarks.js';
 import type { AccessMode, TypedValue } from '../transport/types.js';
 import { TransactionRegistry } from './transactions.js';
+import { TxTokens } from './tx-token.js';
 
 export const GATEWAY_VERSION = '0.1.0';
 /** the Neo4j version the Query API surface follows (clients parse it) */
@@ -36,6 +37,16 @@ export interface GatewayDeps {
   runtimeRegion?: (request: Request) => string | undefined;
   /** identifies this instance in `neo4j-cluster-affinity` */
   instanceId?: string;
+  /** routing tables and member health to keep across gateway objects (Workers: per isolate) */
+  routingState?: RoutingState;
+  /** background work the runtime must finish (Workers: ctx.waitUntil) */
+  waitUntil?: (work: Promise<unknown>) => void;
+  /** signs ids of transactions Neo4j holds (HTTP transports); must be the same on every instance */
+  txSecret?: string;
+  /** names the runtime in /health ("node", "worker") */
+  runtime?: string;
+  /** reuse one Cypher parser (and its cache) across gateway objects */
+  cypher?: Cypher;
   now?: () => number;
   /** GraphQL SDL with @cypher fields; absent: /graphql answers 404 */
   graphqlSchema?: string;
@@ -80,7 +91,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const { topology, transport } = deps;
   const now = deps.now ?? Date.now;
   const instanceId = deps.instanceId ?? 'gw';
-  const routing = new RoutingService(topology, transport, deps.sharedCache, { now, instanceId });
+  const routing = new RoutingService(topology, transport, deps.sharedCache, {
+    now,
+    instanceId,
+    ...(deps.routingState ? { state: deps.routingState } : {}),
+    ...(deps.waitUntil ? { waitUntil: deps.waitUntil } : {}),
+  });
   void routing.start();
   const executor = new ShardExecutor(routing, transport, (shard) => {
     const s = topology.shards[shard];
@@ -88,7 +104,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return { cluster: s.cluster, database: s.database };
   }, now);
   const auth = new ApiKeyAuth(topology, deps.sha256);
-  const cypher = new Cypher(deps.cypherLoader);
+  const cypher = deps.cypher ?? new Cypher(deps.cypherLoader);
   const federated = new FederatedExecutor(topology, executor, cypher);
   const metrics = new Metrics();
   const transactions = new TransactionRegistry(topology.limits.transactionIdleMs, now);
@@ -151,7 +167,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
 
   // ---- ops ----
-  app.get('/health', (c) => c.json({ status: 'up', version: GATEWAY_VERSION }));
+  app.get('/health', (c) => c.json({ status: 'up', version: GATEWAY_VERSION, runtime: deps.runtime ?? 'unknown' }));
 
   app.get('/ready', async (c) => {
     const shards = Object.entries(topology.shards);
@@ -352,6 +368,71 @@ export function createGateway(deps: GatewayDeps): Gateway {
     res.headers.set(AFFINITY_HEADER, instanceId);
     return res;
   };
+
+  // ---- explicit transactions held by Neo4j (HTTP transports: Workers) ----
+  const remote = !transport.begin && transport.remoteTransactions ? transport.remoteTransactions : undefined;
+  const txTokens = remote ? new TxTokens(deps.txSecret ?? 'neo4j-edge-gateway') : undefined;
+  const remoteBody = (result: RunResult | undefined, typed: boolean, includeCounters: boolean, extra: Record<string, unknown>): string => {
+    const body: Record<string, unknown> = result ? (JSON.parse(encodeQueryResponse({ result, bookmarks: null, includeCounters, typed })) as Record<string, unknown>) : {};
+    return JSON.stringify({ ...body, ...extra });
+  };
+  if (remote && txTokens) {
+    app.post('/db/:db/query/v2/tx', limit, authenticate, async (c) => {
+      const typed = responseKind(c);
+      const db = c.req.param('db');
+      const req = await readBody(c, false);
+      if (resolveDatabase(topology, db).kind === 'composite') {
+        throw new GatewayError('Neo.ClientError.Gateway.FederationNotSupported', `Explicit transactions on composite '${db}' are not supported; send auto-commit requests to /db/${db}/query/v2, or open the transaction on one shard.`, { status: 400 });
+      }
+      const shard = singleShard(db);
+      const principal = c.get('principal');
+      ApiKeyAuth.authorize(principal, db, req.accessMode);
+      const { region, pinned } = requestRegion(c);
+      const sent = decodeClientBookmarks(req.bookmarks);
+      const s = topology.shards[shard]!;
+      const route = await routing.route({ shard, mode: req.accessMode, region, pinned });
+      const begun = await remote.begin(route.member, {
+        database: s.database,
+        accessMode: req.accessMode,
+        bookmarks: bookmarksFor(sent, shard),
+        maxRows: topology.limits.maxRows,
+        ...(req.statement.trim() !== '' ? { statement: req.statement, parameters: req.parameters } : {}),
+        timeoutMs: Math.min(req.maxExecutionTime ?? topology.limits.queryTimeoutMs, topology.limits.queryTimeoutMs),
+        ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
+      });
+      const id = await txTokens.sign({ c: route.member.cluster, a: route.member.address, d: s.database, s: shard, g: db, i: begun.id, ...(begun.affinity ? { f: begun.affinity } : {}), p: principal.id });
+      recordShard(route, 'begin', 1);
+      return respond(c, 202, remoteBody(begun.result, typed, req.includeCounters, { transaction: { id, expires: begun.expires } }), typed, [route]);
+    });
+    const txOf = async (c: Context<Env>) => {
+      const db = c.req.param('db') ?? '';
+      const tx = await txTokens.verify(c.req.param('id') ?? '', c.get('principal').id, db);
+      const member = { cluster: tx.c, address: tx.a };
+      const route: Route = { shard: tx.s, member, role: 'WRITE', region: topology.clusters[tx.c]?.members[tx.a]?.region ?? topology.defaultRegion, cache: 'memory' };
+      return { tx, member, route, id: c.req.param('id') ?? '' };
+    };
+    app.post('/db/:db/query/v2/tx/:id', limit, authenticate, async (c) => {
+      const typed = responseKind(c);
+      const req = await readBody(c, true);
+      const { tx, member, route, id } = await txOf(c);
+      const out = await remote.run(member, tx.d, tx.i, tx.f, req.statement, req.parameters, topology.limits.maxRows);
+      return respond(c, 202, remoteBody(out.result, typed, req.includeCounters, { transaction: { id, expires: out.expires ?? new Date(now() + topology.limits.transactionIdleMs).toISOString() } }), typed, [route]);
+    });
+    app.post('/db/:db/query/v2/tx/:id/commit', limit, authenticate, async (c) => {
+      const typed = responseKind(c);
+      const req = await readBody(c, false);
+      const { tx, member, route } = await txOf(c);
+      const out = await remote.commit(member, tx.d, tx.i, tx.f, req.statement.trim() !== '' ? { statement: req.statement, parameters: req.parameters, maxRows: topology.limits.maxRows } : undefined);
+      const bookmarks = encodeBookmarks({ [tx.s]: out.bookmarks });
+      const body = out.result ? encodeQueryResponse({ result: out.result, bookmarks, includeCounters: req.includeCounters, typed }) : JSON.stringify({ bookmarks });
+      return respond(c, 202, body, typed, [route]);
+    });
+    app.delete('/db/:db/query/v2/tx/:id', authenticate, async (c) => {
+      const { tx, member } = await txOf(c);
+      await remote.rollback(member, tx.d, tx.i, tx.f);
+      return c.body(null, 200);
+    });
+  }
 
   app.post('/db/:db/query/v2/tx', limit, authenticate, async (c) => {
     const typed = responseKind(c);

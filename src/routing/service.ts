@@ -43,13 +43,27 @@ export interface RouteRequest {
   exclude?: ReadonlySet<string>;
 }
 
-interface MemberHealth {
+export interface MemberHealth {
   failures: number;
   ejectedUntil: number;
 }
 
+/** plain data a runtime may keep across requests (Workers: per isolate) */
+export interface RoutingState {
+  tables: Map<string, RoutingTable>;
+  health: Map<string, MemberHealth>;
+}
+
+export function newRoutingState(): RoutingState {
+  return { tables: new Map(), health: new Map() };
+}
+
 export interface RoutingServiceOptions {
   now?: () => number;
+  /** keep tables and member health in this state (shared by several services) */
+  state?: RoutingState;
+  /** hands background work (stale-while-revalidate refreshes) to the runtime (Workers: waitUntil) */
+  waitUntil?: (work: Promise<unknown>) => void;
   /** names this instance in invalidation messages */
   instanceId?: string;
   /** how long a table stays in the shared cache past its TTL, to be served while one refresh runs */
@@ -62,9 +76,10 @@ export interface RoutingServiceOptions {
 }
 
 export class RoutingService {
-  private readonly tables = new Map<string, RoutingTable>();
+  private readonly tables: Map<string, RoutingTable>;
   private readonly refreshing = new Map<string, Promise<RoutingTable>>();
-  private readonly health = new Map<string, MemberHealth>();
+  private readonly health: Map<string, MemberHealth>;
+  private readonly waitUntil: ((work: Promise<unknown>) => void) | undefined;
   private readonly inFlight = new Map<string, number>();
   private readonly now: () => number;
   private readonly ejectMs: number;
@@ -86,6 +101,10 @@ export class RoutingService {
     options: RoutingServiceOptions = {},
   ) {
     this.now = options.now ?? Date.now;
+    const state = options.state ?? newRoutingState();
+    this.tables = state.tables;
+    this.health = state.health;
+    this.waitUntil = options.waitUntil;
     this.ejectMs = options.ejectMs ?? 1000;
     this.maxEjectMs = options.maxEjectMs ?? 30000;
     this.instanceId = options.instanceId ?? Math.random().toString(36).slice(2);
@@ -119,7 +138,10 @@ export class RoutingService {
     if (mem && mem.expiresAt > this.now()) return { table: mem, source: 'memory' };
     if (mem) {
       // stale: serve it while one refresh runs (stale-while-revalidate)
-      if ((this.refreshBackoff.get(key) ?? 0) <= this.now()) void this.refresh(cluster, database).catch(() => undefined);
+      if ((this.refreshBackoff.get(key) ?? 0) <= this.now()) {
+        const work = this.refresh(cluster, database).catch(() => undefined);
+        this.waitUntil?.(work);
+      }
       return { table: mem, source: 'memory' };
     }
     const table = await this.refresh(cluster, database);

@@ -107,6 +107,17 @@ export interface BeginRequest {
   impersonatedUser?: string;
 }
 
+/**
+ * Transactions kept by Neo4j itself (the Query API's /tx endpoints): the gateway holds no state,
+ * the transaction id travels with the client. For runtimes that cannot keep a connection open.
+ */
+export interface RemoteTransactions {
+  begin(member: MemberRef, request: BeginRequest & { statement?: string; parameters?: Record<string, TypedValue>; maxRows: number }): Promise<{ id: string; expires: string; affinity: string | undefined; result: RunResult | undefined }>;
+  run(member: MemberRef, database: string, id: string, affinity: string | undefined, statement: string, parameters: Record<string, TypedValue>, maxRows: number): Promise<{ expires: string | undefined; result: RunResult }>;
+  commit(member: MemberRef, database: string, id: string, affinity: string | undefined, last: { statement: string; parameters: Record<string, TypedValue>; maxRows: number } | undefined): Promise<{ bookmarks: string[]; result: RunResult | undefined }>;
+  rollback(member: MemberRef, database: string, id: string, affinity: string | undefined): Promise<void>;
+}
+
 export interface Transport {
   /** run one auto-commit statement on the member */
   run(member: MemberRef, request: RunRequest): Promise<RunResult>;
@@ -114,5 +125,7 @@ export interface Transport {
   fetchRoutingTable(cluster: string, router: string, database: string, context: Record<string, string>): Promise<RoutingTableData>;
   /** open an explicit transaction on the member (transports that cannot keep one open omit this) */
   begin?(member: MemberRef, request: BeginRequest): Promise<TransactionHandle>;
+  /** explicit transactions held by Neo4j (HTTP transports) */
+  remoteTransactions?: RemoteTransactions;
   close(): Promise<void>;
 }

@@ -57,6 +57,7 @@ export function buildNodeGateway(opts: NodeGatewayOptions): NodeGateway {
     ...(cache ? { sharedCache: cache } : {}),
     ...(region ? { runtimeRegion: () => region } : {}),
     instanceId: opts.instanceId ?? env.GATEWAY_INSTANCE_ID ?? randomUUID(),
+    runtime: 'node',
     // the grammar package's ESM build does not load under Node's resolver: require its CommonJS build
     cypherLoader: () => Promise.resolve(createRequire(import.meta.url)('@neo4j-cypher/language-support') as CypherModule),
     // node:crypto hashes synchronously in ~1 µs; crypto.subtle's async round trip costs far more

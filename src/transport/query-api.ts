@@ -1,0 +1,198 @@
+/**
+ * Query API transport: runs statements on a member through Neo4j's own HTTP Query API with
+ * fetch, in typed JSON, so values pass through untouched. It opens nothing that outlives a call,
+ * which is what Workers need (no I/O object may cross requests). Routing tables come from the
+ * same endpoint (CALL dbms.routing.getRoutingTable). Explicit transactions are not offered.
+ */
+import { Codes, GatewayError, isNeo4jCode } from '../errors/index.js';
+import type { Counters, MemberRef, Notification, RemoteTransactions, RoutingTableData, RunRequest, RunResult, Transport, TypedValue } from './types.js';
+
+export interface QueryApiTransportOptions {
+  credentials: (cluster: string) => { user: string; password: string };
+  /** HTTP base URL of a member by its Bolt address ("host:port"); undefined when unknown */
+  httpOf: (cluster: string, address: string) => string | undefined;
+  fetch?: typeof fetch;
+  /** connect + response timeout for one call when the request gives no deadline */
+  timeoutMs?: number;
+}
+
+const TYPED = 'application/vnd.neo4j.query';
+
+interface QueryApiBody {
+  transaction?: { id: string; expires: string };
+  data?: { fields: string[]; values: TypedValue[][] };
+  counters?: Counters;
+  notifications?: Notification[];
+  bookmarks?: string[];
+  errors?: { code: string; message: string }[];
+}
+
+export class QueryApiTransport implements Transport {
+  private readonly fetchImpl: typeof fetch;
+  constructor(private readonly options: QueryApiTransportOptions) {
+    this.fetchImpl = options.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
+  }
+
+  private base(cluster: string, address: string): string {
+    const http = this.options.httpOf(cluster, address);
+    if (!http) {
+      throw new GatewayError(Codes.DatabaseUnavailable, `Member ${address} of cluster '${cluster}' has no "http" URL in the topology; the Query API transport cannot reach it.`, { status: 503, retryable: true });
+    }
+    return http.replace(/\/$/, '');
+  }
+
+  private async post(
+    cluster: string,
+    address: string,
+    database: string,
+    body: Record<string, unknown> | undefined,
+    deadline?: number,
+    opts: { suffix?: string; method?: string; affinity?: string | undefined } = {},
+  ): Promise<QueryApiBody & { status: number; affinity: string | undefined }> {
+    const { user, password } = this.options.credentials(cluster);
+    const url = `${this.base(cluster, address)}/db/${encodeURIComponent(database)}/query/v2${opts.suffix ?? ''}`;
+    const timeout = Math.max(1, deadline !== undefined ? deadline - Date.now() : (this.options.timeoutMs ?? 30_000));
+    let res: Response;
+    try {
+      res = await this.fetchImpl(url, {
+        method: opts.method ?? 'POST',
+        headers: {
+          'content-type': TYPED,
+          accept: TYPED,
+          authorization: `Basic ${btoa(`${user}:${password}`)}`,
+          ...(opts.affinity ? { 'neo4j-cluster-affinity': opts.affinity } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(timeout),
+      });
+    } catch (err) {
+      if ((err as { name?: string })?.name === 'TimeoutError') {
+        throw new GatewayError(Codes.DeadlineExceeded, 'The request deadline passed before the member answered.', { cause: err });
+      }
+      // nothing reached the member: safe to retry anywhere
+      throw new GatewayError(Codes.DatabaseUnavailable, 'The database is unavailable: no connection to the cluster member could be made.', { status: 503, retryable: true, cause: new Error(`Failed to connect: ${(err as Error)?.message ?? err}`) });
+    }
+    let parsed: QueryApiBody;
+    const text = await res.text();
+    try {
+      parsed = text === '' ? {} : (JSON.parse(text) as QueryApiBody);
+    } catch (err) {
+      throw new GatewayError(Codes.DatabaseUnavailable, `Member ${address} answered ${res.status} without a Query API body.`, { status: 502, cause: err });
+    }
+    return { ...parsed, status: res.status, affinity: res.headers.get('neo4j-cluster-affinity') ?? undefined };
+  }
+
+  private static fail(body: QueryApiBody & { status: number }): never {
+    if (body.status === 404 && !body.errors?.[0]?.code.startsWith('Neo.ClientError.Database')) {
+      throw new GatewayError(Codes.RequestInvalid, body.errors?.[0]?.message ?? 'Transaction not found.', { status: 404 });
+    }
+    const e = body.errors?.[0];
+    if (e && isNeo4jCode(e.code)) throw new GatewayError(e.code, e.message);
+    if (body.status === 401 || body.status === 403) throw new GatewayError(Codes.DatabaseUnavailable, 'The gateway could not authenticate to the cluster member.', { status: 503 });
+    throw new GatewayError(Codes.DatabaseUnavailable, `The cluster member answered ${body.status}.`, { status: 502 });
+  }
+
+  async run(member: MemberRef, req: RunRequest): Promise<RunResult> {
+    const body = await this.post(
+      member.cluster,
+      member.address,
+      req.database,
+      {
+        statement: req.statement,
+        parameters: req.parameters,
+        bookmarks: req.bookmarks,
+        accessMode: req.accessMode,
+        includeCounters: true,
+        ...(req.impersonatedUser ? { impersonatedUser: req.impersonatedUser } : {}),
+        ...(req.timeoutMs ? { maxExecutionTime: req.timeoutMs } : {}),
+      },
+      req.deadline,
+    );
+    if (body.status >= 300 || !body.data) QueryApiTransport.fail(body);
+    const { fields, values } = body.data;
+    if (values.length > req.maxRows) {
+      throw new GatewayError(Codes.ResultTooLarge, `The result has more than ${req.maxRows} rows, the most this gateway returns. Add a LIMIT or page with SKIP/LIMIT. (The statement did run: any writes it made were committed.)`);
+    }
+    const error = body.errors?.[0];
+    return {
+      fields,
+      values,
+      bookmarks: body.bookmarks ?? [],
+      counters: body.counters ?? {},
+      notifications: body.notifications ?? [],
+      ...(error ? { error: { code: error.code, message: error.message } } : {}),
+    };
+  }
+
+  async fetchRoutingTable(cluster: string, router: string, database: string, context: Record<string, string>): Promise<RoutingTableData> {
+    const body = await this.post(cluster, router, 'system', {
+      statement: 'CALL dbms.routing.getRoutingTable($context, $database)',
+      parameters: {
+        context: { $type: 'Map', _value: Object.fromEntries(Object.entries(context).map(([k, v]) => [k, { $type: 'String', _value: v }])) },
+        database: { $type: 'String', _value: database },
+      },
+      accessMode: 'READ',
+    });
+    if (body.status >= 300 || !body.data || body.errors?.length) QueryApiTransport.fail(body);
+    const row = body.data.values[0];
+    if (!row) throw new GatewayError(Codes.DatabaseUnavailable, `Router ${router} returned no routing table.`, { status: 503 });
+    const [ttl, servers] = row as [TypedValue, TypedValue];
+    const list = servers.$type === 'List' ? servers._value : [];
+    const pick = (role: string) =>
+      list.flatMap((s) => {
+        if (s.$type !== 'Map') return [];
+        const r = s._value.role;
+        const a = s._value.addresses;
+        if (r?.$type !== 'String' || r._value !== role || a?.$type !== 'List') return [];
+        return a._value.flatMap((x) => (x.$type === 'String' ? [x._value] : []));
+      });
+    return { database, ttlSeconds: ttl.$type === 'Integer' ? Number(ttl._value) : 300, writers: pick('WRITE'), readers: pick('READ'), routers: pick('ROUTE') };
+  }
+
+  private static result(body: QueryApiBody, maxRows: number): RunResult | undefined {
+    if (!body.data) return undefined;
+    if (body.data.values.length > maxRows) throw new GatewayError(Codes.ResultTooLarge, `The result has more than ${maxRows} rows, the most this gateway returns.`);
+    const error = body.errors?.[0];
+    return {
+      fields: body.data.fields,
+      values: body.data.values,
+      bookmarks: body.bookmarks ?? [],
+      counters: body.counters ?? {},
+      notifications: body.notifications ?? [],
+      ...(error ? { error: { code: error.code, message: error.message } } : {}),
+    };
+  }
+
+  readonly remoteTransactions: RemoteTransactions = {
+    begin: async (member, req) => {
+      const body = await this.post(member.cluster, member.address, req.database, {
+        ...(req.statement ? { statement: req.statement, parameters: req.parameters ?? {} } : {}),
+        bookmarks: req.bookmarks,
+        accessMode: req.accessMode,
+        includeCounters: true,
+        ...(req.impersonatedUser ? { impersonatedUser: req.impersonatedUser } : {}),
+        ...(req.timeoutMs ? { maxExecutionTime: req.timeoutMs } : {}),
+      }, undefined, { suffix: '/tx' });
+      if (body.status >= 300 || !body.transaction) QueryApiTransport.fail(body);
+      return { id: body.transaction.id, expires: body.transaction.expires, affinity: body.affinity, result: QueryApiTransport.result(body, req.maxRows) };
+    },
+    run: async (member, database, id, affinity, statement, parameters, maxRows) => {
+      const body = await this.post(member.cluster, member.address, database, { statement, parameters, includeCounters: true }, undefined, { suffix: `/tx/${encodeURIComponent(id)}`, affinity });
+      if (body.status >= 300 || !body.data) QueryApiTransport.fail(body);
+      return { expires: body.transaction?.expires, result: QueryApiTransport.result(body, maxRows)! };
+    },
+    commit: async (member, database, id, affinity, last) => {
+      const body = await this.post(member.cluster, member.address, database, last ? { statement: last.statement, parameters: last.parameters, includeCounters: true } : {}, undefined, { suffix: `/tx/${encodeURIComponent(id)}/commit`, affinity });
+      if (body.status >= 300 || (body.errors?.length && !body.data)) QueryApiTransport.fail(body);
+      return { bookmarks: body.bookmarks ?? [], result: last ? QueryApiTransport.result(body, last.maxRows) : undefined };
+    },
+    rollback: async (member, database, id, affinity) => {
+      const body = await this.post(member.cluster, member.address, database, undefined, undefined, { suffix: `/tx/${encodeURIComponent(id)}`, method: 'DELETE', affinity });
+      if (body.status >= 300) QueryApiTransport.fail(body);
+    },
+  };
+
+  async close(): Promise<void> {
+    // nothing is kept open
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The edge (issue 6): the same gateway as a Cloudflare Worker, run inside workerd (wrangler dev,
+ * offline) against the real sandbox Neo4j, over the Query API transport. The HTTP contract runs a
+ * second time here: Query API compatibility (with Neo4j's own client), auth, errors, routing
+ * headers, federation, two requests in a row on one isolate, and a region pin.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { TopologyInput } from '../../src/config/schema.js';
+import { KEYS, direct, sandboxTopology } from '../support/fixture.js';
+import { startWorker, type RunningWorker } from '../support/wrangler.js';
+
+let worker: RunningWorker;
+
+function topology(): TopologyInput {
+  const t = sandboxTopology();
+  t.composites = { users: { shards: ['users-us', 'users-eu'], shardKey: { strategy: 'lookup', map: { us: 'users-us', eu: 'users-eu' } } } };
+  return t;
+}
+
+async function q(db: string, body: unknown, headers: Record<string, string> = {}, key: string | null = KEYS.admin) {
+  const res = await fetch(`${worker.url}/db/${db}/query/v2`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: Record<string, unknown> & { errors?: { code: string; message: string }[]; data?: { fields: string[]; values: unknown[][] }; bookmarks?: string[] } = {};
+  try {
+    json = JSON.parse(text) as typeof json;
+  } catch {
+    // asserted on text
+  }
+  return { status: res.status, headers: res.headers, body: json, text };
+}
+
+beforeAll(async () => {
+  const { password } = inject('sandbox');
+  worker = await startWorker({ GATEWAY_CONFIG: JSON.stringify(topology()), NEO4J_PASSWORD_C_US: password, NEO4J_PASSWORD_C_EU: password });
+}, 120_000);
+afterAll(async () => {
+  await worker?.stop();
+});
+
+describe('inside workerd', () => {
+  it('runs as a Worker', async () => {
+    const health = (await (await fetch(`${worker.url}/health`)).json()) as { runtime: string };
+    expect(health.runtime).toBe('worker');
+  });
+
+  it('answers the Query API like Neo4j itself (plain and typed)', async () => {
+    const statement = "RETURN 1 AS i, 1.5 AS f, 'x' AS s, [1, null] AS l, date('2020-01-02') AS d, point({x: 1, y: 2}) AS p, datetime('2020-06-02T03:04:05[Europe/Berlin]') AS z";
+    for (const accept of ['application/json', 'application/vnd.neo4j.query']) {
+      const [a, b] = await Promise.all([q('users-us', { statement }, { accept }), direct('us', { statement }, { accept })]);
+      expect(a.status, a.text).toBe(202);
+      expect(a.headers.get('content-type')).toBe(b.headers.get('content-type'));
+      expect(a.body.data).toEqual(b.body.data);
+    }
+  });
+
+  it('two requests in a row on one isolate, writes then reads with bookmarks', async () => {
+    const marker = `w-${Date.now()}`;
+    const w = await q('users-eu', { statement: 'CREATE (n:WorkerTest {m: $m}) RETURN n.m AS m', parameters: { m: marker } });
+    expect(w.status, w.text).toBe(202);
+    const r = await q('users-eu', { statement: 'MATCH (n:WorkerTest {m: $m}) RETURN count(n) AS c', parameters: { m: marker }, accessMode: 'READ', bookmarks: w.body.bookmarks });
+    expect(r.status, r.text).toBe(202);
+    expect(r.body.data!.values).toEqual([[1]]);
+    const again = await q('users-eu', { statement: 'RETURN 2 AS x', accessMode: 'READ' });
+    expect(again.body.data!.values).toEqual([[2]]);
+  });
+
+  it('routing headers name member, role and region; the table stays in the isolate', async () => {
+    const { instances } = inject('sandbox');
+    await q('users-us', { statement: 'RETURN 1', accessMode: 'READ' });
+    const r = await q('users-us', { statement: 'RETURN 1', accessMode: 'READ' });
+    expect(r.headers.get('x-gateway-route')).toBe(`users-us=127.0.0.1:${instances.us!.bolt};READ;us-west`);
+    expect(r.headers.get('x-gateway-cache')).toBe('memory');
+  });
+
+  it('a request pinned to a region, and an unknown region', async () => {
+    const pinned = await q('users-eu', { statement: 'RETURN 1', accessMode: 'READ' }, { 'x-neo4j-region': 'eu' });
+    expect(pinned.headers.get('x-gateway-route')).toMatch(/;READ;eu$/);
+    const bad = await q('users-eu', { statement: 'RETURN 1' }, { 'x-neo4j-region': 'mars' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors![0]!.code).toBe('Neo.ClientError.Gateway.UnknownRegion');
+  });
+
+  it('auth and errors: 401, 403, malformed JSON, syntax error, unknown database, oversized body', async () => {
+    expect((await q('users-us', { statement: 'RETURN 1' }, {}, null)).status).toBe(401);
+    expect((await q('users-us', { statement: 'RETURN 1' }, {}, 'wrong')).status).toBe(401);
+    expect((await q('users-eu', { statement: 'RETURN 1' }, {}, KEYS.usOnly)).status).toBe(403);
+    const malformed = await q('users-us', '{"statement":');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.errors![0]!.code).toBe('Neo.ClientError.Request.Invalid');
+    const syntax = await q('users-us', { statement: 'RETURN 1 +' });
+    expect(syntax.body.errors![0]!.code).toBe('Neo.ClientError.Statement.SyntaxError');
+    expect((await q('nope', { statement: 'RETURN 1' })).status).toBe(404);
+    const big = await q('users-us', { statement: 'RETURN $x', parameters: { x: 'a'.repeat(1024 * 1024 + 1) } });
+    expect(big.status).toBe(413);
+    expect(JSON.stringify(big.body) + syntax.text).not.toContain(inject('sandbox').password);
+  });
+
+  it('federates a composite with the Cypher grammar loaded in workerd', async () => {
+    const res = await q('users', { statement: 'UNWIND graph.names() AS g CALL { USE graph.byName(g) RETURN 1 AS one } RETURN count(*) AS shards' });
+    expect(res.status, res.text).toBe(202);
+    expect(res.body.data!.values).toEqual([[2]]);
+    expect(res.headers.get('x-gateway-route')!.split(', ')).toHaveLength(2);
+  });
+
+  it('Neo4j\'s own Query API client works against the Worker, managed transactions included', async () => {
+    const neo4j = (await import(inject('wrapperBundle'))).default;
+    const wrapper = neo4j.wrapper(worker.url, neo4j.auth.bearer(KEYS.admin));
+    const marker = `wtx-${Date.now()}`;
+    try {
+      const { records } = await wrapper.executeQuery('RETURN $x * 2 AS y', { x: 21 }, { database: 'users-us' });
+      expect(Number(records[0].get('y'))).toBe(42);
+      const session = wrapper.session({ database: 'users-us' });
+      try {
+        await session.executeWrite(async (tx: { run(q: string, p: object): Promise<unknown> }) => {
+          await tx.run('CREATE (:WorkerTx {m: $m})', { m: marker });
+          await tx.run('CREATE (:WorkerTx {m: $m})', { m: marker });
+        });
+        await expect(
+          session.executeWrite(async (tx: { run(q: string, p: object): Promise<unknown> }) => {
+            await tx.run('CREATE (:WorkerTx {m: $m})', { m: marker });
+            throw new Error('rolled back');
+          }),
+        ).rejects.toThrow('rolled back');
+        const count = await session.executeRead(async (tx: { run(q: string, p: object): Promise<{ records: { get(k: string): unknown }[] }> }) => (await tx.run('MATCH (n:WorkerTx {m: $m}) RETURN count(n) AS c', { m: marker })).records[0]!.get('c'));
+        expect(Number(count)).toBe(2);
+      } finally {
+        await session.close();
+      }
+    } finally {
+      await wrapper.close();
+    }
+  });
+
+  it('a forged or foreign transaction id is not found', async () => {
+    const begin = await fetch(`${worker.url}/db/users-us/query/v2/tx`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' }, body: '{}' });
+    expect(begin.status).toBe(202);
+    const { transaction } = (await begin.json()) as { transaction: { id: string } };
+    const other = await fetch(`${worker.url}/db/users-us/query/v2/tx/${transaction.id}`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.usOnly}`, 'content-type': 'application/json' }, body: '{"statement":"RETURN 1"}' });
+    expect(other.status).toBe(404);
+    const forged = transaction.id.slice(0, -4) + 'AAAA';
+    const f = await fetch(`${worker.url}/db/users-us/query/v2/tx/${forged}`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' }, body: '{"statement":"RETURN 1"}' });
+    expect(f.status).toBe(404);
+    const rollback = await fetch(`${worker.url}/db/users-us/query/v2/tx/${transaction.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${KEYS.admin}` } });
+    expect(rollback.status).toBe(200);
+  });
+});
