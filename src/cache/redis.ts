@@ -10,6 +10,10 @@ export interface RedisCacheOptions {
   keyPrefix: string;
   /** how long one command may take before it counts as a miss */
   commandTimeoutMs?: number;
+  /** connect on the first command, not at construction (Workers: per-request clients, used only on a miss) */
+  lazy?: boolean;
+  /** false: no pub/sub subscription (per-request clients cannot listen) */
+  subscribe?: boolean;
   /** how long calls wait for the very first connection (default 1000 ms) */
   connectWaitMs?: number;
   /** use Redis Cluster (several seed URLs separated by commas also select it) */
@@ -24,9 +28,11 @@ export class RedisCache implements Cache {
   private subscriber: Redis | Cluster | undefined;
   private readonly handlers = new Map<string, ((m: string) => void)[]>();
   private readonly connectWaitMs: number;
+  private readonly noSubscribe: boolean;
 
   constructor(options: RedisCacheOptions) {
     this.connectWaitMs = options.connectWaitMs ?? 1000;
+    this.noSubscribe = options.subscribe === false;
     // keyPrefix applies to keys, not to pub/sub channel names: prefix those by hand
     this.prefix = options.keyPrefix;
     const common = {
@@ -34,7 +40,7 @@ export class RedisCache implements Cache {
       commandTimeout: options.commandTimeoutMs ?? 250,
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
-      lazyConnect: false,
+      lazyConnect: options.lazy ?? false,
       retryStrategy: (times: number) => Math.min(times * 200, 2000),
     };
     const urls = options.url.split(',').map((u) => u.trim()).filter(Boolean);
@@ -70,6 +76,11 @@ export class RedisCache implements Cache {
    */
   private async waitFirstConnect(): Promise<void> {
     if (this.everReady || this.client.status === 'ready') return;
+    if (this.client.status === 'wait') {
+      // lazy client: connect now
+      await this.client.connect().catch(() => undefined);
+      return;
+    }
     this.firstConnect ??= new Promise<void>((resolve) => {
       const t = setTimeout(resolve, this.connectWaitMs);
       this.client.once('ready', () => {
@@ -118,6 +129,7 @@ export class RedisCache implements Cache {
   }
 
   async subscribe(channel: string, onMessage: (message: string) => void): Promise<void> {
+    if (this.noSubscribe) return;
     // a subscribed connection can do nothing else: a second connection, reconnecting on its own
     if (!this.subscriber) {
       this.subscriber = this.client instanceof Redis ? this.client.duplicate({ enableOfflineQueue: true }) : this.client.duplicate();
@@ -133,7 +145,8 @@ export class RedisCache implements Cache {
   }
 
   healthy(): boolean {
-    return this.ok;
+    // a lazy client that has not been needed yet counts as healthy
+    return this.ok || this.client.status === 'wait';
   }
 
   async close(): Promise<void> {

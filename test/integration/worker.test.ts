@@ -148,3 +148,57 @@ describe('inside workerd', () => {
     expect(rollback.status).toBe(200);
   });
 });
+
+describe('inside workerd, Bolt over WebSocket and a shared Redis', () => {
+  let bolt: RunningWorker;
+  beforeAll(async () => {
+    const { password } = inject('sandbox');
+    bolt = await startWorker({
+      GATEWAY_CONFIG: JSON.stringify(topology()),
+      NEO4J_PASSWORD_C_US: password,
+      NEO4J_PASSWORD_C_EU: password,
+      GATEWAY_TRANSPORT: 'bolt',
+      GATEWAY_REDIS_URL: inject('redisUrl'),
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await bolt?.stop();
+  });
+
+  async function qb(db: string, body: unknown, headers: Record<string, string> = {}) {
+    const res = await fetch(`${bolt.url}/db/${db}/query/v2`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.admin}`, ...headers }, body: JSON.stringify(body) });
+    return { status: res.status, headers: res.headers, body: (await res.json()) as { data?: { values: unknown[][] }; bookmarks?: string[]; errors?: { code: string }[] } };
+  }
+
+  it('reads, writes and reads its writes over Bolt/WebSocket, request after request on one isolate', async () => {
+    const marker = `bolt-${Date.now()}`;
+    for (let i = 0; i < 3; i++) {
+      const r = await qb('users-us', { statement: 'RETURN $i AS i', parameters: { i }, accessMode: 'READ' });
+      expect(r.status).toBe(202);
+      expect(r.body.data!.values).toEqual([[i]]);
+    }
+    const w = await qb('users-us', { statement: 'CREATE (n:BoltWs {m: $m}) RETURN n.m AS m', parameters: { m: marker } });
+    expect(w.status).toBe(202);
+    const r = await qb('users-us', { statement: 'MATCH (n:BoltWs {m: $m}) RETURN count(n) AS c', parameters: { m: marker }, accessMode: 'READ', bookmarks: w.body.bookmarks });
+    expect(r.body.data!.values).toEqual([[1]]);
+  });
+
+  it('takes routing tables from the shared Redis the Node fleet fills', async () => {
+    // the Node gateways of the other test files wrote this key space; a cold isolate finds tables there
+    const r = await qb('users-eu', { statement: 'RETURN 1 AS x', accessMode: 'READ' });
+    expect(r.status).toBe(202);
+    expect(['redis', 'discovery', 'memory']).toContain(r.headers.get('x-gateway-cache'));
+    const { Redis } = await import('ioredis');
+    const client = new Redis(inject('redisUrl'));
+    try {
+      expect(await client.exists('n4gw:rt:c-eu:neo4j')).toBe(1);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('explicit transactions are refused with the Bolt transport (they would outlive the request)', async () => {
+    const res = await fetch(`${bolt.url}/db/users-us/query/v2/tx`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' }, body: '{}' });
+    expect(res.status).toBe(501);
+  });
+});

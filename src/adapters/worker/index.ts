@@ -15,10 +15,17 @@ import { createGateway } from '../../http/app.js';
 import { newRoutingState } from '../../routing/service.js';
 import { nearestRegion } from '../../topology/index.js';
 import { QueryApiTransport } from '../../transport/query-api.js';
+import { BoltTransport } from '../../transport/bolt.js';
+import { RedisCache } from '../../cache/redis.js';
+import type { Transport } from '../../transport/types.js';
 
 export interface WorkerEnv {
   GATEWAY_CONFIG?: string;
   GATEWAY_REGION?: string;
+  /** "query-api" (default): Neo4j's HTTP Query API over fetch; "bolt": Bolt over WebSocket (neo4j-driver) */
+  GATEWAY_TRANSPORT?: string;
+  /** Redis shared with the rest of the fleet, behind isolate memory (connected per request, only on a miss) */
+  GATEWAY_REDIS_URL?: string;
   [secret: string]: unknown;
 }
 
@@ -66,14 +73,23 @@ export default {
       });
     }
     const { topology, passwords, txSecret } = config;
-    const transport = new QueryApiTransport({
-      credentials: (cluster) => ({ user: topology.clusters[cluster]!.auth.user, password: passwords.get(cluster)! }),
-      httpOf: (cluster, address) => topology.clusters[cluster]?.members[address]?.http,
-    });
+    const credentials = (cluster: string) => ({ user: topology.clusters[cluster]!.auth.user, password: passwords.get(cluster)! });
+    // I/O objects live for this request only: the transport (and its connections) and the Redis client
+    let transport: Transport;
+    if (env.GATEWAY_TRANSPORT === 'bolt') {
+      const bolt = new BoltTransport({ credentials, maxPoolSize: 8 });
+      // no explicit transactions: a Bolt transaction would have to outlive this request
+      transport = { run: (m, r) => bolt.run(m, r), fetchRoutingTable: (c, r, d, x) => bolt.fetchRoutingTable(c, r, d, x), close: () => bolt.close() };
+    } else {
+      transport = new QueryApiTransport({ credentials, httpOf: (cluster, address) => topology.clusters[cluster]?.members[address]?.http });
+    }
+    const redisUrl = env.GATEWAY_REDIS_URL ?? topology.cache.redisUrl;
+    const sharedCache = redisUrl ? new RedisCache({ url: redisUrl, keyPrefix: topology.cache.keyPrefix, lazy: true, subscribe: false }) : undefined;
     const region = regionOf(topology, request, env);
     const gateway = createGateway({
       topology,
       transport,
+      ...(sharedCache ? { sharedCache } : {}),
       routingState,
       cypher,
       instanceId: 'worker',
@@ -82,6 +98,9 @@ export default {
       waitUntil: (work) => ctx.waitUntil(work),
       ...(region ? { runtimeRegion: () => region } : {}),
     });
-    return gateway.app.fetch(request);
+    const response = await gateway.app.fetch(request);
+    // close what this request opened once the response has gone out
+    ctx.waitUntil(Promise.all([transport.close(), sharedCache?.close()]).catch(() => undefined));
+    return response;
   },
 };
