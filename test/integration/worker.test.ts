@@ -10,6 +10,10 @@ import { KEYS, direct, sandboxTopology } from '../support/fixture.js';
 import { startWorker, type RunningWorker } from '../support/wrangler.js';
 
 let worker: RunningWorker;
+const GQL = `
+  type P { id: ID!, name: String!, knows: [P!]! @cypher(statement: "MATCH (:GqlPerson {id: $parent.id})-[:KNOWS]->(f:GqlPerson) RETURN f ORDER BY f.id", database: "users") }
+  type Query { count: Int! @cypher(statement: "MATCH (p:GqlPerson) RETURN count(p) AS c", database: "users"), people: [P!]! @cypher(statement: "MATCH (p:GqlPerson) RETURN p ORDER BY p.id", database: "users") }
+`;
 
 function topology(): TopologyInput {
   const t = sandboxTopology();
@@ -35,7 +39,12 @@ async function q(db: string, body: unknown, headers: Record<string, string> = {}
 
 beforeAll(async () => {
   const { password } = inject('sandbox');
-  worker = await startWorker({ GATEWAY_CONFIG: JSON.stringify(topology()), NEO4J_PASSWORD_C_US: password, NEO4J_PASSWORD_C_EU: password });
+  worker = await startWorker({
+    GATEWAY_CONFIG: JSON.stringify(topology()),
+    NEO4J_PASSWORD_C_US: password,
+    NEO4J_PASSWORD_C_EU: password,
+    GATEWAY_GRAPHQL_SCHEMA: GQL,
+  });
 }, 120_000);
 afterAll(async () => {
   await worker?.stop();
@@ -133,6 +142,18 @@ describe('inside workerd', () => {
     } finally {
       await wrapper.close();
     }
+  });
+
+  it('serves GraphQL (federated, nested batching) from the Worker', async () => {
+    for (const [shard, ids] of [['users-us', ['wu1', 'wu2']], ['users-eu', ['we1']]] as const) {
+      const r = await q(shard, { statement: 'MATCH (p:GqlPerson) DETACH DELETE p WITH count(*) AS gone UNWIND $ids AS id CREATE (:GqlPerson {id: id, name: toUpper(id)}) WITH collect(1) AS made MATCH (a:GqlPerson), (b:GqlPerson) WHERE a.id < b.id CREATE (a)-[:KNOWS]->(b) RETURN count(*) AS n', parameters: { ids } });
+      expect(r.status, r.text).toBe(202);
+    }
+    const res = await fetch(`${worker.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.admin}` }, body: JSON.stringify({ query: '{ count people { id knows { name } } }' }) });
+    const body = (await res.json()) as { data: { count: number; people: { id: string; knows: { name: string }[] }[] } };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body.data.count).toBe(3);
+    expect(body.data.people.find((p) => p.id === 'wu1')!.knows).toEqual([{ name: 'WU2' }]);
   });
 
   it('a forged or foreign transaction id is not found', async () => {

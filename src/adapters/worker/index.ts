@@ -9,6 +9,7 @@
  * the region taken from request.cf).
  */
 import bundledTopology from '../../../schema/topology.sample.json' with { type: 'json' };
+import bundledSchema from '../../../schema/demo.graphql';
 import { ConfigError, parseTopology, parseTopologyText, resolveSecrets, type Topology } from '../../config/load.js';
 import { Cypher, type CypherModule } from '../../federation/cypher.js';
 import { createGateway } from '../../http/app.js';
@@ -24,6 +25,8 @@ export interface WorkerEnv {
   GATEWAY_REGION?: string;
   /** "query-api" (default): Neo4j's HTTP Query API over fetch; "bolt": Bolt over WebSocket (neo4j-driver) */
   GATEWAY_TRANSPORT?: string;
+  /** GraphQL SDL (default: the bundled schema/demo.graphql when the topology lists GraphQL schema files) */
+  GATEWAY_GRAPHQL_SCHEMA?: string;
   /** Redis shared with the rest of the fleet, behind isolate memory (connected per request, only on a miss) */
   GATEWAY_REDIS_URL?: string;
   [secret: string]: unknown;
@@ -86,8 +89,11 @@ export default {
     const redisUrl = env.GATEWAY_REDIS_URL ?? topology.cache.redisUrl;
     const sharedCache = redisUrl ? new RedisCache({ url: redisUrl, keyPrefix: topology.cache.keyPrefix, lazy: true, subscribe: false }) : undefined;
     const region = regionOf(topology, request, env);
+    const sdl = env.GATEWAY_GRAPHQL_SCHEMA ?? (topology.graphql.schema.length > 0 ? bundledSchema : undefined);
     const gateway = createGateway({
       topology,
+      // the schema is rebuilt per request (resolvers hold this request's I/O); statement parses are cached per isolate
+      ...(sdl !== undefined ? { graphqlSchema: sdl } : {}),
       transport,
       ...(sharedCache ? { sharedCache } : {}),
       routingState,

@@ -1,0 +1,96 @@
+/**
+ * npm run bench:worker: latency of a single-shard read through the Worker (workerd, wrangler dev,
+ * offline) with each transport, next to the Node gateway and the direct driver, in one run.
+ * Also: the Worker's cold routing-table lookup from isolate memory vs Redis.
+ */
+import { createHash } from 'node:crypto';
+import neo4j from 'neo4j-driver';
+import { startSandbox } from '../infra/sandbox/run.mjs';
+import { startRedis } from '../test/support/redis.js';
+import { startWorker } from '../test/support/wrangler.js';
+import { startNodeGateway } from '../src/adapters/node/server.js';
+import { parseTopology } from '../src/config/load.js';
+
+const PASSWORD = 'bench-pass';
+const KEY = 'bench-key-0123456789';
+const N = Number(process.env.BENCH_REQUESTS ?? 300);
+
+async function latency(run: () => Promise<void>): Promise<{ p50: number; p99: number }> {
+  for (let i = 0; i < 30; i++) await run();
+  const lat: number[] = [];
+  for (let i = 0; i < N; i++) {
+    const t = performance.now();
+    await run();
+    lat.push(performance.now() - t);
+  }
+  lat.sort((a, b) => a - b);
+  return { p50: lat[Math.floor(N / 2)]!, p99: lat[Math.floor(N * 0.99)]! };
+}
+
+async function main(): Promise<void> {
+  const log = (s: string) => process.stdout.write(s + '\n');
+  const [sandbox, redis] = await Promise.all([startSandbox({ password: PASSWORD, instances: [{ name: 'w' }] }), startRedis()]);
+  const inst = sandbox.instances.w!;
+  const topology = {
+    regions: { local: { lat: 0, lon: 0 } },
+    defaultRegion: 'local',
+    clusters: { c: { routers: [`neo4j://127.0.0.1:${inst.bolt}`], auth: { user: 'neo4j', passwordEnv: 'NEO4J_PASSWORD_C' }, members: { [`127.0.0.1:${inst.bolt}`]: { region: 'local', http: inst.httpUri } } } },
+    shards: { s: { cluster: 'c', database: 'neo4j' } },
+    apiKeys: [{ id: 'bench', sha256: createHash('sha256').update(KEY).digest('hex'), databases: ['*'] }],
+  };
+  const vars = { GATEWAY_CONFIG: JSON.stringify(topology), NEO4J_PASSWORD_C: PASSWORD };
+  const workers = {
+    'Worker, Query API over fetch': await startWorker(vars),
+    'Worker, Bolt over WebSocket': await startWorker({ ...vars, GATEWAY_TRANSPORT: 'bolt' }),
+    'Worker, Query API, Redis behind memory': await startWorker({ ...vars, GATEWAY_REDIS_URL: redis.url }),
+  };
+  const node = await startNodeGateway({ topology: parseTopology(topology), env: { NEO4J_PASSWORD_C: PASSWORD }, port: 0 });
+  const driver = neo4j.driver(inst.boltUri, neo4j.auth.basic('neo4j', PASSWORD));
+  try {
+    const body = JSON.stringify({ statement: 'RETURN 1 AS x', accessMode: 'READ' });
+    const post = (url: string) => async () => {
+      const r = await fetch(`${url}/db/s/query/v2`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` } });
+      await r.arrayBuffer();
+      if (r.status !== 202) throw new Error(`status ${r.status}`);
+    };
+    const rows = ['| path | p50 ms | p99 ms |', '| --- | ---: | ---: |'];
+    const direct = await latency(async () => {
+      const s = driver.session({ database: 'neo4j', defaultAccessMode: neo4j.session.READ });
+      try {
+        await s.run('RETURN 1 AS x');
+      } finally {
+        await s.close();
+      }
+    });
+    rows.push(`| direct neo4j-driver (Bolt, pooled) | ${direct.p50.toFixed(2)} | ${direct.p99.toFixed(2)} |`);
+    const n = await latency(post(node.url));
+    rows.push(`| Node gateway (Bolt, pooled) | ${n.p50.toFixed(2)} | ${n.p99.toFixed(2)} |`);
+    const floor = await latency(async () => {
+      const r = await fetch(`${workers['Worker, Query API over fetch'].url}/health`);
+      await r.arrayBuffer();
+    });
+    rows.push(`| Worker GET /health (no Neo4j: the wrangler dev + workerd floor) | ${floor.p50.toFixed(2)} | ${floor.p99.toFixed(2)} |`);
+    for (const [name, w] of Object.entries(workers)) {
+      const l = await latency(post(w.url));
+      rows.push(`| ${name} | ${l.p50.toFixed(2)} | ${l.p99.toFixed(2)} |`);
+    }
+    const httpDirect = await latency(async () => {
+      const r = await fetch(`${inst.httpUri}/db/neo4j/query/v2`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Basic ${btoa(`neo4j:${PASSWORD}`)}` } });
+      await r.arrayBuffer();
+    });
+    rows.push(`| Neo4j's Query API called directly (what the fetch transport does per statement) | ${httpDirect.p50.toFixed(2)} | ${httpDirect.p99.toFixed(2)} |`);
+    log(`single-shard read (RETURN 1), ${N} sequential requests after 30 warm-up, loopback:`);
+    log(rows.join('\n'));
+  } finally {
+    await driver.close();
+    await node.stop();
+    for (const w of Object.values(workers)) await w.stop();
+    await redis.stop();
+    await sandbox.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:worker failed: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});
