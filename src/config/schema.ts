@@ -149,9 +149,13 @@ export const TopologySchema = z
     auth: z
       .object({
         disabled: z.boolean().default(false).describe('Turn API-key auth off (local development only).'),
+        publicEndpoints: z
+          .array(z.enum(['metrics', 'topology']))
+          .default([])
+          .describe('Ops endpoints served without a key (e.g. ["metrics"] for a Prometheus scraper on a private network). /health and /ready never need one.'),
       })
       .strict()
-      .default({ disabled: false }),
+      .default({ disabled: false, publicEndpoints: [] }),
     apiKeys: z.array(ApiKeySchema).default([]).describe('API keys, stored as SHA-256 hashes.'),
     limits: z
       .object({

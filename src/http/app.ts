@@ -186,7 +186,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return c.json({ status: ready ? (cache === 'degraded' ? 'degraded' : 'ready') : 'not ready', sharedCache: cache, shards: checks }, ready ? 200 : 503);
   });
 
-  app.get('/topology', authenticate, (c) => {
+  const opsAuth = (name: 'metrics' | 'topology') => (c: Context<Env>, next: () => Promise<void>) =>
+    topology.auth.publicEndpoints.includes(name) ? next() : authenticate(c, next);
+
+  app.get('/topology', opsAuth('topology'), (c) => {
     const t = now();
     const tables = routing.snapshot();
     const clusters = Object.fromEntries(
@@ -236,7 +239,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     });
   });
 
-  app.get('/metrics', authenticate, (c) => {
+  app.get('/metrics', opsAuth('metrics'), (c) => {
     const lines: string[] = [metrics.render().trimEnd()];
     lines.push('# HELP gateway_member_in_flight Statements running on a member.', '# TYPE gateway_member_in_flight gauge');
     lines.push('# HELP gateway_member_healthy 1 when the member is not ejected.', '# TYPE gateway_member_healthy gauge');

@@ -85,6 +85,8 @@ export class RoutingService {
   private readonly ejectMs: number;
   private readonly maxEjectMs: number;
   private rotation = 0;
+  /** region -> all regions by distance from it (the topology is fixed for the service's life) */
+  private readonly orders = new Map<string, string[]>();
   private readonly probing = new Set<string>();
   /** per table: no new refresh attempt before this time (after losing the fleet lock) */
   private readonly refreshBackoff = new Map<string, number>();
@@ -337,7 +339,11 @@ export class RoutingService {
         inFlight: this.inFlight.get(this.memberKey(cluster, address)) ?? 0,
         healthy: this.isHealthy(cluster, address, table.database),
       }));
-    const order = regionOrder(req.region, Object.keys(this.topology.regions), (a, b) => regionDistance(this.topology, a, b));
+    let order = this.orders.get(req.region);
+    if (!order) {
+      order = regionOrder(req.region, Object.keys(this.topology.regions), (a, b) => regionDistance(this.topology, a, b));
+      this.orders.set(req.region, order);
+    }
     const strict = req.pinned && this.topology.routing.strictRegionPin ? req.region : undefined;
     const choice = pickReader(candidates, order, { ...(strict !== undefined ? { strictRegion: strict } : {}), tieBreak: this.rotation++ });
     if (!choice) {

@@ -76,8 +76,18 @@ describe('ops endpoints', () => {
     expect(JSON.stringify(body)).not.toContain(inject('sandbox').password);
   });
 
-  it('/topology needs a key', async () => {
+  it('/topology and /metrics need a key, unless listed in auth.publicEndpoints', async () => {
     expect((await fetch(`${gw.url}/topology`)).status).toBe(401);
+    expect((await fetch(`${gw.url}/metrics`)).status).toBe(401);
+    const t = sandboxTopology();
+    t.auth = { disabled: false, publicEndpoints: ['metrics'] };
+    const open = await startTestGateway({ topology: t, redis: false });
+    try {
+      expect((await fetch(`${open.url}/metrics`)).status).toBe(200);
+      expect((await fetch(`${open.url}/topology`)).status).toBe(401);
+    } finally {
+      await open.stop();
+    }
   });
 
   it('/metrics speaks Prometheus text and counts requests per shard', async () => {
