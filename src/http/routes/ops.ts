@@ -1,0 +1,115 @@
+/** Discovery document and operations endpoints: /, /health, /ready, /topology, /metrics. */
+import type { Context, Hono } from 'hono';
+import { toGatewayError } from '../../errors/index.js';
+import { COMPAT_NEO4J_VERSION, GATEWAY_VERSION } from '../app.js';
+import type { GatewayEnv, Kit } from '../kit.js';
+
+type Env = GatewayEnv;
+
+export function registerOps(app: Hono<Env>, kit: Kit): void {
+  const { deps, topology, routing, metrics, transactions, now, authenticate } = kit;
+  // ---- discovery document (what Query API clients read first) ----
+  app.get('/', (c) => {
+    const url = new URL(c.req.url);
+    const proto = c.req.header('x-forwarded-proto') ?? url.protocol.replace(':', '');
+    const host = c.req.header('x-forwarded-host') ?? c.req.header('host') ?? url.host;
+    const base = `${proto}://${host}`;
+    return c.json({
+      query: `${base}/db/{databaseName}/query/v2`,
+      neo4j_version: COMPAT_NEO4J_VERSION,
+      neo4j_edition: 'gateway',
+      gateway: `neo4j-edge-gateway/${GATEWAY_VERSION}`,
+      databases: [...Object.keys(topology.shards), ...Object.keys(topology.composites)],
+    });
+  });
+
+  // ---- ops ----
+  app.get('/health', (c) => c.json({ status: 'up', version: GATEWAY_VERSION, runtime: deps.runtime ?? 'unknown' }));
+
+  app.get('/ready', async (c) => {
+    const shards = Object.entries(topology.shards);
+    const checks = await Promise.all(
+      shards.map(async ([name, s]) => {
+        try {
+          const { table, source } = await routing.tableFor(s.cluster, s.database);
+          return { shard: name, ok: table.writers.length + table.readers.length > 0, source };
+        } catch (err) {
+          return { shard: name, ok: false, error: toGatewayError(err).message };
+        }
+      }),
+    );
+    const ready = checks.every((x) => x.ok);
+    const cache = deps.sharedCache ? (deps.sharedCache.healthy() ? 'ok' : 'degraded') : 'none';
+    return c.json({ status: ready ? (cache === 'degraded' ? 'degraded' : 'ready') : 'not ready', sharedCache: cache, shards: checks }, ready ? 200 : 503);
+  });
+
+  const opsAuth = (name: 'metrics' | 'topology') => (c: Context<Env>, next: () => Promise<void>) =>
+    topology.auth.publicEndpoints.includes(name) ? next() : authenticate(c, next);
+
+  app.get('/topology', opsAuth('topology'), (c) => {
+    const t = now();
+    const tables = routing.snapshot();
+    const clusters = Object.fromEntries(
+      Object.entries(topology.clusters).map(([name, cl]) => {
+        const own = tables.filter((x) => x.table.cluster === name);
+        const addresses = new Set<string>([...Object.keys(cl.members), ...own.flatMap((x) => [...x.table.writers, ...x.table.readers, ...x.table.routers])]);
+        const members = [...addresses].sort().map((address) => {
+          const roles = new Set<string>();
+          for (const x of own) {
+            if (x.table.writers.includes(address)) roles.add('WRITE');
+            if (x.table.readers.includes(address)) roles.add('READ');
+            if (x.table.routers.includes(address)) roles.add('ROUTE');
+          }
+          return {
+            address,
+            region: cl.members[address]?.region ?? cl.region ?? topology.defaultRegion,
+            roles: [...roles].sort(),
+            ...routing.memberState(name, address),
+          };
+        });
+        return [
+          name,
+          {
+            routers: cl.routers,
+            members,
+            routingTables: own.map((x) => ({
+              database: x.table.database,
+              ageMs: t - x.table.fetchedAt,
+              ttlSeconds: x.table.ttlSeconds,
+              expired: x.table.expiresAt <= t,
+              source: x.table.origin,
+              writers: x.table.writers,
+              readers: x.table.readers,
+              routers: x.table.routers,
+            })),
+          },
+        ];
+      }),
+    );
+    return c.json({
+      regions: topology.regions,
+      defaultRegion: topology.defaultRegion,
+      clusters,
+      shards: topology.shards,
+      composites: Object.fromEntries(Object.entries(topology.composites).map(([n, x]) => [n, { shards: x.shards, shardKey: x.shardKey?.strategy ?? null }])),
+      sharedCache: deps.sharedCache ? { kind: deps.sharedCache.kind, healthy: deps.sharedCache.healthy() } : null,
+    });
+  });
+
+  app.get('/metrics', opsAuth('metrics'), (c) => {
+    const lines: string[] = [metrics.render().trimEnd()];
+    lines.push('# HELP gateway_member_in_flight Statements running on a member.', '# TYPE gateway_member_in_flight gauge');
+    lines.push('# HELP gateway_member_healthy 1 when the member is not ejected.', '# TYPE gateway_member_healthy gauge');
+    for (const { table } of routing.snapshot()) {
+      for (const address of new Set([...table.writers, ...table.readers])) {
+        const s = routing.memberState(table.cluster, address);
+        const l = `{cluster="${table.cluster}",member="${address}"}`;
+        lines.push(`gateway_member_in_flight${l} ${s.inFlight}`, `gateway_member_healthy${l} ${s.healthy ? 1 : 0}`);
+      }
+    }
+    lines.push('# HELP gateway_open_transactions Explicit transactions open on this instance.', '# TYPE gateway_open_transactions gauge', `gateway_open_transactions ${transactions.size}`);
+    lines.push('# HELP gateway_discoveries_total Routing-table discoveries made by this instance.', '# TYPE gateway_discoveries_total counter', `gateway_discoveries_total ${routing.discoveries}`);
+    return c.text(lines.join('\n') + '\n', 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+  });
+
+}

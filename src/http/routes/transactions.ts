@@ -1,0 +1,182 @@
+/**
+ * Explicit transactions of the Query API (/db/{db}/query/v2/tx...): held by this instance when the
+ * transport can keep a connection (Bolt on Node), or by Neo4j with signed ids (HTTP transports).
+ */
+import type { Context, Hono } from 'hono';
+import { GatewayError } from '../../errors/index.js';
+import { bookmarksFor, encodeBookmarks, mergeBookmarks } from '../../routing/bookmarks.js';
+import type { Route } from '../../routing/service.js';
+import type { RunResult } from '../../transport/types.js';
+import { ApiKeyAuth } from '../auth.js';
+import { encodeQueryResponse, type QueryRequest } from '../codec.js';
+import { TxTokens } from '../tx-token.js';
+import { AFFINITY_HEADER, type GatewayEnv, type Kit } from '../kit.js';
+
+type Env = GatewayEnv;
+
+export function registerTransactions(app: Hono<Env>, kit: Kit): void {
+  const { deps, topology, transport, routing, transactions, now, instanceId, limit, authenticate, responseKind, readBody, singleShard, requestRegion, decodeClientBookmarks, respond, recordShard } = kit;
+
+  /** what beginning a transaction needs, wherever it is held: the request, its shard and member */
+  const opening = async (c: Context<Env>) => {
+    const db = c.req.param('db') ?? '';
+    const req: QueryRequest = await readBody(c, false);
+    const shard = singleShard(db);
+    const principal = c.get('principal');
+    ApiKeyAuth.authorize(principal, db, req.accessMode);
+    const { region, pinned } = requestRegion(c);
+    const sent = decodeClientBookmarks(req.bookmarks);
+    const route = await routing.route({ shard, mode: req.accessMode, region, pinned });
+    return { db, req, shard, principal, sent, route, database: topology.shards[shard]!.database, timeoutMs: Math.min(req.maxExecutionTime ?? topology.limits.queryTimeoutMs, topology.limits.queryTimeoutMs) };
+  };
+
+  // ---- explicit transactions ----
+  const txResponse = (c: Context, tx: { id: string; expiresAt: number }, result: RunResult | undefined, includeCounters: boolean, typed: boolean, routes: Route[]) => {
+    const body: Record<string, unknown> = result ? (JSON.parse(encodeQueryResponse({ result, bookmarks: null, includeCounters, typed })) as Record<string, unknown>) : {};
+    body.transaction = { id: tx.id, expires: new Date(tx.expiresAt).toISOString() };
+    const res = respond(c, 202, JSON.stringify(body), typed, routes);
+    res.headers.set(AFFINITY_HEADER, instanceId);
+    return res;
+  };
+
+  // ---- explicit transactions held by Neo4j (HTTP transports: Workers) ----
+  const remote = !transport.begin && transport.remoteTransactions ? transport.remoteTransactions : undefined;
+  const txTokens = remote ? new TxTokens(deps.txSecret ?? 'neo4j-edge-gateway') : undefined;
+  const remoteBody = (result: RunResult | undefined, typed: boolean, includeCounters: boolean, extra: Record<string, unknown>): string => {
+    const body: Record<string, unknown> = result ? (JSON.parse(encodeQueryResponse({ result, bookmarks: null, includeCounters, typed })) as Record<string, unknown>) : {};
+    return JSON.stringify({ ...body, ...extra });
+  };
+  if (remote && txTokens) {
+    app.post('/db/:db/query/v2/tx', limit, authenticate, async (c) => {
+      const typed = responseKind(c);
+      const { db, req, shard, principal, sent, route, database: dbName, timeoutMs } = await opening(c);
+      const begun = await remote.begin(route.member, {
+        database: dbName,
+        accessMode: req.accessMode,
+        bookmarks: bookmarksFor(sent, shard),
+        maxRows: topology.limits.maxRows,
+        ...(req.statement.trim() !== '' ? { statement: req.statement, parameters: req.parameters } : {}),
+        timeoutMs,
+        ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
+      });
+      const id = await txTokens.sign({ c: route.member.cluster, a: route.member.address, d: dbName, s: shard, g: db, i: begun.id, ...(begun.affinity ? { f: begun.affinity } : {}), p: principal.id });
+      recordShard(route, 'begin', 1);
+      return respond(c, 202, remoteBody(begun.result, typed, req.includeCounters, { transaction: { id, expires: begun.expires } }), typed, [route]);
+    });
+    const txOf = async (c: Context<Env>) => {
+      const db = c.req.param('db') ?? '';
+      const tx = await txTokens.verify(c.req.param('id') ?? '', c.get('principal').id, db);
+      const member = { cluster: tx.c, address: tx.a };
+      const route: Route = { shard: tx.s, member, role: 'WRITE', region: topology.clusters[tx.c]?.members[tx.a]?.region ?? topology.defaultRegion, cache: 'memory' };
+      return { tx, member, route, id: c.req.param('id') ?? '' };
+    };
+    app.post('/db/:db/query/v2/tx/:id', limit, authenticate, async (c) => {
+      const typed = responseKind(c);
+      const req = await readBody(c, true);
+      const { tx, member, route, id } = await txOf(c);
+      const out = await remote.run(member, tx.d, tx.i, tx.f, req.statement, req.parameters, topology.limits.maxRows);
+      return respond(c, 202, remoteBody(out.result, typed, req.includeCounters, { transaction: { id, expires: out.expires ?? new Date(now() + topology.limits.transactionIdleMs).toISOString() } }), typed, [route]);
+    });
+    app.post('/db/:db/query/v2/tx/:id/commit', limit, authenticate, async (c) => {
+      const typed = responseKind(c);
+      const req = await readBody(c, false);
+      const { tx, member, route } = await txOf(c);
+      const out = await remote.commit(member, tx.d, tx.i, tx.f, req.statement.trim() !== '' ? { statement: req.statement, parameters: req.parameters, maxRows: topology.limits.maxRows } : undefined);
+      const bookmarks = encodeBookmarks({ [tx.s]: out.bookmarks });
+      const body = out.result ? encodeQueryResponse({ result: out.result, bookmarks, includeCounters: req.includeCounters, typed }) : JSON.stringify({ bookmarks });
+      return respond(c, 202, body, typed, [route]);
+    });
+    app.delete('/db/:db/query/v2/tx/:id', authenticate, async (c) => {
+      const { tx, member } = await txOf(c);
+      await remote.rollback(member, tx.d, tx.i, tx.f);
+      return c.body(null, 200);
+    });
+  }
+
+  app.post('/db/:db/query/v2/tx', limit, authenticate, async (c) => {
+    const typed = responseKind(c);
+    if (!transport.begin) {
+      throw new GatewayError('Neo.ClientError.Gateway.TransactionsNotSupported', 'Explicit transactions are not available on this runtime; send each statement to /db/{db}/query/v2.', { status: 501 });
+    }
+    const { db, req, shard, principal, sent, route, database: dbName, timeoutMs } = await opening(c);
+    const handle = await transport.begin(route.member, {
+      database: dbName,
+      accessMode: req.accessMode,
+      bookmarks: bookmarksFor(sent, shard),
+      timeoutMs,
+      ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
+    });
+    const tx = transactions.add({ principal: principal.id, database: db, shard, mode: req.accessMode, handle, route, sentBookmarks: sent.shards });
+    recordShard(route, 'begin', 1);
+    let result: RunResult | undefined;
+    if (req.statement.trim() !== '') {
+      tx.busy = true;
+      try {
+        result = await handle.run(req.statement, req.parameters, topology.limits.maxRows);
+      } catch (err) {
+        transactions.remove(tx);
+        await handle.rollback();
+        throw err;
+      } finally {
+        transactions.release(tx);
+      }
+    }
+    return txResponse(c, tx, result, req.includeCounters, typed, [route]);
+  });
+
+  app.post('/db/:db/query/v2/tx/:id', limit, authenticate, async (c) => {
+    const db = c.req.param('db');
+    const typed = responseKind(c);
+    const req = await readBody(c, true);
+    const tx = transactions.take(c.req.param('id'), c.get('principal').id, db);
+    try {
+      const result = await tx.handle.run(req.statement, req.parameters, topology.limits.maxRows);
+      if (result.error) {
+        transactions.remove(tx);
+        await tx.handle.rollback();
+      }
+      return txResponse(c, tx, result, req.includeCounters, typed, [tx.route]);
+    } catch (err) {
+      // Neo4j rolls a transaction back on any error
+      transactions.remove(tx);
+      await tx.handle.rollback();
+      throw err;
+    } finally {
+      transactions.release(tx);
+    }
+  });
+
+  app.post('/db/:db/query/v2/tx/:id/commit', limit, authenticate, async (c) => {
+    const db = c.req.param('db');
+    const typed = responseKind(c);
+    const req = await readBody(c, false);
+    const tx = transactions.take(c.req.param('id'), c.get('principal').id, db);
+    transactions.remove(tx);
+    let result: RunResult | undefined;
+    try {
+      if (req.statement.trim() !== '') result = await tx.handle.run(req.statement, req.parameters, topology.limits.maxRows);
+    } catch (err) {
+      await tx.handle.rollback();
+      throw err;
+    }
+    if (result?.error) {
+      await tx.handle.rollback();
+      return respond(c, 202, encodeQueryResponse({ result, bookmarks: null, includeCounters: req.includeCounters, typed }), typed, [tx.route]);
+    }
+    const bm = await tx.handle.commit();
+    const bookmarks = encodeBookmarks(mergeBookmarks(tx.sentBookmarks, { [tx.shard]: bm }));
+    const body = result
+      ? encodeQueryResponse({ result, bookmarks, includeCounters: req.includeCounters, typed })
+      : JSON.stringify({ bookmarks });
+    return respond(c, 202, body, typed, [tx.route]);
+  });
+
+  app.delete('/db/:db/query/v2/tx/:id', authenticate, async (c) => {
+    const db = c.req.param('db') ?? '';
+    const tx = transactions.take(c.req.param('id') ?? '', c.get('principal').id, db);
+    transactions.remove(tx);
+    await tx.handle.rollback();
+    return c.body(null, 200);
+  });
+
+}
