@@ -59,14 +59,42 @@ function sumCounters(all: Counters[]): Counters {
   return out;
 }
 
+interface CachedPlan {
+  plan: Plan;
+  /** the parameters the analysis read (SKIP/LIMIT/graph.byName), with the values it saw */
+  used: [string, string][];
+}
+
 export class FederatedExecutor {
+  /** plans per (composite, selected shards, statement text); valid while the parameters it read are unchanged */
+  private readonly plans = new Map<string, CachedPlan>();
+
   constructor(
     private readonly topology: Topology,
     private readonly shards: ShardExecutor,
     private readonly cypher: Cypher,
+    private readonly maxPlans = 500,
   ) {}
 
   private async plan(req: FederatedRequest, selected: string[]): Promise<Plan> {
+    const key = `${req.composite}\u0000${selected.join(',')}\u0000${req.statement}`;
+    const hit = this.plans.get(key);
+    if (hit && hit.used.every(([k, v]) => JSON.stringify(req.parameters[k] ?? null) === v)) return hit.plan;
+    const used = new Set<string>();
+    const tracked = new Proxy(req.parameters, {
+      get(target, k) {
+        if (typeof k === 'string') used.add(k);
+        return (target as Record<string | symbol, unknown>)[k];
+      },
+    });
+    const plan = await this.analyse({ ...req, parameters: tracked }, selected);
+    this.plans.delete(key);
+    this.plans.set(key, { plan, used: [...used].map((k) => [k, JSON.stringify(req.parameters[k] ?? null)]) });
+    if (this.plans.size > this.maxPlans) this.plans.delete(this.plans.keys().next().value as string);
+    return plan;
+  }
+
+  private async analyse(req: FederatedRequest, selected: string[]): Promise<Plan> {
     const composite = this.topology.composites[req.composite]!;
     let statement = req.statement;
     let shards = selected;

@@ -182,6 +182,15 @@ describe('routing statements of a composite', () => {
     expect(l.body.data!.values).toEqual([[{ $type: 'Integer', _value: '1' }]]);
   });
 
+  it('UNION / UNION ALL of parts with different USE targets', async () => {
+    const all = await typed('fed', 'USE fed.`fed-us` MATCH (n:Fed) RETURN n.id AS id UNION ALL USE fed.`fed-ap` MATCH (n:Fed) RETURN n.id AS id UNION ALL USE fed.`fed-ap` MATCH (n:Fed) RETURN n.id AS id');
+    expect(all.status, all.text).toBe(202);
+    expect((all.body.data!.values as { _value: string }[][]).map((r) => r[0]!._value).sort()).toEqual(['1', '3', '3']);
+    const distinct = await typed('fed', 'USE fed.`fed-us` MATCH (n:Fed) RETURN n.id AS id UNION USE fed.`fed-ap` MATCH (n:Fed) RETURN n.id AS id UNION MATCH (n:Fed) RETURN n.id AS id');
+    expect((distinct.body.data!.values as { _value: string }[][]).map((r) => r[0]!._value).sort()).toEqual(['1', '2', '3']);
+    expect(distinct.headers.get('x-gateway-route')!.split(', ')).toHaveLength(5);
+  });
+
   it('graph.names() returns the composite\'s shards', async () => {
     const res = await query(gw, 'fed', { statement: 'RETURN graph.names() AS names' });
     expect(res.body.data!.values).toEqual([[['fed.fed-us', 'fed.fed-eu', 'fed.fed-ap']]]);
