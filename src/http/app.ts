@@ -4,6 +4,7 @@
  * routes/ (ops, Query API, explicit transactions, GraphQL) and share the parts of kit.ts.
  */
 import { Hono } from 'hono';
+import { LinearRouter } from 'hono/router/linear-router';
 import type { Topology } from '../config/schema.js';
 import type { Cache } from '../cache/types.js';
 import { Codes, GatewayError, toGatewayError } from '../errors/index.js';
@@ -40,6 +41,11 @@ export interface GatewayDeps {
   waitUntil?: (work: Promise<unknown>) => void;
   /** signs ids of transactions Neo4j holds (HTTP transports); must be the same on every instance */
   txSecret?: string;
+  /**
+   * "compiled" (default): hono's RegExpRouter, fastest matching for an app built once (Node);
+   * "linear": no compile step, for runtimes that build the app per request (Workers)
+   */
+  router?: 'compiled' | 'linear';
   /** names the runtime in /health ("node", "worker") */
   runtime?: string;
   /** reuse one Cypher parser (and its cache) across gateway objects */
@@ -71,7 +77,7 @@ type Env = GatewayEnv;
 export function createGateway(deps: GatewayDeps): Gateway {
   const kit = createKit(deps);
   const { metrics, now, wantsTyped, routing, transactions } = kit;
-  const app = new Hono<Env>();
+  const app = deps.router === 'linear' ? new Hono<Env>({ router: new LinearRouter() }) : new Hono<Env>();
 
   app.onError((err, c) => {
     const ge = toGatewayError(err);

@@ -100,6 +100,8 @@ export default {
       cypher,
       instanceId: 'worker',
       runtime: 'worker',
+      // the app is built per request here: a router without a compile step
+      router: 'linear',
       txSecret,
       waitUntil: (work) => ctx.waitUntil(work),
       ...(region ? { runtimeRegion: () => region } : {}),
