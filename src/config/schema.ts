@@ -168,6 +168,15 @@ export const TopologySchema = z
       })
       .strict()
       .default({ maxBodyBytes: 1048576, maxRows: 100000, queryTimeoutMs: 30000, requestDeadlineMs: 60000, transactionIdleMs: 30000 }),
+    cors: z
+      .object({
+        origins: z
+          .array(z.string().min(1))
+          .default(['*'])
+          .describe('Origins browsers may call the gateway from ("*": any; keys travel in Authorization headers, never cookies). Empty: no CORS headers.'),
+      })
+      .strict()
+      .default({ origins: ['*'] }),
     graphql: z
       .object({
         schema: z.array(z.string().min(1)).default([]).describe('GraphQL SDL files (paths relative to the topology file) with @cypher fields; none: /graphql is off.'),

@@ -5,6 +5,7 @@
  */
 import { Hono } from 'hono';
 import { LinearRouter } from 'hono/router/linear-router';
+import { cors } from 'hono/cors';
 import type { Topology } from '../config/schema.js';
 import type { Cache } from '../cache/types.js';
 import { Codes, GatewayError, toGatewayError } from '../errors/index.js';
@@ -96,6 +97,21 @@ export function createGateway(deps: GatewayDeps): Gateway {
     metrics.requests.inc({ route, method: c.req.method, status: String(c.res.status) });
     metrics.latency.observe({ route }, (now() - started) / 1000);
   });
+
+  // browsers (apps calling GraphQL or the Query API) may call from the configured origins
+  const origins = deps.topology.cors.origins;
+  if (origins.length > 0) {
+    app.use(
+      '*',
+      cors({
+        origin: origins.includes('*') ? '*' : origins,
+        allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+        allowHeaders: ['authorization', 'content-type', 'accept', 'x-neo4j-region', 'x-neo4j-shard-key', 'x-neo4j-bookmarks', 'x-gateway-partial', 'neo4j-cluster-affinity'],
+        exposeHeaders: ['x-gateway-route', 'x-gateway-cache', 'x-gateway-missing-shards', 'x-neo4j-bookmarks', 'neo4j-cluster-affinity'],
+        maxAge: 600,
+      }),
+    );
+  }
 
   registerOps(app, kit);
   registerQuery(app, kit);

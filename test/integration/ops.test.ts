@@ -104,6 +104,32 @@ describe('ops endpoints', () => {
   });
 });
 
+describe('CORS (browser apps)', () => {
+  it('answers a preflight and exposes the gateway headers', async () => {
+    const pre = await fetch(`${gw.url}/graphql`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,x-neo4j-region' } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+    expect(pre.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+    const res = await query(gw, 'users-us', { statement: 'RETURN 1' }, { headers: { origin: 'https://app.example' } });
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-expose-headers')).toMatch(/x-gateway-route/);
+  });
+
+  it('only the configured origins when the topology lists them', async () => {
+    const t = sandboxTopology();
+    t.cors = { origins: ['https://app.example'] };
+    const g = await startTestGateway({ topology: t, redis: false });
+    try {
+      const ok = await fetch(`${g.url}/health`, { headers: { origin: 'https://app.example' } });
+      expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example');
+      const other = await fetch(`${g.url}/health`, { headers: { origin: 'https://evil.example' } });
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await g.stop();
+    }
+  });
+});
+
 describe('region pins', () => {
   it('a pinned read is routed to the pinned region when it has a reader', async () => {
     // one cluster with members in two regions: the same real instance listed under two names
