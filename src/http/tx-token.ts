@@ -4,6 +4,7 @@
  * so any gateway instance can continue it and no other key can.
  */
 import { Codes, GatewayError } from '../errors/index.js';
+import { base64ToBytes, bytesToBase64Url } from '../transport/format.js';
 
 export interface RemoteTx {
   /** cluster, member address, Neo4j database, shard, gateway database name */
@@ -19,8 +20,6 @@ export interface RemoteTx {
   p: string;
 }
 
-const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-const fromB64url = (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4)), (c) => c.charCodeAt(0));
 
 export class TxTokens {
   private key: Promise<CryptoKey>;
@@ -29,9 +28,9 @@ export class TxTokens {
   }
 
   async sign(tx: RemoteTx): Promise<string> {
-    const payload = b64url(new TextEncoder().encode(JSON.stringify(tx)));
+    const payload = bytesToBase64Url(new TextEncoder().encode(JSON.stringify(tx)));
     const sig = new Uint8Array(await crypto.subtle.sign('HMAC', await this.key, new TextEncoder().encode(payload)));
-    return `r1.${payload}.${b64url(sig)}`;
+    return `r1.${payload}.${bytesToBase64Url(sig)}`;
   }
 
   async verify(token: string, principal: string, database: string): Promise<RemoteTx> {
@@ -41,12 +40,12 @@ export class TxTokens {
     if (v !== 'r1' || !payload || !sig) throw notFound();
     let ok = false;
     try {
-      ok = await crypto.subtle.verify('HMAC', await this.key, fromB64url(sig), new TextEncoder().encode(payload));
+      ok = await crypto.subtle.verify('HMAC', await this.key, base64ToBytes(sig), new TextEncoder().encode(payload));
     } catch {
       ok = false;
     }
     if (!ok) throw notFound();
-    const tx = JSON.parse(new TextDecoder().decode(fromB64url(payload))) as RemoteTx;
+    const tx = JSON.parse(new TextDecoder().decode(base64ToBytes(payload))) as RemoteTx;
     if (tx.p !== principal || tx.g !== database) throw notFound();
     return tx;
   }

@@ -7,24 +7,14 @@
  * that talked to Neo4j directly would send).
  */
 
+import { base64ToBytes, bytesToBase64Url } from '../transport/format.js';
+
 const PREFIX = 'n4gw1:';
 
 export type ShardBookmarks = Record<string, string[]>;
 
-function toBase64Url(s: string): string {
-  const bytes = new TextEncoder().encode(s);
-  let bin = '';
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-function fromBase64Url(s: string): string {
-  const b64 = s.replace(/-/g, '+').replace(/_/g, '/');
-  const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  return new TextDecoder().decode(bytes);
-}
+const toBase64Url = (s: string): string => bytesToBase64Url(new TextEncoder().encode(s));
+const fromBase64Url = (s: string): string => new TextDecoder().decode(base64ToBytes(s));
 
 export function encodeBookmarks(bm: ShardBookmarks): string[] {
   const clean: ShardBookmarks = {};

@@ -25,7 +25,7 @@ import neo4j, {
 } from 'neo4j-driver';
 import { Codes, GatewayError } from '../errors/index.js';
 import type { TypedValue } from './types.js';
-import { formatFloat, formatDurationParts, pad } from './format.js';
+import { base64ToBytes, bytesToBase64, formatFloat, formatDurationParts, pad } from './format.js';
 
 type AnyInt = number | Integer | bigint;
 const num = (v: AnyInt): number => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : v.toNumber());
@@ -159,19 +159,6 @@ export function fromDriver(value: unknown): TypedValue {
 function mapOf(obj: Record<string, unknown>): Record<string, TypedValue> {
   const out: Record<string, TypedValue> = {};
   for (const k of Object.keys(obj)) out[k] = fromDriver(obj[k]);
-  return out;
-}
-
-export function bytesToBase64(bytes: Uint8Array): string {
-  let bin = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
-}
-
-function base64ToBytes(b64: string): Uint8Array {
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
 }
 

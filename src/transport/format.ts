@@ -57,3 +57,24 @@ export function formatDurationParts(months: number, days: number, seconds: numbe
   }
   return out === 'P' ? 'PT0S' : out;
 }
+
+/** Bytes -> standard base64 (chunked, so large byte arrays do not overflow the call stack). */
+export function bytesToBase64(bytes: Uint8Array): string {
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+/** Standard or URL-safe base64 (padding optional) -> bytes; throws on invalid input. */
+export function base64ToBytes(b64: string): Uint8Array<ArrayBuffer> {
+  const std = b64.replace(/-/g, '+').replace(/_/g, '/');
+  const bin = atob(std + '='.repeat((4 - (std.length % 4)) % 4));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** Bytes -> URL-safe base64 without padding (tokens in headers and URLs). */
+export function bytesToBase64Url(bytes: Uint8Array): string {
+  return bytesToBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
