@@ -36,6 +36,8 @@ export interface GatewayErrorOptions {
   cause?: unknown;
   /** headers to add to the error response (e.g. WWW-Authenticate) */
   headers?: Record<string, string>;
+  /** the transport knows nothing reached the server (no connection was made): safe to send again */
+  notSent?: boolean;
 }
 
 export class GatewayError extends Error {
@@ -43,6 +45,7 @@ export class GatewayError extends Error {
   readonly status: number;
   readonly retryable: boolean;
   readonly headers: Record<string, string> | undefined;
+  readonly notSent: boolean;
 
   constructor(code: string, message: string, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -51,6 +54,7 @@ export class GatewayError extends Error {
     this.status = options.status ?? statusForCode(code);
     this.retryable = options.retryable ?? code.startsWith('Neo.TransientError.');
     this.headers = options.headers;
+    this.notSent = options.notSent ?? false;
   }
 
   toBody(): { errors: { code: string; message: string }[] } {

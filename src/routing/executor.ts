@@ -52,11 +52,6 @@ export interface ShardResult {
   attempts: number;
 }
 
-function wasNotSent(err: GatewayError): boolean {
-  // the driver could not open a connection: nothing reached the server
-  const cause = err.cause as { message?: unknown } | undefined;
-  return typeof cause?.message === 'string' && /Failed to connect|ECONNREFUSED|connect ETIMEDOUT|Connection refused/i.test(cause.message);
-}
 
 export class ShardExecutor {
   constructor(
@@ -120,7 +115,7 @@ export class ShardExecutor {
         if (err.code === Codes.DatabaseUnavailable) {
           this.routing.markFailed(cluster, route.member.address);
           await this.routing.invalidate(cluster, database);
-          if (req.accessMode === 'READ' || wasNotSent(err)) {
+          if (req.accessMode === 'READ' || err.notSent) {
             exclude.add(route.member.address);
             await sleep(Math.min(backoff, Math.max(0, req.deadline - this.now())));
             backoff = Math.min(backoff * 2, 1000);

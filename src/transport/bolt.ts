@@ -95,7 +95,10 @@ export function mapDriverError(err: unknown): GatewayError {
   const message = typeof e?.message === 'string' ? e.message : 'Unknown error';
   if (isNeo4jCode(code)) return new GatewayError(code, message, { cause: err });
   if (code === 'ServiceUnavailable' || code === 'SessionExpired') {
-    return new GatewayError(Codes.DatabaseUnavailable, 'The database is unavailable: no connection to the cluster member could be made.', { cause: err, status: 503, retryable: true });
+    // the driver reports a refused or timed-out connect the same way as a connection lost
+    // mid-statement; only the former proves the statement never reached the server
+    const notSent = /Failed to connect|ECONNREFUSED|connect ETIMEDOUT|Connection refused/i.test(message);
+    return new GatewayError(Codes.DatabaseUnavailable, 'The database is unavailable: no connection to the cluster member could be made.', { cause: err, status: 503, retryable: true, notSent });
   }
   if (code === 'ProtocolError') {
     return new GatewayError(Codes.DatabaseUnavailable, 'The cluster member broke the Bolt protocol.', { cause: err, status: 502, retryable: false });

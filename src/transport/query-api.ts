@@ -70,7 +70,7 @@ export class QueryApiTransport implements Transport {
         throw new GatewayError(Codes.DeadlineExceeded, 'The request deadline passed before the member answered.', { cause: err });
       }
       // nothing reached the member: safe to retry anywhere
-      throw new GatewayError(Codes.DatabaseUnavailable, 'The database is unavailable: no connection to the cluster member could be made.', { status: 503, retryable: true, cause: new Error(`Failed to connect: ${(err as Error)?.message ?? err}`) });
+      throw new GatewayError(Codes.DatabaseUnavailable, 'The database is unavailable: no connection to the cluster member could be made.', { status: 503, retryable: true, notSent: true, cause: err });
     }
     let parsed: QueryApiBody;
     const text = await res.text();
