@@ -230,6 +230,7 @@ export function encodeQueryResponse(parts: QueryResponseParts): string {
   if (result.error) {
     // failed after streaming began: rows so far plus the error, as Neo4j answers (status 202)
     body.errors = [result.error];
+    if (parts.extra) Object.assign(body, parts.extra);
     const t = JSON.stringify(body);
     return typed || !t.includes('n4gw-int') ? t : t.replace(BIG_INT_RE, '$1');
   }

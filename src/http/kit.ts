@@ -32,8 +32,13 @@ export function errorResponse(err: GatewayError, typed: boolean): Response {
   return new Response(JSON.stringify(err.toBody()), { status: err.status, headers });
 }
 
-export function routeHeader(routes: Route[]): string {
-  return routes.map((r) => `${r.shard}=${r.member.address};${r.role};${r.region}`).join(', ');
+/** x-gateway-route and x-gateway-cache for the shards a request touched (none: no headers) */
+export function routeHeaders(routes: Route[]): Record<string, string> {
+  if (routes.length === 0) return {};
+  return {
+    'x-gateway-route': routes.map((r) => `${r.shard}=${r.member.address};${r.role};${r.region}`).join(', '),
+    'x-gateway-cache': [...new Set(routes.map((r) => r.cache))].join(', '),
+  };
 }
 
 export type Kit = ReturnType<typeof createKit>;
@@ -114,14 +119,8 @@ export function createKit(deps: GatewayDeps) {
     return decoded;
   };
 
-  const respond = (c: Context, status: 200 | 202, body: string, typed: boolean, routes: Route[]): Response => {
-    const headers: Record<string, string> = { 'content-type': typed ? TYPED_JSON : 'application/json' };
-    if (routes.length > 0) {
-      headers['x-gateway-route'] = routeHeader(routes);
-      headers['x-gateway-cache'] = [...new Set(routes.map((r) => r.cache))].join(', ');
-    }
-    return c.body(body, status, headers);
-  };
+  const respond = (c: Context, status: 200 | 202, body: string, typed: boolean, routes: Route[]): Response =>
+    c.body(body, status, { 'content-type': typed ? TYPED_JSON : 'application/json', ...routeHeaders(routes) });
 
   const recordShard = (route: Route, outcome: string, attempts: number) => {
     metrics.shardRequests.inc({ shard: route.shard, role: route.role, region: route.region, outcome });

@@ -8,7 +8,7 @@ import type { Route } from '../../routing/service.js';
 import type { AccessMode, TypedValue } from '../../transport/types.js';
 import { createGraphQL } from '../../graphql/server.js';
 import { ApiKeyAuth, type Principal } from '../auth.js';
-import { SHARD_KEY_HEADER, errorResponse, routeHeader, type GatewayEnv, type Kit } from '../kit.js';
+import { SHARD_KEY_HEADER, errorResponse, routeHeaders, type GatewayEnv, type Kit } from '../kit.js';
 
 type Env = GatewayEnv;
 
@@ -100,10 +100,7 @@ export function registerGraphQL(app: Hono<Env>, kit: Kit): Promise<void> {
     }
     const res = await yoga.fetch(request, { gw: info, batcher: newBatcher(info) });
     const headers = new Headers(res.headers);
-    if (info.routes.length > 0) {
-      headers.set('x-gateway-route', routeHeader(info.routes));
-      headers.set('x-gateway-cache', [...new Set(info.routes.map((r) => r.cache))].join(', '));
-    }
+    for (const [k, v] of Object.entries(routeHeaders(info.routes))) headers.set(k, v);
     const bm = encodeBookmarks(mergeBookmarks(info.sent.shards, info.touched));
     if (bm.length > 0) headers.set('x-neo4j-bookmarks', bm.join(','));
     return new Response(res.body, { status: res.status, statusText: res.statusText, headers });

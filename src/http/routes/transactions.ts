@@ -31,10 +31,12 @@ export function registerTransactions(app: Hono<Env>, kit: Kit): void {
   };
 
   // ---- explicit transactions ----
+  /** a response inside a transaction: the statement's result (if any), no bookmarks, the transaction */
+  const txBody = (result: RunResult | undefined, typed: boolean, includeCounters: boolean, transaction: { id: string; expires: string }): string =>
+    result ? encodeQueryResponse({ result, bookmarks: null, includeCounters, typed, extra: { transaction } }) : JSON.stringify({ transaction });
+
   const txResponse = (c: Context, tx: { id: string; expiresAt: number }, result: RunResult | undefined, includeCounters: boolean, typed: boolean, routes: Route[]) => {
-    const body: Record<string, unknown> = result ? (JSON.parse(encodeQueryResponse({ result, bookmarks: null, includeCounters, typed })) as Record<string, unknown>) : {};
-    body.transaction = { id: tx.id, expires: new Date(tx.expiresAt).toISOString() };
-    const res = respond(c, 202, JSON.stringify(body), typed, routes);
+    const res = respond(c, 202, txBody(result, typed, includeCounters, { id: tx.id, expires: new Date(tx.expiresAt).toISOString() }), typed, routes);
     res.headers.set(AFFINITY_HEADER, instanceId);
     return res;
   };
@@ -42,10 +44,6 @@ export function registerTransactions(app: Hono<Env>, kit: Kit): void {
   // ---- explicit transactions held by Neo4j (HTTP transports: Workers) ----
   const remote = !transport.begin && transport.remoteTransactions ? transport.remoteTransactions : undefined;
   const txTokens = remote ? new TxTokens(deps.txSecret ?? 'neo4j-edge-gateway') : undefined;
-  const remoteBody = (result: RunResult | undefined, typed: boolean, includeCounters: boolean, extra: Record<string, unknown>): string => {
-    const body: Record<string, unknown> = result ? (JSON.parse(encodeQueryResponse({ result, bookmarks: null, includeCounters, typed })) as Record<string, unknown>) : {};
-    return JSON.stringify({ ...body, ...extra });
-  };
   if (remote && txTokens) {
     app.post('/db/:db/query/v2/tx', limit, authenticate, async (c) => {
       const typed = responseKind(c);
@@ -61,7 +59,7 @@ export function registerTransactions(app: Hono<Env>, kit: Kit): void {
       });
       const id = await txTokens.sign({ c: route.member.cluster, a: route.member.address, d: dbName, s: shard, g: db, i: begun.id, ...(begun.affinity ? { f: begun.affinity } : {}), p: principal.id });
       recordShard(route, 'begin', 1);
-      return respond(c, 202, remoteBody(begun.result, typed, req.includeCounters, { transaction: { id, expires: begun.expires } }), typed, [route]);
+      return respond(c, 202, txBody(begun.result, typed, req.includeCounters, { id, expires: begun.expires }), typed, [route]);
     });
     const txOf = async (c: Context<Env>) => {
       const db = c.req.param('db') ?? '';
@@ -75,7 +73,7 @@ export function registerTransactions(app: Hono<Env>, kit: Kit): void {
       const req = await readBody(c, true);
       const { tx, member, route, id } = await txOf(c);
       const out = await remote.run(member, tx.d, tx.i, tx.f, req.statement, req.parameters, topology.limits.maxRows);
-      return respond(c, 202, remoteBody(out.result, typed, req.includeCounters, { transaction: { id, expires: out.expires ?? new Date(now() + topology.limits.transactionIdleMs).toISOString() } }), typed, [route]);
+      return respond(c, 202, txBody(out.result, typed, req.includeCounters, { id, expires: out.expires ?? new Date(now() + topology.limits.transactionIdleMs).toISOString() }), typed, [route]);
     });
     app.post('/db/:db/query/v2/tx/:id/commit', limit, authenticate, async (c) => {
       const typed = responseKind(c);
