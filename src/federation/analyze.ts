@@ -395,14 +395,12 @@ export class Analyzer {
       // groups span shards: shards return every group; ORDER BY / SKIP / LIMIT apply after combining
       returnText = `RETURN ${shardItems.join(', ')}`;
     } else if (t.tokens(itemsNode).includes('*')) {
-      returnText = t.text(last);
-      if (skipNode || limitNode) {
-        const [ls] = t.range(skipNode ?? limitNode!);
-        returnText = t.src.slice(t.range(last)[0], ls) + (limit !== undefined ? ` LIMIT ${skip + limit}` : '');
-      }
-      const merge: MergeSpec = { columns: [], outputs: [], aggregating: false, distinct: false, order: [], shardsSorted: false, skip, limit };
+      // RETURN *: the columns are whatever the shards return; rows concatenate, LIMIT pushes down
       const [ls, le] = t.range(last);
-      return { shards, statement: this.sliceEdited([...edits, [ls, le, returnText]], qs, qe), merge: { ...merge, columns: ['*'] }, writes };
+      const cut = skipNode ?? limitNode;
+      returnText = cut ? t.src.slice(ls, t.range(cut)[0]) + (limit !== undefined ? ` LIMIT ${skip + limit}` : '') : t.text(last);
+      const merge: MergeSpec = { columns: [], columnsFromShards: true, outputs: [], aggregating: false, distinct: false, order: [], shardsSorted: false, skip, limit };
+      return { shards, statement: this.sliceEdited([...edits, [ls, le, returnText]], qs, qe), merge, writes };
     } else {
       const orderText = orderBy ? ` ORDER BY ${t.kids(orderBy, 'orderItem').map((oi, k) => `\`__c${order[k]!.index}\`${order[k]!.desc ? ' DESC' : ''}`).join(', ')}` : '';
       shardsSorted = order.length > 0;

@@ -59,20 +59,19 @@ function sumCounters(all: Counters[]): Counters {
   return out;
 }
 
-interface CachedPlan {
+export interface CachedPlan {
   plan: Plan;
   /** the parameters the analysis read (SKIP/LIMIT/graph.byName), with the values it saw */
   used: [string, string][];
 }
 
 export class FederatedExecutor {
-  /** plans per (composite, selected shards, statement text); valid while the parameters it read are unchanged */
-  private readonly plans = new Map<string, CachedPlan>();
-
   constructor(
     private readonly topology: Topology,
     private readonly shards: ShardExecutor,
     private readonly cypher: Cypher,
+    /** plans per (composite, selected shards, statement text); valid while the parameters they read are unchanged */
+    private readonly plans: Map<string, CachedPlan> = new Map(),
     private readonly maxPlans = 500,
   ) {}
 
@@ -214,12 +213,8 @@ export class FederatedExecutor {
       if (!part.merge) {
         partFields = results[0]?.fields ?? [];
         rows = results.flatMap((r) => r.values);
-      } else if (part.merge.columns[0] === '*' && part.merge.outputs.length === 0) {
-        partFields = results[0]?.fields ?? [];
-        const flat = results.flatMap((r) => r.values);
-        rows = part.merge.limit === undefined ? flat.slice(part.merge.skip) : flat.slice(part.merge.skip, part.merge.skip + part.merge.limit);
       } else {
-        partFields = part.merge.columns;
+        partFields = part.merge.columnsFromShards ? (results[0]?.fields ?? []) : part.merge.columns;
         rows = mergePart(part.merge, results.map((r) => r.values));
       }
       if (i === 0) fields = partFields;

@@ -14,6 +14,8 @@ export type OutputColumn = { kind: 'value'; src: number } | { kind: 'aggregate';
 export interface MergeSpec {
   /** output column names */
   columns: string[];
+  /** RETURN *: the columns (and their order) are those the shards return; rows pass through as they are */
+  columnsFromShards?: boolean;
   outputs: OutputColumn[];
   /** true when the part aggregates (rows are grouped by its value columns) */
   aggregating: boolean;
@@ -115,7 +117,7 @@ export function mergePart(spec: MergeSpec, perShard: TypedValue[][][]): TypedVal
     rows = combineAggregates(spec, perShard.flat());
   } else {
     const project = (r: TypedValue[]) => spec.outputs.map((o) => r[(o as { src: number }).src]!);
-    const runs = perShard.map((rs) => rs.map(project));
+    const runs = spec.columnsFromShards ? perShard : perShard.map((rs) => rs.map(project));
     if (spec.order.length > 0 && spec.shardsSorted && !spec.distinct) {
       const take = spec.limit === undefined ? Number.POSITIVE_INFINITY : spec.skip + spec.limit;
       rows = kWayMerge(runs, compareRows(spec.order), take);

@@ -14,6 +14,7 @@ import type { Transport } from '../transport/types.js';
 import type { Cypher, CypherLoader } from '../federation/cypher.js';
 import type { Sha256 } from './auth.js';
 import type { Metrics } from './metrics.js';
+import type { CachedPlan } from '../federation/execute.js';
 import type { TransactionRegistry } from './transactions.js';
 import { createKit, errorResponse, type GatewayEnv } from './kit.js';
 import { registerOps } from './routes/ops.js';
@@ -49,6 +50,10 @@ export interface GatewayDeps {
   router?: 'compiled' | 'linear';
   /** names the runtime in /health ("node", "worker") */
   runtime?: string;
+  /** keep metrics across gateway objects (Workers: one registry per isolate) */
+  metrics?: Metrics;
+  /** keep federation plans across gateway objects (Workers: per isolate) */
+  planCache?: Map<string, CachedPlan>;
   /** reuse one Cypher parser (and its cache) across gateway objects */
   cypher?: Cypher;
   now?: () => number;

@@ -61,8 +61,8 @@ export function createKit(deps: GatewayDeps) {
   }, now);
   const auth = new ApiKeyAuth(topology, deps.sha256);
   const cypher = deps.cypher ?? new Cypher(deps.cypherLoader);
-  const federated = new FederatedExecutor(topology, executor, cypher);
-  const metrics = new Metrics();
+  const federated = new FederatedExecutor(topology, executor, cypher, deps.planCache);
+  const metrics = deps.metrics ?? new Metrics();
   const transactions = new TransactionRegistry(topology.limits.transactionIdleMs, now);
 
   const wantsTyped = (c: Context) => negotiate(c.req.header('accept')) === 'typed';

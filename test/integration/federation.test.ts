@@ -102,6 +102,7 @@ interface Shape {
 const same2 = (q: string, ordered = false): [string, string, boolean] => [q, q, ordered];
 const SHAPES: Shape[] = [
   { name: 'concatenation', make: () => same2('MATCH (n:Fed) WHERE n.v >= $t RETURN n.g AS g, n.s AS s') },
+  { name: 'RETURN * (columns from the shards)', make: () => same2('MATCH (n:Fed) WHERE n.v >= $t WITH n.id AS id, n.s AS s RETURN *') },
   { name: 'DISTINCT', make: () => same2('MATCH (n:Fed) RETURN DISTINCT n.s AS s, n.g AS g') },
   { name: 'ORDER BY + SKIP + LIMIT (pushed down, k-way merged)', make: () => same2('MATCH (n:Fed) RETURN n.v AS v, n.s AS s, n.id AS id ORDER BY v DESC, s, id SKIP $skip LIMIT $limit', true) },
   { name: 'ORDER BY an expression not returned (hidden sort column)', make: () => same2('MATCH (n:Fed) RETURN n.s AS s, n.id AS id ORDER BY n.v DESC, n.id SKIP $skip LIMIT $limit', true) },

@@ -14,6 +14,8 @@ import { ConfigError, parseTopology, parseTopologyText, resolveSecrets, type Top
 import { Cypher, type CypherModule } from '../../federation/cypher.js';
 import { createGateway } from '../../http/app.js';
 import { newRoutingState } from '../../routing/service.js';
+import type { CachedPlan } from '../../federation/execute.js';
+import { Metrics } from '../../http/metrics.js';
 import { nearestRegion } from '../../topology/index.js';
 import { QueryApiTransport } from '../../transport/query-api.js';
 import { BoltTransport } from '../../transport/bolt.js';
@@ -38,7 +40,10 @@ interface ExecutionContextLike {
 
 // per isolate: plain data only
 let loaded: { source: string | undefined; topology: Topology; passwords: Map<string, string>; txSecret: string } | undefined;
-const routingState = newRoutingState();
+let routingState = newRoutingState();
+// plain data too: the metrics registry and federation plans live as long as the isolate
+const metrics = new Metrics();
+let planCache = new Map<string, CachedPlan>();
 const cypher = new Cypher(async () => {
   const m = (await import('@neo4j-cypher/language-support')) as unknown as CypherModule & { default?: CypherModule };
   return typeof m.parse === 'function' ? m : (m.default as CypherModule);
@@ -51,6 +56,11 @@ function configure(env: WorkerEnv): { topology: Topology; passwords: Map<string,
   // transaction ids are signed with a secret every isolate shares: GATEWAY_TX_SECRET, else one
   // derived from the cluster passwords (secrets the gateway already has and never reveals)
   const txSecret = typeof env.GATEWAY_TX_SECRET === 'string' && env.GATEWAY_TX_SECRET !== '' ? env.GATEWAY_TX_SECRET : `derived:${[...passwords.entries()].sort().map(([k, v]) => `${k}=${v}`).join('\u0000')}`;
+  if (loaded) {
+    // a new topology: tables and plans of the old one do not apply
+    routingState = newRoutingState();
+    planCache = new Map();
+  }
   loaded = { source: env.GATEWAY_CONFIG, topology, passwords, txSecret };
   return loaded;
 }
@@ -98,6 +108,8 @@ export default {
       ...(sharedCache ? { sharedCache } : {}),
       routingState,
       cypher,
+      metrics,
+      planCache,
       instanceId: 'worker',
       runtime: 'worker',
       // the app is built per request here: a router without a compile step
