@@ -167,6 +167,11 @@ const EMPTY_COUNTERS: Counters = {};
 
 export class BoltTransport implements Transport {
   private readonly drivers = new Map<string, Driver>();
+
+  /** connection pools open: one per cluster member the process has talked to */
+  get pools(): number {
+    return this.drivers.size;
+  }
   private readonly options: BoltTransportOptions;
   private closed = false;
 
@@ -213,6 +218,9 @@ export class BoltTransport implements Transport {
     }, Math.max(0, req.deadline - Date.now()));
     try {
       const { fields, values, summary, error } = await collect(session, req.statement, params, req.maxRows, req.timeoutMs ? { timeout: req.timeoutMs } : undefined);
+      // closing the session at the deadline terminates the statement; Neo4j then reports it as
+      // terminated "by the user", which it was not: it is the gateway's deadline
+      if (expired) throw new GatewayError(Codes.DeadlineExceeded, 'The request deadline passed before the statement finished.');
       return {
         fields,
         values,
@@ -222,7 +230,7 @@ export class BoltTransport implements Transport {
         ...(error ? { error } : {}),
       };
     } catch (err) {
-      if (expired) throw new GatewayError(Codes.DeadlineExceeded, 'The request deadline passed before the statement finished.', { cause: err });
+      if (expired) throw err instanceof GatewayError && err.code === Codes.DeadlineExceeded ? err : new GatewayError(Codes.DeadlineExceeded, 'The request deadline passed before the statement finished.', { cause: err });
       throw mapDriverError(err);
     } finally {
       if (timer !== undefined) clearTimeout(timer);

@@ -151,6 +151,64 @@ describe('auth', () => {
   });
 });
 
+describe('limits', () => {
+  it('a result over limits.maxRows is an error, never a silent cut (shard and composite)', async () => {
+    const t = sandboxTopology();
+    t.limits = { requestDeadlineMs: 10000, maxBodyBytes: 1048576, maxRows: 5, queryTimeoutMs: 10000, transactionIdleMs: 30000 };
+    const g = await startTestGateway({ topology: t, redis: false });
+    try {
+      expectError(await query(g, 'users-us', { statement: 'UNWIND range(1, 10) AS x RETURN x' }), 400, 'Neo.ClientError.Gateway.ResultTooLarge');
+      expect((await query(g, 'users-us', { statement: 'UNWIND range(1, 5) AS x RETURN x' })).body.data!.values).toHaveLength(5);
+      // each shard returns 4 rows (within the limit), the merged answer has 8
+      expectError(await query(g, 'users', { statement: 'UNWIND range(1, 4) AS x RETURN x' }), 400, 'Neo.ClientError.Gateway.ResultTooLarge');
+    } finally {
+      await g.stop();
+    }
+  });
+
+  it('a statement past the request deadline is cut off: 504, no hang, and the gateway serves on', async () => {
+    const t = sandboxTopology();
+    t.limits = { requestDeadlineMs: 500, maxBodyBytes: 1048576, maxRows: 1000, queryTimeoutMs: 60000, transactionIdleMs: 30000 };
+    const g = await startTestGateway({ topology: t, redis: false });
+    try {
+      await query(g, 'users-us', { statement: 'RETURN 1' }); // routing table and pool warm
+      const started = Date.now();
+      const res = await query(g, 'users-us', { statement: 'UNWIND range(1, 200000000) AS x WITH x WHERE x = -1 RETURN count(*) AS c', accessMode: 'READ' });
+      expectError(res, 504, 'Neo.TransientError.Gateway.DeadlineExceeded');
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect((await query(g, 'users-us', { statement: 'RETURN 2 AS x' })).body.data!.values).toEqual([[2]]);
+    } finally {
+      await g.stop();
+    }
+  });
+
+  it('an idle explicit transaction is rolled back and forgotten', async () => {
+    const t = sandboxTopology();
+    t.limits = { requestDeadlineMs: 10000, maxBodyBytes: 1048576, maxRows: 1000, queryTimeoutMs: 10000, transactionIdleMs: 300 };
+    const g = await startTestGateway({ topology: t, redis: false });
+    try {
+      const marker = `idle-${Date.now()}`;
+      const begin = await fetch(`${g.url}/db/users-us/query/v2/tx`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ statement: 'CREATE (:IdleTx {m: $m})', parameters: { m: marker } }) });
+      const { transaction } = (await begin.json()) as { transaction: { id: string } };
+      await new Promise((r) => setTimeout(r, 800));
+      const late = await fetch(`${g.url}/db/users-us/query/v2/tx/${transaction.id}/commit`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' }, body: '{}' });
+      expect(late.status).toBe(404);
+      const count = await query(g, 'users-us', { statement: 'MATCH (n:IdleTx {m: $m}) RETURN count(n) AS c', parameters: { m: marker } });
+      expect(count.body.data!.values).toEqual([[0]]);
+    } finally {
+      await g.stop();
+    }
+  });
+
+  it('one connection pool per cluster member for the whole process, never one per request', async () => {
+    for (let i = 0; i < 10; i++) {
+      await query(gw, i % 2 ? 'users-us' : 'users-eu', { statement: 'RETURN 1', accessMode: i % 3 ? 'READ' : 'WRITE' });
+    }
+    // two members (us, eu): routers and data path share each member's pool
+    expect(gw.gateway.transport.pools).toBe(2);
+  });
+});
+
 describe('Neo4j unavailable', () => {
   it('a cluster nobody listens on is a 503, quickly, and names no secret', async () => {
     const t = sandboxTopology();

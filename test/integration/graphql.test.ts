@@ -73,6 +73,12 @@ describe('queries', () => {
     expect(data.people.map((p) => p.id)).toEqual(['e1', 'e2', 'u1', 'u2', 'u3']);
   });
 
+  it('answers queries over GET too', async () => {
+    const res = await fetch(`${gw.url}/graphql?query=${encodeURIComponent('{ count }')}`, { headers: { authorization: `Bearer ${KEYS.admin}`, accept: 'application/json' } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { data: { count: number } }).data.count).toBe(5);
+  });
+
   it('arguments arrive as parameters; a missing match is null', async () => {
     const data = await client.request<{ person: { name: string } | null; none: unknown }>(gql`query ($id: ID!) { person(id: $id) { name } none: person(id: "zz") { name } }`, { id: 'e2' });
     expect(data.person).toEqual({ name: 'Jonas' });

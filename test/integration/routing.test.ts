@@ -69,6 +69,15 @@ describe('member selection', () => {
     expect(member(write)).toBe(`${addr('us')};WRITE;us-west`);
   });
 
+  it('sends the configured routing context with every routing request', async () => {
+    const t = peerTopology();
+    t.clusters['c-peer']!.routingContext = { policy: 'eu-first', region: 'eu' };
+    const g = await gateway(t);
+    peer.lastContext = undefined;
+    expect((await query(g, 'orders', { statement: 'RETURN 1', accessMode: 'READ' })).status).toBe(202);
+    expect(peer.lastContext).toEqual({ policy: 'eu-first', region: 'eu' });
+  });
+
   it('takes the request region from GATEWAY_REGION when no header pins one', async () => {
     const topology = peerTopology();
     const { startNodeGateway } = await import('../../src/adapters/node/server.js');

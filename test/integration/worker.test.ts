@@ -85,6 +85,17 @@ describe('inside workerd', () => {
     expect(r.headers.get('x-gateway-cache')).toBe('memory');
   });
 
+  it('metrics accumulate across requests on the isolate', async () => {
+    const read = async () => {
+      const text = await (await fetch(`${worker.url}/metrics`, { headers: { authorization: `Bearer ${KEYS.admin}` } })).text();
+      return [...text.matchAll(/^gateway_http_requests_total\{method="POST",route="\/db\/:db\/query\/v2",status="202"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    };
+    const before = await read();
+    await q('users-us', { statement: 'RETURN 1', accessMode: 'READ' });
+    await q('users-us', { statement: 'RETURN 1', accessMode: 'READ' });
+    expect(await read()).toBe(before + 2);
+  });
+
   it('a request pinned to a region, and an unknown region', async () => {
     const pinned = await q('users-eu', { statement: 'RETURN 1', accessMode: 'READ' }, { 'x-neo4j-region': 'eu' });
     expect(pinned.headers.get('x-gateway-route')).toMatch(/;READ;eu$/);

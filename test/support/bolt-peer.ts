@@ -142,6 +142,8 @@ export class BoltRoutingPeer {
   table: PeerTable;
   /** routing-table requests answered (RUN of getRoutingTable, or ROUTE) */
   routeCalls = 0;
+  /** the routing context of the last routing request */
+  lastContext: unknown = undefined;
   port = 0;
 
   constructor(table: PeerTable) {
@@ -204,6 +206,7 @@ export class BoltRoutingPeer {
           const query = String(msg.fields[0]);
           if (/getRoutingTable/i.test(query)) {
             pendingRoute = true;
+            this.lastContext = (msg.fields[1] as Record<string, unknown> | undefined)?.context;
             return send(SUCCESS, { fields: ['ttl', 'servers'], t_first: 0 });
           }
           failed = true;
@@ -220,6 +223,7 @@ export class BoltRoutingPeer {
           return send(SUCCESS, { has_more: false });
         case 0x66: // ROUTE
           this.routeCalls++;
+          this.lastContext = msg.fields[0];
           return send(SUCCESS, { rt: { ttl: this.table.ttl, db: String((msg.fields[2] as Record<string, unknown> | null)?.db ?? 'neo4j'), servers: this.servers() } });
         case 0x11: // BEGIN
         case 0x12: // COMMIT
