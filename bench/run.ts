@@ -17,6 +17,7 @@ import neo4j from 'neo4j-driver';
 import { Redis } from 'ioredis';
 import { startSandbox } from '../infra/sandbox/run.mjs';
 import { startRedis } from '../test/support/redis.js';
+import { sequentialLatency } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -123,19 +124,6 @@ async function directDriver(uri: string, w: (typeof WORKLOADS)[number]): Promise
   lat.sort((a, b) => a - b);
   const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
   return { rps: lat.length / SECONDS, p50: q(0.5), p99: q(0.99), errors };
-}
-
-/** latency of sequential requests (one connection): microsecond resolution for "added p50" */
-async function sequentialLatency(run: () => Promise<void>, n: number): Promise<{ p50: number; p99: number }> {
-  for (let i = 0; i < 50; i++) await run();
-  const lat: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await run();
-    lat.push(performance.now() - t);
-  }
-  lat.sort((a, b) => a - b);
-  return { p50: lat[Math.floor(n / 2)]!, p99: lat[Math.floor(n * 0.99)]! };
 }
 
 async function redisCommands(url: string): Promise<number> {

@@ -10,22 +10,13 @@ import { startRedis } from '../test/support/redis.js';
 import { startWorker } from '../test/support/wrangler.js';
 import { startNodeGateway } from '../src/adapters/node/server.js';
 import { parseTopology } from '../src/config/load.js';
+import { sequentialLatency } from './support.js';
+
+const latency = (run: () => Promise<void>) => sequentialLatency(run, N, 30);
 
 const PASSWORD = 'bench-pass';
 const KEY = 'bench-key-0123456789';
 const N = Number(process.env.BENCH_REQUESTS ?? 300);
-
-async function latency(run: () => Promise<void>): Promise<{ p50: number; p99: number }> {
-  for (let i = 0; i < 30; i++) await run();
-  const lat: number[] = [];
-  for (let i = 0; i < N; i++) {
-    const t = performance.now();
-    await run();
-    lat.push(performance.now() - t);
-  }
-  lat.sort((a, b) => a - b);
-  return { p50: lat[Math.floor(N / 2)]!, p99: lat[Math.floor(N * 0.99)]! };
-}
 
 async function main(): Promise<void> {
   const log = (s: string) => process.stdout.write(s + '\n');
