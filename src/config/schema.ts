@@ -107,13 +107,60 @@ export const CompositeSchema = z
   })
   .strict();
 
+/**
+ * What a key may do beyond reading and writing data (DESIGN §5b). Everything not granted is refused
+ * with 403 before Neo4j is called.
+ *   schema       CREATE/DROP INDEX and CONSTRAINT
+ *   show         SHOW INDEXES / CONSTRAINTS / PROCEDURES / FUNCTIONS
+ *   terminate    TERMINATE TRANSACTIONS
+ *   loadCsv      LOAD CSV (Neo4j fetches the URL: files of the server, or any host it can reach)
+ *   impersonate  the Query API's impersonatedUser field
+ *   admin        administration (users, roles, privileges, databases, aliases, servers), SHOW
+ *                TRANSACTIONS / SETTINGS / USERS / ..., and dbms.* procedures; implies every other
+ *                capability except procedures:<pattern>
+ *   procedures:<pattern>  procedures and user-defined functions by name, "*" as a wildcard
+ *                (e.g. "procedures:apoc.*"); a read-only allow-list (db.labels, ...) needs none
+ */
+export const CAPABILITIES = ['schema', 'show', 'terminate', 'loadCsv', 'impersonate', 'admin'] as const;
+export type Capability = (typeof CAPABILITIES)[number] | `procedures:${string}`;
+
+const capability = z
+  .string()
+  .regex(
+    new RegExp(`^(${CAPABILITIES.join('|')}|procedures:[A-Za-z0-9_.*\x60-]+)$`),
+    `must be one of ${CAPABILITIES.map((c) => `"${c}"`).join(', ')} or "procedures:<name pattern>" such as "procedures:apoc.*"`,
+  );
+
+const positiveInt = () => z.number().int().positive();
+
+/** Limits a key may override; absent fields take the global value from `limits`. */
+export const KeyLimitsSchema = z
+  .object({
+    maxConcurrent: positiveInt().optional().describe('Requests this key may have running at once on one instance (429 past it).'),
+    requestsPerSecond: z.number().positive().optional().describe('Fleet-wide rate limit of this key (all instances together; 429 with Retry-After past it). Absent: no rate limit.'),
+    burst: positiveInt().optional().describe('Requests this key may send at once above its steady rate (default: one second of requestsPerSecond).'),
+    maxOpenTransactions: positiveInt().optional().describe('Explicit transactions this key may hold open at once on one instance.'),
+    maxResultBytes: positiveInt().optional().describe('Largest result this key may receive (bytes, measured while rows are converted).'),
+    maxRows: positiveInt().optional().describe('Most rows a response to this key may carry.'),
+  })
+  .strict();
+
 export const ApiKeySchema = z
   .object({
     id: z.string().min(1).describe('A name for the key, used in logs and metrics (never the key itself).'),
     sha256: z
       .string()
       .regex(/^[0-9a-fA-F]{64}$/, 'must be the hex SHA-256 of the key (64 hex digits)')
-      .describe('Hex SHA-256 of the API key. Generate with: printf %s "$KEY" | sha256sum'),
+      .optional()
+      .describe('Hex SHA-256 of the API key (unsalted). Generate with: printf %s "$KEY" | sha256sum. Prefer "hash".'),
+    hash: z
+      .string()
+      .regex(
+        /^(sha256:[^:\s]{1,128}:[0-9a-fA-F]{64}|pbkdf2-sha256:[1-9][0-9]{0,7}:[^:\s]{1,128}:[0-9a-fA-F]{64})$/,
+        'must be "sha256:<salt>:<hex of sha256(salt + key)>" or "pbkdf2-sha256:<iterations>:<salt>:<hex>"',
+      )
+      .optional()
+      .describe('Salted hash of the API key: "sha256:<salt>:<hex of SHA-256(salt + key)>" or "pbkdf2-sha256:<iterations>:<salt>:<hex of PBKDF2-HMAC-SHA256(key, salt, iterations, 32 bytes)>". Give this or sha256.'),
     databases: z
       .array(z.string().min(1))
       .min(1)
@@ -123,8 +170,14 @@ export const ApiKeySchema = z
       .min(1)
       .default(['READ', 'WRITE'])
       .describe('Access modes this key may use.'),
+    allow: z
+      .array(capability)
+      .default([])
+      .describe('Capabilities beyond reading and writing data: "schema", "show", "terminate", "loadCsv", "impersonate", "admin", "procedures:<pattern>". Default: none.'),
+    limits: KeyLimitsSchema.optional().describe('Per-key overrides of the global limits.'),
   })
-  .strict();
+  .strict()
+  .refine((k) => (k.sha256 === undefined) !== (k.hash === undefined), { message: 'give exactly one of "sha256" and "hash"', path: ['hash'] });
 
 export const TopologySchema = z
   .object({
@@ -161,13 +214,54 @@ export const TopologySchema = z
       .object({
         maxBodyBytes: z.number().int().positive().default(1048576).describe('Largest request body accepted (bytes).'),
         maxRows: z.number().int().positive().default(100000).describe('Most rows a response may carry; more is an error, never a silent cut.'),
+        maxResultBytes: z.number().int().positive().default(33554432).describe('Largest result a response may carry (bytes, measured while rows are converted); past it the statement is stopped and the request fails (400 ResultTooLarge).'),
         queryTimeoutMs: z.number().int().positive().default(30000).describe('Transaction timeout sent to Neo4j.'),
         requestDeadlineMs: z.number().int().positive().default(60000).describe('Deadline for one request, retries included.'),
         shardDeadlineMs: z.number().int().positive().optional().describe('Deadline for each shard of a fan-out (default: the request deadline). A shard past it fails (or is reported missing with x-gateway-partial: allow).'),
         transactionIdleMs: z.number().int().positive().default(30000).describe('Explicit transactions idle longer than this are rolled back.'),
+        maxStatementBytes: z.number().int().positive().default(65536).describe('Longest Cypher statement accepted (UTF-8 bytes); longer ones are refused (413) before they are parsed.'),
+        parseBudgetMs: z.number().int().positive().default(250).describe('Most time the gateway spends parsing one statement; a statement that takes longer is refused (400 StatementTooComplex).'),
+        analysisCacheEntries: z.number().int().positive().default(5000).describe('Statements whose analysis (classification and composite plan) is kept, so a repeated statement is never parsed again.'),
+        analysisCacheBytes: z.number().int().positive().default(33554432).describe('Memory the analysis cache may use (bytes, estimated); the least recently used entries go first.'),
+        maxJsonDepth: z.number().int().positive().default(64).describe('Deepest nesting of arrays and objects in a request body (parameters included); deeper bodies are refused (400).'),
+        maxOpenTransactions: z.number().int().positive().default(64).describe('Explicit transactions open at once on one instance, all keys together (must stay below memberPoolSize minus the reserve).'),
+        maxOpenTransactionsPerKey: z.number().int().positive().default(8).describe('Explicit transactions one key may hold open at once on one instance.'),
+        maxConcurrentPerKey: z.number().int().positive().default(256).describe('Requests one key may have running at once on one instance (429 past it).'),
+        memberPoolSize: z.number().int().positive().default(100).describe('Connections the gateway keeps to each cluster member at most.'),
+        memberPoolReserve: z.number().min(0).max(0.9).default(0.2).describe('Share of each member pool kept for auto-commit statements, routing and probes: explicit transactions never take it.'),
       })
       .strict()
-      .default({ maxBodyBytes: 1048576, maxRows: 100000, queryTimeoutMs: 30000, requestDeadlineMs: 60000, transactionIdleMs: 30000 }),
+      .default({
+        maxBodyBytes: 1048576,
+        maxRows: 100000,
+        maxResultBytes: 33554432,
+        queryTimeoutMs: 30000,
+        requestDeadlineMs: 60000,
+        transactionIdleMs: 30000,
+        maxStatementBytes: 65536,
+        parseBudgetMs: 250,
+        analysisCacheEntries: 5000,
+        analysisCacheBytes: 33554432,
+        maxJsonDepth: 64,
+        maxOpenTransactions: 64,
+        maxOpenTransactionsPerKey: 8,
+        maxConcurrentPerKey: 256,
+        memberPoolSize: 100,
+        memberPoolReserve: 0.2,
+      }),
+    http: z
+      .object({
+        publicUrl: z.string().regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'must be an http:// or https:// URL').optional().describe('The URL clients reach the gateway at (discovery document). Absent: the request\'s own URL, with X-Forwarded-Host/-Proto honoured only from trustedProxies.'),
+        trustedProxies: z.array(z.string().min(1)).default([]).describe('Addresses (IPv4/IPv6, or CIDR ranges) of proxies whose X-Forwarded-* headers are believed.'),
+      })
+      .strict()
+      .default({ trustedProxies: [] }),
+    secrets: z
+      .object({
+        fleetSecretEnv: envName.default('GATEWAY_SECRET').describe('Environment variable (or Worker secret) holding the fleet secret: it signs transaction ids and authenticates routing tables in Redis. Required (at least 32 characters) whenever Redis or Neo4j-held transactions are used.'),
+      })
+      .strict()
+      .default({ fleetSecretEnv: 'GATEWAY_SECRET' }),
     cors: z
       .object({
         origins: z
@@ -233,6 +327,11 @@ export const TopologySchema = z
         if (d !== '*' && !databases.has(d)) issue(['apiKeys', i, 'databases', j], `unknown database "${d}"`);
       });
     });
+    const usable = Math.floor(t.limits.memberPoolSize * (1 - t.limits.memberPoolReserve));
+    if (t.limits.maxOpenTransactions > usable) {
+      issue(['limits', 'maxOpenTransactions'], `must be at most ${usable} (memberPoolSize ${t.limits.memberPoolSize} less the memberPoolReserve share), so explicit transactions never take every connection to a member`);
+    }
+    if (t.limits.maxOpenTransactionsPerKey > t.limits.maxOpenTransactions) issue(['limits', 'maxOpenTransactionsPerKey'], 'must not exceed maxOpenTransactions');
     const ids = t.apiKeys.map((k) => k.id);
     ids.forEach((id, i) => {
       if (ids.indexOf(id) !== i) issue(['apiKeys', i, 'id'], `duplicate key id "${id}"`);
@@ -246,3 +345,4 @@ export type ShardConfig = Topology['shards'][string];
 export type CompositeConfig = Topology['composites'][string];
 export type ApiKeyConfig = Topology['apiKeys'][number];
 export type Limits = Topology['limits'];
+export type KeyLimits = z.output<typeof KeyLimitsSchema>;

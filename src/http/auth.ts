@@ -6,7 +6,7 @@
  *   Authorization: Bearer <base64(key)>     (what Neo4j's Query API clients send for bearer tokens)
  *   Authorization: Basic base64(<id>:<key>) (Query API clients configured with basic auth)
  */
-import type { ApiKeyConfig, Topology } from '../config/schema.js';
+import type { ApiKeyConfig, Capability, KeyLimits, Topology } from '../config/schema.js';
 import { Codes, GatewayError } from '../errors/index.js';
 import type { AccessMode } from '../transport/types.js';
 
@@ -14,9 +14,14 @@ export interface Principal {
   id: string;
   databases: ReadonlySet<string> | '*';
   modes: ReadonlySet<AccessMode>;
+  /** capabilities beyond reading and writing data (apiKeys[].allow) */
+  allow: readonly Capability[];
+  /** per-key limit overrides (apiKeys[].limits) */
+  limits: KeyLimits;
 }
 
-const ANONYMOUS: Principal = { id: 'anonymous', databases: '*', modes: new Set<AccessMode>(['READ', 'WRITE']) };
+/** auth.disabled (local development only): every database, mode and capability */
+const ANONYMOUS: Principal = { id: 'anonymous', databases: '*', modes: new Set<AccessMode>(['READ', 'WRITE']), allow: ['admin', 'procedures:*'], limits: {} };
 
 const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="neo4j-edge-gateway"' };
 
@@ -54,11 +59,13 @@ export class ApiKeyAuth {
     this.disabled = topology.auth.disabled;
     this.keys = topology.apiKeys.map((k) => ({
       config: k,
-      hash: hexToBytes(k.sha256.toLowerCase()),
+      hash: hexToBytes((k.sha256 ?? '').toLowerCase()),
       principal: {
         id: k.id,
         databases: k.databases.includes('*') ? '*' : new Set(k.databases),
         modes: new Set(k.modes),
+        allow: k.allow as Capability[],
+        limits: k.limits ?? {},
       },
     }));
   }

@@ -69,7 +69,7 @@ export function registerGraphQL(app: Hono<Env>, kit: Kit): Promise<void> {
     const headerKey = c.req.header(SHARD_KEY_HEADER);
     const bookmarkHeader = c.req.header('x-neo4j-bookmarks');
     const info: GraphQLRequestInfo = {
-      principal: principal ?? { id: 'graphiql', databases: new Set(), modes: new Set() },
+      principal: principal ?? { id: 'graphiql', databases: new Set(), modes: new Set(), allow: [], limits: {} },
       region,
       pinned,
       started: c.get('started'),
