@@ -4,6 +4,7 @@
  */
 import { Codes, GatewayError } from '../errors/index.js';
 import { formatFloat } from '../transport/format.js';
+import { DEFAULT_MAX_JSON_DEPTH, assertJsonDepth } from './json-depth.js';
 import type { AccessMode, Counters, Notification, RunResult, TypedValue } from '../transport/types.js';
 
 export const TYPED_JSON = 'application/vnd.neo4j.query';
@@ -80,7 +81,7 @@ function invalid(message: string): GatewayError {
 }
 
 /** Decodes and validates a Query API request body. */
-export function parseQueryRequest(text: string, contentType: string | null | undefined, opts: { requireStatement: boolean } = { requireStatement: true }): QueryRequest {
+export function parseQueryRequest(text: string, contentType: string | null | undefined, opts: { requireStatement: boolean; maxJsonDepth?: number } = { requireStatement: true }): QueryRequest {
   const ct = contentType ?? 'application/json';
   const typed = isTypedMedia(ct);
   if (!typed && !isJsonMedia(ct)) {
@@ -89,6 +90,8 @@ export function parseQueryRequest(text: string, contentType: string | null | und
   let body: unknown;
   if (text.trim() === '' && !opts.requireStatement) body = {};
   else {
+    // a body nested past the limit is refused before JSON.parse (deep values overflow the stack later)
+    assertJsonDepth(text, opts.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH);
     try {
       body = JSON.parse(text);
     } catch (err) {

@@ -8,6 +8,7 @@ import type { Route } from '../../routing/service.js';
 import type { AccessMode, TypedValue } from '../../transport/types.js';
 import { createGraphQL } from '../../graphql/server.js';
 import { ApiKeyAuth, type Principal } from '../auth.js';
+import { assertJsonDepth } from '../json-depth.js';
 import { SHARD_KEY_HEADER, errorResponse, routeHeaders, type GatewayEnv, type Kit } from '../kit.js';
 
 type Env = GatewayEnv;
@@ -80,9 +81,14 @@ export function registerGraphQL(app: Hono<Env>, kit: Kit): Promise<void> {
     };
     let request = c.req.raw;
     const persisted = topology.graphql.persistedDocuments;
-    if (persisted && c.req.method === 'POST') {
+    // a body nested past limits.maxJsonDepth is refused before anything parses it
+    const text = c.req.method === 'POST' ? await c.req.text() : undefined;
+    if (text !== undefined) {
+      assertJsonDepth(text, topology.limits.maxJsonDepth);
+      if (!persisted) request = new Request(c.req.url, { method: 'POST', headers: c.req.raw.headers, body: text });
+    }
+    if (persisted && text !== undefined) {
       // GraphQL-over-HTTP persisted documents: {"documentId": "<sha256>"} stands for the document
-      const text = await c.req.text();
       let body: Record<string, unknown> | undefined;
       try {
         body = JSON.parse(text) as Record<string, unknown>;
