@@ -1,12 +1,18 @@
 /**
- * API-key auth (DESIGN §9). Keys are stored as SHA-256 hashes and compared in constant time
- * against every configured key (no early exit, so timing tells nothing about which key nearly
- * matched). Accepted forms:
+ * API-key auth (DESIGN §9). Keys are stored as hashes, never as keys (apiKeys[].sha256 or
+ * apiKeys[].hash):
+ *   sha256                    hex SHA-256(key), unsalted
+ *   sha256:<salt>:<hex>       hex SHA-256(salt + key)
+ *   pbkdf2-sha256:<n>:<salt>:<hex>  hex PBKDF2-HMAC-SHA256(key, salt, n iterations, 32 bytes)
+ * A presented key is checked against every configured key, each comparison in constant time and
+ * none cut short (timing tells nothing about which key nearly matched). Verified credentials are
+ * remembered, by the SHA-256 of the presented secret (never the secret), in a bounded cache per
+ * topology, so PBKDF2 is paid once per credential, not per request. Accepted forms:
  *   Authorization: Bearer <key>
  *   Authorization: Bearer <base64(key)>     (what Neo4j's Query API clients send for bearer tokens)
  *   Authorization: Basic base64(<id>:<key>) (Query API clients configured with basic auth)
  */
-import type { ApiKeyConfig, Capability, KeyLimits, Topology } from '../config/schema.js';
+import type { Capability, KeyLimits, Topology } from '../config/schema.js';
 import { Codes, GatewayError } from '../errors/index.js';
 import type { AccessMode } from '../transport/types.js';
 
@@ -25,16 +31,58 @@ const ANONYMOUS: Principal = { id: 'anonymous', databases: '*', modes: new Set<A
 
 const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="neo4j-edge-gateway"' };
 
+/** verified credentials kept per topology (most recently used last) */
+export const VERIFIED_CACHE_ENTRIES = 1024;
+
 function hexToBytes(hex: string): Uint8Array {
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
   return out;
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function bytesToHex(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]!]!;
+  return out;
+}
+
+/** 0 when equal; the time taken depends on the lengths only */
+function difference(a: Uint8Array, b: Uint8Array): number {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < b.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return diff;
+}
+
 /** SHA-256 of a UTF-8 string. Adapters may inject a faster synchronous one (Node: node:crypto). */
 export type Sha256 = (text: string) => Uint8Array | Promise<Uint8Array>;
 
 export const webSha256: Sha256 = async (text) => new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+
+/** PBKDF2-HMAC-SHA256, 32 bytes (crypto.subtle: off the event loop on Node; Workers allow at most 100 000 iterations) */
+async function pbkdf2Sha256(secret: string, salt: string, iterations: number): Promise<Uint8Array> {
+  const te = new TextEncoder();
+  const material = await crypto.subtle.importKey('raw', te.encode(secret), 'PBKDF2', false, ['deriveBits']);
+  return new Uint8Array(await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: te.encode(salt), iterations }, material, 256));
+}
+
+/** how a configured key is checked */
+export type KeyVerifier =
+  | { form: 'sha256'; digest: Uint8Array }
+  | { form: 'salted-sha256'; salt: string; digest: Uint8Array }
+  | { form: 'pbkdf2-sha256'; salt: string; iterations: number; digest: Uint8Array };
+
+/** Reads apiKeys[].sha256 / apiKeys[].hash (already checked by the schema). */
+export function keyVerifier(k: { sha256?: string | undefined; hash?: string | undefined }): KeyVerifier {
+  if (k.hash !== undefined) {
+    const parts = k.hash.split(':');
+    if (parts[0] === 'pbkdf2-sha256' && parts.length === 4) return { form: 'pbkdf2-sha256', iterations: Number(parts[1]), salt: parts[2]!, digest: hexToBytes(parts[3]!.toLowerCase()) };
+    if (parts[0] === 'sha256' && parts.length === 3) return { form: 'salted-sha256', salt: parts[1]!, digest: hexToBytes(parts[2]!.toLowerCase()) };
+    throw new Error('unsupported API-key hash form');
+  }
+  return { form: 'sha256', digest: hexToBytes((k.sha256 ?? '').toLowerCase()) };
+}
 
 function tryBase64(s: string): string | undefined {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(s) || s.length % 4 !== 0) return undefined;
@@ -48,9 +96,18 @@ function tryBase64(s: string): string | undefined {
   }
 }
 
+/**
+ * Verified credentials by hex SHA-256 of the presented secret -> index of the key, kept per
+ * topology object (plain data: on Workers it outlives the per-request gateway, like the topology).
+ */
+const verifiedByTopology = new WeakMap<Topology, Map<string, number>>();
+
 export class ApiKeyAuth {
-  private readonly keys: { config: ApiKeyConfig; hash: Uint8Array; principal: Principal }[];
+  private readonly keys: { verifier: KeyVerifier; principal: Principal }[];
   private readonly disabled: boolean;
+  private readonly verified: Map<string, number>;
+  /** verifications running, by cache key: concurrent requests with one credential share one */
+  private readonly pending = new Map<string, Promise<number | undefined>>();
 
   constructor(
     topology: Topology,
@@ -58,8 +115,7 @@ export class ApiKeyAuth {
   ) {
     this.disabled = topology.auth.disabled;
     this.keys = topology.apiKeys.map((k) => ({
-      config: k,
-      hash: hexToBytes((k.sha256 ?? '').toLowerCase()),
+      verifier: keyVerifier(k),
       principal: {
         id: k.id,
         databases: k.databases.includes('*') ? '*' : new Set(k.databases),
@@ -68,6 +124,12 @@ export class ApiKeyAuth {
         limits: k.limits ?? {},
       },
     }));
+    let verified = verifiedByTopology.get(topology);
+    if (!verified) {
+      verified = new Map();
+      verifiedByTopology.set(topology, verified);
+    }
+    this.verified = verified;
   }
 
   /** candidate secrets carried by an Authorization header */
@@ -106,20 +168,51 @@ export class ApiKeyAuth {
     if (!header) {
       throw new GatewayError(Codes.Unauthorized, 'No authentication header supplied. Send "Authorization: Bearer <api key>".', { status: 401, headers: CHALLENGE });
     }
-    const secrets = ApiKeyAuth.secrets(header).slice(0, 2);
-    let found: Principal | undefined;
-    for (const secret of secrets) {
+    for (const secret of ApiKeyAuth.secrets(header).slice(0, 2)) {
       const digest = await this.sha256(secret);
-      for (const k of this.keys) {
-        let diff = 0;
-        for (let i = 0; i < 32; i++) diff |= (digest[i] ?? 0) ^ (k.hash[i] ?? 0);
-        if (diff === 0 && found === undefined) found = k.principal;
+      const cacheKey = bytesToHex(digest);
+      const known = this.verified.get(cacheKey);
+      if (known !== undefined) {
+        // most recently used last: the oldest entry is the first to go
+        this.verified.delete(cacheKey);
+        this.verified.set(cacheKey, known);
+        return this.keys[known]!.principal;
+      }
+      let running = this.pending.get(cacheKey);
+      if (!running) {
+        running = this.verify(secret, digest).finally(() => this.pending.delete(cacheKey));
+        this.pending.set(cacheKey, running);
+      }
+      const index = await running;
+      if (index !== undefined) {
+        this.remember(cacheKey, index);
+        return this.keys[index]!.principal;
       }
     }
-    if (!found) {
-      throw new GatewayError(Codes.Unauthorized, 'Invalid API key.', { status: 401, headers: CHALLENGE });
+    throw new GatewayError(Codes.Unauthorized, 'Invalid API key.', { status: 401, headers: CHALLENGE });
+  }
+
+  /** the index of the key `secret` matches, comparing against every key (no early exit) */
+  private async verify(secret: string, digest: Uint8Array): Promise<number | undefined> {
+    let found: number | undefined;
+    for (let i = 0; i < this.keys.length; i++) {
+      const v = this.keys[i]!.verifier;
+      let expected: Uint8Array;
+      if (v.form === 'sha256') expected = digest;
+      else if (v.form === 'salted-sha256') expected = await this.sha256(v.salt + secret);
+      else expected = await pbkdf2Sha256(secret, v.salt, v.iterations);
+      if (difference(expected, v.digest) === 0 && found === undefined) found = i;
     }
     return found;
+  }
+
+  private remember(cacheKey: string, index: number): void {
+    if (this.verified.has(cacheKey)) return;
+    if (this.verified.size >= VERIFIED_CACHE_ENTRIES) {
+      const oldest = this.verified.keys().next().value;
+      if (oldest !== undefined) this.verified.delete(oldest);
+    }
+    this.verified.set(cacheKey, index);
   }
 
   /** Checks that the principal may use `database` in `mode`; throws 403 otherwise. */

@@ -4,9 +4,10 @@
  * forged routing tables and invalidations in Redis, the discovery document behind proxies,
  * /topology per key, salted API-key hashes.
  */
+import { createHash, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../src/adapters/node/server.js';
-import { KEYS, query, sandboxTopology, startTestGateway } from '../support/fixture.js';
+import { KEYS, query, sandboxTopology, sha256, startTestGateway } from '../support/fixture.js';
 
 const started: RunningGateway[] = [];
 afterAll(async () => {
@@ -68,5 +69,47 @@ describe('JSON nesting depth', () => {
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ data: { echo: 1 } });
     await healthy(gw);
+  });
+});
+
+describe('salted API-key hashes', () => {
+  const salt = () => randomBytes(12).toString('base64url');
+  const keys = { salted: `salted-${salt()}`, pbkdf2: `pbkdf2-${salt()}`, plain: `plain-${salt()}` };
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    const s1 = salt();
+    const s2 = salt();
+    gw = await gateway({
+      topology: sandboxTopology({
+        apiKeys: [
+          { id: 'plain', sha256: sha256(keys.plain), databases: ['*'] },
+          { id: 'salted', hash: `sha256:${s1}:${createHash('sha256').update(s1 + keys.salted).digest('hex')}`, databases: ['users-us'] },
+          { id: 'pbkdf2', hash: `pbkdf2-sha256:1000000:${s2}:${pbkdf2Sync(keys.pbkdf2, s2, 1_000_000, 32, 'sha256').toString('hex')}`, databases: ['*'], modes: ['READ'] },
+        ],
+      }),
+    });
+  });
+
+  it('each form authenticates its key with its own databases and modes; wrong keys are 401', async () => {
+    for (const key of Object.values(keys)) {
+      const r = await query(gw, 'users-us', { statement: 'RETURN 1 AS one', accessMode: 'READ' }, { key });
+      expect(r.status, r.text).toBe(202);
+    }
+    expect((await query(gw, 'users-eu', { statement: 'RETURN 1', accessMode: 'READ' }, { key: keys.salted })).status).toBe(403);
+    expect((await query(gw, 'users-us', { statement: 'RETURN 1', accessMode: 'WRITE' }, { key: keys.pbkdf2 })).status).toBe(403);
+    for (const wrong of [keys.salted.slice(0, -1), `${keys.pbkdf2}x`, 'salted', '']) {
+      const r = await query(gw, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' }, { key: wrong });
+      expect(r.status).toBe(401);
+    }
+  });
+
+  it('PBKDF2 (1 000 000 iterations) is paid once: repeated requests with the key stay fast', async () => {
+    const t0 = performance.now();
+    for (let i = 0; i < 20; i++) {
+      const r = await query(gw, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' }, { key: keys.pbkdf2 });
+      expect(r.status).toBe(202);
+    }
+    // 20 PBKDF2 runs of 1 000 000 iterations take over 3 s on this machine
+    expect(performance.now() - t0).toBeLessThan(1500);
   });
 });
