@@ -12,6 +12,7 @@ import { Codes, GatewayError, toGatewayError } from '../errors/index.js';
 import type { RoutingService, RoutingState } from '../routing/service.js';
 import type { Transport } from '../transport/types.js';
 import type { Cypher, CypherLoader } from '../federation/cypher.js';
+import type { StatementAnalyzer } from '../cypher/analyzer.js';
 import type { Sha256 } from './auth.js';
 import type { Metrics } from './metrics.js';
 import type { CachedPlan } from '../federation/execute.js';
@@ -56,6 +57,8 @@ export interface GatewayDeps {
   planCache?: Map<string, CachedPlan>;
   /** reuse one Cypher parser (and its cache) across gateway objects */
   cypher?: Cypher;
+  /** reuse one statement analyzer (and its cache) across gateway objects (Workers: per isolate) */
+  analyzer?: StatementAnalyzer;
   now?: () => number;
   /** GraphQL SDL with @cypher fields; absent: /graphql answers 404 */
   graphqlSchema?: string;

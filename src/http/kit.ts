@@ -11,6 +11,8 @@ import { ShardExecutor } from '../routing/executor.js';
 import { decodeBookmarks } from '../routing/bookmarks.js';
 import { Cypher } from '../federation/cypher.js';
 import { FederatedExecutor } from '../federation/execute.js';
+import { StatementAnalyzer } from '../cypher/analyzer.js';
+import { StatementGate, type Neo4jVerdict } from './statement-gate.js';
 import { ApiKeyAuth, type Principal } from './auth.js';
 import { TYPED_JSON, isTypedMedia, negotiate, parseQueryRequest, type QueryRequest } from './codec.js';
 import { Metrics } from './metrics.js';
@@ -60,6 +62,38 @@ export function createKit(deps: GatewayDeps) {
     return { cluster: s.cluster, database: s.database };
   }, now);
   const auth = new ApiKeyAuth(topology, deps.sha256);
+  const analyzer =
+    deps.analyzer ??
+    new StatementAnalyzer(
+      {
+        maxStatementBytes: topology.limits.maxStatementBytes,
+        parseBudgetMs: topology.limits.parseBudgetMs,
+        cacheEntries: topology.limits.analysisCacheEntries,
+        cacheBytes: topology.limits.analysisCacheBytes,
+      },
+      now,
+    );
+  /** Neo4j's own EXPLAIN (runs nothing) words the errors of statements the gateway cannot parse */
+  const verdict: Neo4jVerdict = async (shard, statement) => {
+    try {
+      const { result } = await executor.run({
+        shard,
+        statement: `EXPLAIN ${statement}`,
+        parameters: {},
+        accessMode: 'READ',
+        bookmarks: [],
+        region: topology.defaultRegion,
+        pinned: false,
+        maxRows: 1,
+        deadline: now() + topology.limits.requestDeadlineMs,
+      });
+      return result.error;
+    } catch (err) {
+      if (err instanceof GatewayError && err.code.startsWith('Neo.ClientError.')) return { code: err.code, message: err.message };
+      throw err;
+    }
+  };
+  const gate = new StatementGate(topology, analyzer, verdict);
   const cypher = deps.cypher ?? new Cypher(deps.cypherLoader);
   const federated = new FederatedExecutor(topology, executor, cypher, deps.planCache);
   const metrics = deps.metrics ?? new Metrics();
@@ -138,6 +172,8 @@ export function createKit(deps: GatewayDeps) {
     routing,
     executor,
     auth,
+    analyzer,
+    gate,
     cypher,
     federated,
     metrics,

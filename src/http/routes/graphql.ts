@@ -15,7 +15,7 @@ type Env = GatewayEnv;
 
 /** mounts /graphql when the deps carry a schema; resolves when the schema has loaded */
 export function registerGraphQL(app: Hono<Env>, kit: Kit): Promise<void> {
-  const { deps, topology, executor, federated, metrics, cypher, auth, limit, requestRegion, decodeClientBookmarks, recordShard } = kit;
+  const { deps, topology, executor, federated, gate, metrics, cypher, auth, limit, requestRegion, decodeClientBookmarks, recordShard } = kit;
   // ---- GraphQL ----
   interface GraphQLRequestInfo {
     principal: Principal;
@@ -34,13 +34,15 @@ export function registerGraphQL(app: Hono<Env>, kit: Kit): Promise<void> {
       const target = resolveDatabase(topology, db);
       const common = { statement, parameters, accessMode: mode, region: info.region, pinned: info.pinned, maxRows: topology.limits.maxRows, deadline: info.started + topology.limits.requestDeadlineMs, timeoutMs: topology.limits.queryTimeoutMs };
       if (target.kind === 'shard') {
-        const r = await executor.run({ ...common, shard: target.shard, bookmarks: bookmarksFor(info.sent, target.shard) });
+        const { text } = await gate.forShard(info.principal, target.shard, statement, { mode, impersonates: false });
+        const r = await executor.run({ ...common, statement: text, shard: target.shard, bookmarks: bookmarksFor(info.sent, target.shard) });
         recordShard(r.route, 'ok', r.attempts);
         info.routes.push(r.route);
         if (r.result.bookmarks.length) info.touched[target.shard] = r.result.bookmarks;
         if (r.result.error) throw new GatewayError(r.result.error.code, r.result.error.message);
         return r.result;
       }
+      await gate.forComposite(info.principal, target.shards[0]!, statement, { mode, impersonates: false });
       const out = await federated.run({ ...common, composite: db, bookmarks: info.sent, allowPartial: false, ...(info.shardKey !== undefined ? { shardKey: info.shardKey } : {}) });
       for (const r of out.routes) recordShard(r, 'ok', 1);
       metrics.fanout.observe({ database: db }, out.width);

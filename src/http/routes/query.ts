@@ -10,10 +10,13 @@ import { PARTIAL_HEADER, SHARD_KEY_HEADER, type GatewayEnv, type Kit } from '../
 type Env = GatewayEnv;
 
 export function registerQuery(app: Hono<Env>, kit: Kit): void {
-  const { topology, executor, federated, metrics, limit, authenticate, responseKind, readBody, singleShard, requestRegion, decodeClientBookmarks, respond, recordShard } = kit;
+  const { topology, executor, federated, gate, metrics, limit, authenticate, responseKind, readBody, singleShard, requestRegion, decodeClientBookmarks, respond, recordShard } = kit;
 
   const runFederated = async (c: Context<Env>, db: string, req: QueryRequest, typed: boolean): Promise<Response> => {
-    ApiKeyAuth.authorize(c.get('principal'), db, req.accessMode);
+    const principal = c.get('principal');
+    ApiKeyAuth.authorize(principal, db, req.accessMode);
+    const composite = topology.composites[db]!;
+    await gate.forComposite(principal, composite.shards[0]!, req.statement, { mode: req.accessMode, impersonates: req.impersonatedUser !== undefined });
     const { region, pinned } = requestRegion(c);
     const sent = decodeClientBookmarks(req.bookmarks);
     const headerKey = c.req.header(SHARD_KEY_HEADER);
@@ -52,13 +55,15 @@ export function registerQuery(app: Hono<Env>, kit: Kit): void {
     const req = await readBody(c, true);
     if (resolveDatabase(topology, db).kind === 'composite') return runFederated(c, db, req, typed);
     const shard = singleShard(db);
-    ApiKeyAuth.authorize(c.get('principal'), db, req.accessMode);
+    const principal = c.get('principal');
+    ApiKeyAuth.authorize(principal, db, req.accessMode);
+    const { text } = await gate.forShard(principal, shard, req.statement, { mode: req.accessMode, impersonates: req.impersonatedUser !== undefined });
     const { region, pinned } = requestRegion(c);
     const sent = decodeClientBookmarks(req.bookmarks);
     const started = c.get('started');
     const { result, route, attempts } = await executor.run({
       shard,
-      statement: req.statement,
+      statement: text,
       parameters: req.parameters,
       accessMode: req.accessMode,
       bookmarks: bookmarksFor(sent, shard),

@@ -6,8 +6,8 @@ import type { Context, Hono } from 'hono';
 import { GatewayError } from '../../errors/index.js';
 import { bookmarksFor, encodeBookmarks, mergeBookmarks } from '../../routing/bookmarks.js';
 import type { Route } from '../../routing/service.js';
-import type { RunResult } from '../../transport/types.js';
-import { ApiKeyAuth } from '../auth.js';
+import type { AccessMode, RunResult } from '../../transport/types.js';
+import { ApiKeyAuth, type Principal } from '../auth.js';
 import { encodeQueryResponse, type QueryRequest } from '../codec.js';
 import { TxTokens } from '../tx-token.js';
 import { AFFINITY_HEADER, type GatewayEnv, type Kit } from '../kit.js';
@@ -15,7 +15,11 @@ import { AFFINITY_HEADER, type GatewayEnv, type Kit } from '../kit.js';
 type Env = GatewayEnv;
 
 export function registerTransactions(app: Hono<Env>, kit: Kit): void {
-  const { deps, topology, transport, routing, transactions, now, instanceId, limit, authenticate, responseKind, readBody, singleShard, requestRegion, decodeClientBookmarks, respond, recordShard } = kit;
+  const { deps, topology, transport, routing, transactions, gate, now, instanceId, limit, authenticate, responseKind, readBody, singleShard, requestRegion, decodeClientBookmarks, respond, recordShard } = kit;
+
+  /** a statement inside a transaction passes the statement gate like any other ('' stays '') */
+  const gated = async (principal: Principal, shard: string, statement: string, mode: AccessMode, impersonates = false): Promise<string> =>
+    statement.trim() === '' ? statement : (await gate.forShard(principal, shard, statement, { mode, impersonates })).text;
 
   /** what beginning a transaction needs, wherever it is held: the request, its shard and member */
   const opening = async (c: Context<Env>) => {
@@ -24,6 +28,7 @@ export function registerTransactions(app: Hono<Env>, kit: Kit): void {
     const shard = singleShard(db);
     const principal = c.get('principal');
     ApiKeyAuth.authorize(principal, db, req.accessMode);
+    req.statement = await gated(principal, shard, req.statement, req.accessMode, req.impersonatedUser !== undefined);
     const { region, pinned } = requestRegion(c);
     const sent = decodeClientBookmarks(req.bookmarks);
     const route = await routing.route({ shard, mode: req.accessMode, region, pinned });
@@ -72,14 +77,18 @@ export function registerTransactions(app: Hono<Env>, kit: Kit): void {
       const typed = responseKind(c);
       const req = await readBody(c, true);
       const { tx, member, route, id } = await txOf(c);
-      const out = await remote.run(member, tx.d, tx.i, tx.f, req.statement, req.parameters, topology.limits.maxRows);
+      const principal = c.get('principal');
+      const statement = await gated(principal, tx.s, req.statement, principal.modes.has('WRITE') ? 'WRITE' : 'READ');
+      const out = await remote.run(member, tx.d, tx.i, tx.f, statement, req.parameters, topology.limits.maxRows);
       return respond(c, 202, txBody(out.result, typed, req.includeCounters, { id, expires: out.expires ?? new Date(now() + topology.limits.transactionIdleMs).toISOString() }), typed, [route]);
     });
     app.post('/db/:db/query/v2/tx/:id/commit', limit, authenticate, async (c) => {
       const typed = responseKind(c);
       const req = await readBody(c, false);
       const { tx, member, route } = await txOf(c);
-      const out = await remote.commit(member, tx.d, tx.i, tx.f, req.statement.trim() !== '' ? { statement: req.statement, parameters: req.parameters, maxRows: topology.limits.maxRows } : undefined);
+      const principal = c.get('principal');
+      const statement = await gated(principal, tx.s, req.statement, principal.modes.has('WRITE') ? 'WRITE' : 'READ');
+      const out = await remote.commit(member, tx.d, tx.i, tx.f, statement.trim() !== '' ? { statement, parameters: req.parameters, maxRows: topology.limits.maxRows } : undefined);
       const bookmarks = encodeBookmarks({ [tx.s]: out.bookmarks });
       const body = out.result ? encodeQueryResponse({ result: out.result, bookmarks, includeCounters: req.includeCounters, typed }) : JSON.stringify({ bookmarks });
       return respond(c, 202, body, typed, [route]);
@@ -127,8 +136,16 @@ export function registerTransactions(app: Hono<Env>, kit: Kit): void {
     const typed = responseKind(c);
     const req = await readBody(c, true);
     const tx = transactions.take(c.req.param('id'), c.get('principal').id, db);
+    let statement: string;
     try {
-      const result = await tx.handle.run(req.statement, req.parameters, topology.limits.maxRows);
+      statement = await gated(c.get('principal'), tx.shard, req.statement, tx.mode);
+    } catch (err) {
+      // refused before anything ran: the transaction stays open, as it was
+      transactions.release(tx);
+      throw err;
+    }
+    try {
+      const result = await tx.handle.run(statement, req.parameters, topology.limits.maxRows);
       if (result.error) {
         transactions.remove(tx);
         await tx.handle.rollback();
@@ -149,10 +166,17 @@ export function registerTransactions(app: Hono<Env>, kit: Kit): void {
     const typed = responseKind(c);
     const req = await readBody(c, false);
     const tx = transactions.take(c.req.param('id'), c.get('principal').id, db);
+    let statement: string;
+    try {
+      statement = await gated(c.get('principal'), tx.shard, req.statement, tx.mode);
+    } catch (err) {
+      transactions.release(tx);
+      throw err;
+    }
     transactions.remove(tx);
     let result: RunResult | undefined;
     try {
-      if (req.statement.trim() !== '') result = await tx.handle.run(req.statement, req.parameters, topology.limits.maxRows);
+      if (statement.trim() !== '') result = await tx.handle.run(statement, req.parameters, topology.limits.maxRows);
     } catch (err) {
       await tx.handle.rollback();
       throw err;
