@@ -1,27 +1,17 @@
 /** Text formats shared by every transport and renderer (pure). */
+import { javaDoubleToString } from '../values/java-double.js';
 
 export function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
 }
 
 /**
- * A float as Java's Double.toString prints it (what Neo4j emits): "1.0", "1.5", "1.0E20",
- * "1.0E-5", "NaN", "Infinity".
+ * A float as Java's Double.toString prints it on JDK 17 (what Neo4j 5.26 emits): "1.0", "1.5",
+ * "1.0E20", "1.0E-5", "NaN", "Infinity", and JDK 17's longer digits where it prints them
+ * ("9.999999999999999E22" for 1e23). See src/values/java-double.ts.
  */
 export function formatFloat(f: number): string {
-  if (Number.isNaN(f)) return 'NaN';
-  if (f === Number.POSITIVE_INFINITY) return 'Infinity';
-  if (f === Number.NEGATIVE_INFINITY) return '-Infinity';
-  if (f === 0) return Object.is(f, -0) ? '-0.0' : '0.0';
-  const abs = Math.abs(f);
-  if (abs >= 1e-3 && abs < 1e7) {
-    const s = String(f);
-    return s.includes('.') ? s : `${s}.0`;
-  }
-  // scientific: d.dddE[-]n
-  const [mant, exp] = f.toExponential().split('e') as [string, string];
-  const m = mant.includes('.') ? mant : `${mant}.0`;
-  return `${m}E${Number(exp)}`;
+  return javaDoubleToString(f);
 }
 
 /**
