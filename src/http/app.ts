@@ -36,6 +36,11 @@ export interface GatewayDeps {
   sharedCache?: Cache;
   /** the region of a request when no header pins one (Node: GATEWAY_REGION; Workers: request.cf) */
   runtimeRegion?: (request: Request) => string | undefined;
+  /**
+   * the TCP peer's address of a request (Node: the socket's remote address); forwarded headers
+   * are believed only from peers in http.trustedProxies. Absent (Workers): never believed
+   */
+  peerAddress?: (request: Request) => string | undefined;
   /** identifies this instance in `neo4j-cluster-affinity` */
   instanceId?: string;
   /** routing tables and member health to keep across gateway objects (Workers: per isolate) */

@@ -5,9 +5,13 @@
  * /topology per key, salted API-key hashes.
  */
 import { createHash, pbkdf2Sync, randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningGateway } from '../../src/adapters/node/server.js';
-import { KEYS, query, sandboxTopology, sha256, startTestGateway } from '../support/fixture.js';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startNodeGateway, type RunningGateway } from '../../src/adapters/node/server.js';
+import { type RedisCache, Sealer } from '../../src/cache/redis.js';
+import { ConfigError, parseTopology } from '../../src/config/load.js';
+import { FLEET_SECRET, KEYS, query, sandboxEnv, sandboxTopology, sha256, startTestGateway } from '../support/fixture.js';
 
 const started: RunningGateway[] = [];
 afterAll(async () => {
@@ -111,5 +115,216 @@ describe('salted API-key hashes', () => {
     }
     // 20 PBKDF2 runs of 1 000 000 iterations take over 3 s on this machine
     expect(performance.now() - t0).toBeLessThan(1500);
+  });
+});
+
+describe('fleet secret', () => {
+  const start = (env: Record<string, string>, topology = sandboxTopology(), redis = true) =>
+    startNodeGateway({ topology: parseTopology(topology), env, ...(redis ? { redisUrl: inject('redisUrl') } : {}), port: 0 });
+  const passwords = () => ({ NEO4J_PASSWORD_C_US: inject('sandbox').password, NEO4J_PASSWORD_C_EU: inject('sandbox').password });
+
+  it('with Redis configured, the gateway refuses to start without it, naming the variable and never the value', async () => {
+    await expect(start(passwords())).rejects.toThrow(ConfigError);
+    await expect(start(passwords())).rejects.toThrow(/\$\.secrets\.fleetSecretEnv: the fleet secret GATEWAY_SECRET is not set; it is required because Redis is configured/);
+    const short = 'too-short-secret-0123';
+    const err = (await start({ ...passwords(), GATEWAY_SECRET: short }).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).not.toContain(short);
+    // the variable the topology names
+    await expect(start({ ...passwords(), GATEWAY_SECRET: FLEET_SECRET }, sandboxTopology({ secrets: { fleetSecretEnv: 'N4GW_FLEET' } }))).rejects.toThrow(/N4GW_FLEET is not set/);
+    const named = await start({ ...passwords(), N4GW_FLEET: FLEET_SECRET }, sandboxTopology({ secrets: { fleetSecretEnv: 'N4GW_FLEET' } }));
+    started.push(named);
+    expect((await query(named, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' })).status).toBe(202);
+  });
+
+  it('without Redis (transactions held by this Node instance), none is needed', async () => {
+    const g = await start(passwords(), sandboxTopology(), false);
+    started.push(g);
+    expect((await query(g, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' })).status).toBe(202);
+  });
+});
+
+describe('routing tables and invalidations in Redis are authenticated', () => {
+  const PREFIX = `n4gw-hardening-${process.pid}:`;
+  const KEY = `${PREFIX}rt:c-us:neo4j`;
+  const topology = () => sandboxTopology({ cache: { keyPrefix: PREFIX } });
+  let redis: Redis;
+  let trap: Server;
+  let trapped = 0;
+  let trapAddress: string;
+
+  beforeAll(async () => {
+    redis = new Redis(inject('redisUrl'));
+    // where a forged table sends traffic: a listener that counts who connects (and would get Neo4j credentials)
+    trap = createServer((socket) => {
+      trapped++;
+      socket.destroy();
+    });
+    await new Promise<void>((r) => trap.listen(0, '127.0.0.1', r));
+    trapAddress = `127.0.0.1:${(trap.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    const keys = await redis.keys(`${PREFIX}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+    await new Promise((r) => trap.close(r));
+  });
+
+  const forgedTable = () =>
+    JSON.stringify({ database: 'neo4j', ttlSeconds: 300, writers: [trapAddress], readers: [trapAddress], routers: [trapAddress], cluster: 'c-us', fetchedAt: Date.now(), expiresAt: Date.now() + 300_000, origin: 'discovery' });
+
+  it('a forged, a tampered or a wrongly sealed table is ignored and rediscovered; a sealed one is used', async () => {
+    const usMember = `127.0.0.1:${inject('sandbox').instances.us!.bolt}`;
+    const attempts: [string, () => Promise<string>][] = [
+      ['unsealed', async () => forgedTable()],
+      ['sealed with another secret', () => new Sealer('not-the-fleet-secret-0123456789abcdef').seal(`value ${KEY}`, forgedTable())],
+      [
+        'a genuine table with its member changed',
+        async () => {
+          const genuine = await redis.get(KEY);
+          expect(genuine, 'a gateway sealed a table before').toMatch(/^h1\./);
+          return genuine!.replaceAll(usMember, trapAddress);
+        },
+      ],
+    ];
+    // a first gateway fills Redis with a genuine table
+    const first = await gateway({ topology: topology() });
+    expect((await query(first, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' })).status).toBe(202);
+    for (const [what, forge] of attempts) {
+      await redis.set(KEY, await forge(), 'PX', 300_000);
+      // a fresh instance (nothing in memory) looks in Redis first
+      const g = await gateway({ topology: topology() });
+      const r = await query(g, 'users-us', { statement: 'RETURN 1 AS one', accessMode: 'READ' });
+      expect(r.status, `${what}: ${r.text}`).toBe(202);
+      expect(r.headers.get('x-gateway-route'), what).toBe(`users-us=${usMember};READ;us-west`);
+      expect(r.headers.get('x-gateway-cache'), what).toBe('discovery');
+      // nothing went to the forged member (a retry after a failed connection would hide it in the headers)
+      expect(trapped, what).toBe(0);
+      const w = await query(g, 'users-us', { statement: 'RETURN 1 AS one' });
+      expect(w.headers.get('x-gateway-route'), what).toBe(`users-us=${usMember};WRITE;us-west`);
+      await healthy(g);
+      // the rediscovered table replaced the forgery, sealed
+      const stored = await redis.get(KEY);
+      expect(stored).toMatch(/^h1\.[0-9a-f]{64}\./);
+      expect(stored).not.toContain(trapAddress);
+    }
+    expect(trapped).toBe(0);
+    // and a sealed table is taken from Redis as before
+    const another = await gateway({ topology: topology() });
+    expect((await query(another, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' })).headers.get('x-gateway-cache')).toBe('redis');
+  });
+
+  it('forged invalidations are ignored; a fleet member\'s invalidation still works', async () => {
+    const a = await gateway({ topology: topology() });
+    const b = await gateway({ topology: topology() });
+    expect((await query(a, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' })).status).toBe(202);
+    expect((await query(a, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' })).headers.get('x-gateway-cache')).toBe('memory');
+    const channel = `${PREFIX}routing-invalidations`;
+    const message = JSON.stringify({ key: 'rt:c-us:neo4j', from: 'attacker' });
+    const before = a.gateway.routing.invalidationsReceived;
+    for (let i = 0; i < 5; i++) {
+      await redis.publish(channel, message);
+      await redis.publish(channel, await new Sealer('not-the-fleet-secret-0123456789abcdef').seal(`message ${channel}`, message));
+      await redis.publish(channel, `h1.${'0'.repeat(64)}.${message}`);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const still = await query(a, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' });
+    expect(still.headers.get('x-gateway-cache')).toBe('memory');
+    expect(a.gateway.routing.invalidationsReceived).toBe(before);
+    // a genuine invalidation, published after the forged ones (so delivered after them), is applied
+    await b.gateway.routing.invalidate('c-us', 'neo4j');
+    for (let i = 0; i < 40 && a.gateway.routing.invalidationsReceived === before; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(a.gateway.routing.invalidationsReceived).toBe(before + 1);
+    expect((await query(a, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' })).headers.get('x-gateway-cache')).not.toBe('memory');
+    expect((a.gateway.cache as RedisCache).rejected).toBeGreaterThanOrEqual(15);
+  });
+});
+
+describe('discovery document', () => {
+  const discover = async (g: { url: string }, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${g.url}/`, { headers: { accept: 'application/json', ...headers } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    return ((await res.json()) as { query: string }).query;
+  };
+  const forwarded = { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' };
+
+  it('by default: the request\'s own URL; X-Forwarded-* from an untrusted peer are ignored', async () => {
+    const g = await gateway({ redis: false });
+    expect(await discover(g)).toBe(`${g.url}/db/{databaseName}/query/v2`);
+    expect(await discover(g, forwarded)).toBe(`${g.url}/db/{databaseName}/query/v2`);
+    // trusted proxies that do not include this peer
+    const other = await gateway({ redis: false, topology: sandboxTopology({ http: { trustedProxies: ['10.0.0.0/8', 'fd00::/8', '127.0.0.2'] } }) });
+    expect(await discover(other, forwarded)).toBe(`${other.url}/db/{databaseName}/query/v2`);
+  });
+
+  it('http.publicUrl wins over every header', async () => {
+    const g = await gateway({ redis: false, topology: sandboxTopology({ http: { publicUrl: 'https://graph.example.com/neo4j/', trustedProxies: ['127.0.0.1'] } }) });
+    expect(await discover(g)).toBe('https://graph.example.com/neo4j/db/{databaseName}/query/v2');
+    expect(await discover(g, forwarded)).toBe('https://graph.example.com/neo4j/db/{databaseName}/query/v2');
+  });
+
+  it('from a trusted proxy (by address or CIDR range) the forwarded host and scheme are used: the last value, when valid', async () => {
+    for (const trusted of [['127.0.0.1'], ['127.0.0.0/8'], ['::ffff:127.0.0.0/104']]) {
+      const g = await gateway({ redis: false, topology: sandboxTopology({ http: { trustedProxies: trusted } }) });
+      expect(await discover(g, { 'x-forwarded-host': 'graph.example.com', 'x-forwarded-proto': 'https' })).toBe('https://graph.example.com/db/{databaseName}/query/v2');
+      // a proxy that appends: the value it added is the last one
+      expect(await discover(g, { 'x-forwarded-host': 'evil.example, graph.example.com:8443', 'x-forwarded-proto': 'javascript, http' })).toBe('http://graph.example.com:8443/db/{databaseName}/query/v2');
+      // not a host, not a scheme: ignored
+      const port = new URL(g.url).port;
+      expect(await discover(g, { 'x-forwarded-host': 'evil.example/x?', 'x-forwarded-proto': 'javascript' })).toBe(`http://127.0.0.1:${port}/db/{databaseName}/query/v2`);
+    }
+  });
+
+  it('IPv6 peers: trusted by an IPv6 address or range, not by an unrelated one', async () => {
+    for (const [trusted, honoured] of [[['::1'], true], [['::/127'], true], [['fd00::/8', '127.0.0.1'], false]] as const) {
+      const g = await startNodeGateway({ topology: parseTopology(sandboxTopology({ http: { trustedProxies: [...trusted] } })), env: sandboxEnv(), host: '::1', port: 0 });
+      started.push(g);
+      expect(g.url).toMatch(/^http:\/\/\[::1\]:\d+$/);
+      expect(await discover(g, forwarded)).toBe(honoured ? 'https://evil.example/db/{databaseName}/query/v2' : `${g.url}/db/{databaseName}/query/v2`);
+    }
+  });
+
+  it('a bad trustedProxies entry is refused at start, naming it', async () => {
+    await expect(gateway({ redis: false, topology: sandboxTopology({ http: { trustedProxies: ['127.0.0.1', 'proxy.internal'] } }) })).rejects.toThrow(/\$\.http\.trustedProxies\[1\]: must be an IPv4 or IPv6 address/);
+  });
+});
+
+describe('/topology per key', () => {
+  const composite = 'test-composite-key-0123456789';
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    const t = sandboxTopology();
+    t.apiKeys = [...t.apiKeys!, { id: 'composite', sha256: sha256(composite), databases: ['users'], modes: ['READ'] }];
+    gw = await gateway({ topology: t, redis: false });
+    // routing tables of both clusters in memory
+    for (const db of ['users-us', 'users-eu']) expect((await query(gw, db, { statement: 'RETURN 1', accessMode: 'READ' })).status).toBe(202);
+  });
+  type Topo = { clusters: Record<string, { routingTables: { database: string }[]; members: { address: string }[] }>; shards: Record<string, unknown>; composites: Record<string, unknown> };
+  const topologyFor = async (key: string): Promise<Topo> => {
+    const res = await fetch(`${gw.url}/topology`, { headers: { authorization: `Bearer ${key}` } });
+    expect(res.status).toBe(200);
+    return (await res.json()) as Topo;
+  };
+
+  it('a key for one shard sees that shard and its cluster only', async () => {
+    const t = await topologyFor(KEYS.usOnly);
+    expect(Object.keys(t.clusters)).toEqual(['c-us']);
+    expect(Object.keys(t.shards)).toEqual(['users-us']);
+    expect(t.composites).toEqual({});
+    const text = JSON.stringify(t);
+    expect(text).not.toContain('c-eu');
+    expect(text).not.toContain(`:${inject('sandbox').instances.eu!.bolt}`);
+  });
+
+  it('a composite key sees the composite, its shards and their clusters; "*" sees all', async () => {
+    const c = await topologyFor(composite);
+    expect(Object.keys(c.clusters).sort()).toEqual(['c-eu', 'c-us']);
+    expect(Object.keys(c.shards).sort()).toEqual(['users-eu', 'users-us']);
+    expect(Object.keys(c.composites)).toEqual(['users']);
+    const all = await topologyFor(KEYS.reader);
+    expect(Object.keys(all.clusters).sort()).toEqual(['c-eu', 'c-us']);
+    expect(all.clusters['c-us']!.routingTables.map((x) => x.database)).toEqual(['neo4j']);
+    expect((await fetch(`${gw.url}/topology`)).status).toBe(401);
   });
 });

@@ -2,8 +2,10 @@
  * The edge (issue 6): the same gateway as a Cloudflare Worker, run inside workerd (wrangler dev,
  * offline) against the real sandbox Neo4j, over the Query API transport. The HTTP contract runs a
  * second time here: Query API compatibility (with Neo4j's own client), auth, errors, routing
- * headers, federation, two requests in a row on one isolate, and a region pin.
+ * headers, federation, two requests in a row on one isolate, and a region pin. And the hardened
+ * defaults: a Worker without its topology or its fleet secret serves nothing but /health.
  */
+import { pbkdf2Sync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TopologyInput } from '../../src/config/schema.js';
 import { KEYS, direct, sandboxTopology } from '../support/fixture.js';
@@ -15,9 +17,13 @@ const GQL = `
   type Query { count: Int! @cypher(statement: "MATCH (p:GqlPerson) RETURN count(p) AS c", database: "users"), people: [P!]! @cypher(statement: "MATCH (p:GqlPerson) RETURN p ORDER BY p.id", database: "users") }
 `;
 
+const SALTED_KEY = 'test-pbkdf2-key-0123456789';
+
 function topology(): TopologyInput {
   const t = sandboxTopology();
   t.composites = { users: { shards: ['users-us', 'users-eu'], shardKey: { strategy: 'lookup', map: { us: 'users-us', eu: 'users-eu' } } } };
+  // the most PBKDF2 iterations Cloudflare's runtime allows
+  t.apiKeys = [...t.apiKeys!, { id: 'salted', hash: `pbkdf2-sha256:100000:w0rker:${pbkdf2Sync(SALTED_KEY, 'w0rker', 100_000, 32, 'sha256').toString('hex')}`, databases: ['users-us'], modes: ['READ'] }];
   return t;
 }
 
@@ -108,6 +114,9 @@ describe('inside workerd', () => {
     expect((await q('users-us', { statement: 'RETURN 1' }, {}, null)).status).toBe(401);
     expect((await q('users-us', { statement: 'RETURN 1' }, {}, 'wrong')).status).toBe(401);
     expect((await q('users-eu', { statement: 'RETURN 1' }, {}, KEYS.usOnly)).status).toBe(403);
+    // a salted (PBKDF2) key hash verifies inside workerd
+    expect((await q('users-us', { statement: 'RETURN 1', accessMode: 'READ' }, {}, SALTED_KEY)).status).toBe(202);
+    expect((await q('users-us', { statement: 'RETURN 1', accessMode: 'READ' }, {}, `${SALTED_KEY}x`)).status).toBe(401);
     const malformed = await q('users-us', '{"statement":');
     expect(malformed.status).toBe(400);
     expect(malformed.body.errors![0]!.code).toBe('Neo.ClientError.Request.Invalid');
@@ -233,4 +242,59 @@ describe('inside workerd, Bolt over WebSocket and a shared Redis', () => {
     const res = await fetch(`${bolt.url}/db/users-us/query/v2/tx`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' }, body: '{}' });
     expect(res.status).toBe(501);
   });
+});
+
+describe('inside workerd, a Worker that is not fully configured serves nothing but /health', () => {
+  const DEMO_KEY = 'demo-key-do-not-use-in-production';
+  const refusals = async (url: string) => {
+    const health = await fetch(`${url}/health`);
+    expect(health.status).toBe(200);
+    expect(((await health.json()) as { runtime: string }).runtime).toBe('worker');
+    const answers: string[] = [];
+    for (const [method, path, body] of [
+      ['GET', '/', undefined],
+      ['POST', '/db/users-us/query/v2', '{"statement": "RETURN 1"}'],
+      ['POST', '/db/users-us/query/v2/tx', '{}'],
+      ['GET', '/topology', undefined],
+      ['GET', '/metrics', undefined],
+      ['GET', '/ready', undefined],
+      ['POST', '/graphql', '{"query": "{ __typename }"}'],
+    ] as const) {
+      const res = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${DEMO_KEY}`, 'content-type': 'application/json' }, ...(body ? { body } : {}) });
+      const text = await res.text();
+      expect(res.status, `${method} ${path}: ${text}`).toBe(500);
+      expect(res.headers.get('content-type')).toBe('application/json');
+      const err = (JSON.parse(text) as { errors: { code: string; message: string }[] }).errors[0]!;
+      expect(err.code).toBe('Neo.DatabaseError.General.UnknownError');
+      answers.push(err.message);
+    }
+    return answers;
+  };
+
+  it('without GATEWAY_CONFIG: no bundled sample topology, no demo key', async () => {
+    const w = await startWorker({});
+    try {
+      for (const message of await refusals(w.url)) expect(message).toMatch(/^Gateway configuration is invalid: \$: GATEWAY_CONFIG is not set/);
+    } finally {
+      await w.stop();
+    }
+  }, 120_000);
+
+  it('without the fleet secret (and with other problems): every problem named, no value echoed', async () => {
+    const { password } = inject('sandbox');
+    const t = topology();
+    t.http = { trustedProxies: ['proxy.internal'] };
+    t.apiKeys = [...t.apiKeys!, { id: 'slow', hash: `pbkdf2-sha256:600000:s:${'0'.repeat(64)}`, databases: ['*'] }];
+    const w = await startWorker({ GATEWAY_CONFIG: JSON.stringify(t), NEO4J_PASSWORD_C_US: password, NEO4J_PASSWORD_C_EU: password, GATEWAY_SECRET: '' });
+    try {
+      for (const message of await refusals(w.url)) {
+        expect(message).toContain('$.secrets.fleetSecretEnv: the fleet secret GATEWAY_SECRET is not set; it is required because explicit transactions are held by Neo4j');
+        expect(message).toContain('$.http.trustedProxies[0]: must be an IPv4 or IPv6 address');
+        expect(message).toMatch(/\$\.apiKeys\[\d+\]\.hash: Workers derive PBKDF2 with at most 100000 iterations/);
+        expect(message).not.toContain(password);
+      }
+    } finally {
+      await w.stop();
+    }
+  }, 120_000);
 });

@@ -4,6 +4,7 @@ import { inject } from 'vitest';
 import type { TopologyInput } from '../../src/config/schema.js';
 import { parseTopology } from '../../src/config/load.js';
 import { startNodeGateway, type RunningGateway } from '../../src/adapters/node/server.js';
+import { FLEET_SECRET } from './wrangler.js';
 
 export const KEYS = {
   admin: 'test-admin-key-0123456789',
@@ -12,6 +13,9 @@ export const KEYS = {
 };
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** the fleet secret every test gateway (Node and Worker) shares: it signs transaction ids and seals what goes to Redis */
+export { FLEET_SECRET };
 
 export function sandboxTopology(overrides: Partial<TopologyInput> = {}): TopologyInput {
   const { instances } = inject('sandbox');
@@ -52,7 +56,7 @@ export function sandboxTopology(overrides: Partial<TopologyInput> = {}): Topolog
 
 export function sandboxEnv(): Record<string, string> {
   const { password } = inject('sandbox');
-  return { NEO4J_PASSWORD_C_US: password, NEO4J_PASSWORD_C_EU: password };
+  return { NEO4J_PASSWORD_C_US: password, NEO4J_PASSWORD_C_EU: password, GATEWAY_SECRET: FLEET_SECRET };
 }
 
 export async function startTestGateway(opts: { topology?: TopologyInput; env?: Record<string, string>; redis?: boolean; graphqlSchema?: string } = {}): Promise<RunningGateway> {

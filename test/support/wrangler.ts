@@ -8,10 +8,17 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
+/** the fleet secret of test gateways (Node and Worker alike; also what bench/worker.ts gets) */
+export const FLEET_SECRET = 'test-fleet-secret-0123456789abcdef-0123456789';
+
+/**
+ * `vars` become Worker bindings; GATEWAY_SECRET is the test fleet secret unless `vars` sets it
+ * (to '' for a Worker without one: empty values are not bound).
+ */
 export async function startWorker(vars: Record<string, string>, timeoutMs = 90_000): Promise<RunningWorker> {
   const port = await freePort();
   const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(await freePort()), '--show-interactive-dev-session=false'];
-  for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
+  for (const [k, v] of Object.entries({ GATEWAY_SECRET: FLEET_SECRET, ...vars })) if (v !== '') args.push('--var', `${k}:${v}`);
   const child: ChildProcess = spawn('npx', args, {
     env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],

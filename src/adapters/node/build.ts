@@ -1,16 +1,20 @@
 /**
  * Node adapter: builds the concrete parts (Bolt transport, Redis cache) from a topology and the
- * process environment, and hands them to the runtime-neutral core.
+ * process environment, and hands them to the runtime-neutral core. Refuses to build (ConfigError)
+ * without the fleet secret when Redis is configured, and with a bad http.trustedProxies entry.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import type { CypherModule } from '../../federation/cypher.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseTopologyText, resolveSecrets, type Topology } from '../../config/load.js';
+import { ConfigError, parseTopologyText, resolveSecrets, type Topology } from '../../config/load.js';
 import { RedisCache } from '../../cache/redis.js';
 import type { Cache } from '../../cache/types.js';
 import { createGateway, type Gateway } from '../../http/app.js';
+import { parseTrustedProxies } from '../../http/routes/ops.js';
+import { resolveFleetSecret } from '../../http/tx-token.js';
 import { BoltTransport } from '../../transport/bolt.js';
 
 export interface NodeGatewayOptions {
@@ -29,6 +33,8 @@ export interface NodeGatewayOptions {
 export interface NodeGateway extends Gateway {
   transport: BoltTransport;
   cache: Cache | undefined;
+  /** what @hono/node-server calls: the app, told each request's TCP peer (for http.trustedProxies) */
+  fetch: (request: Request, env?: { incoming?: Pick<IncomingMessage, 'socket'> }) => Response | Promise<Response>;
 }
 
 /** Loads the topology from `--config`/GATEWAY_CONFIG: a file path, or the JSON itself. */
@@ -40,12 +46,20 @@ export function loadTopology(source: string): Topology {
 export function buildNodeGateway(opts: NodeGatewayOptions): NodeGateway {
   const { topology, env } = opts;
   const passwords = resolveSecrets(topology, (n) => env[n]);
+  const redisUrl = opts.redisUrl ?? (topology.cache.redisUrlEnv ? env[topology.cache.redisUrlEnv] : undefined) ?? topology.cache.redisUrl;
+  // checked before any connection opens: a refused configuration leaves nothing running
+  const proxies = parseTrustedProxies(topology.http.trustedProxies);
+  if (proxies.problems.length > 0) throw new ConfigError(proxies.problems);
+  // transactions are held here (Bolt), so ids are not signed on Node; Redis tables are
+  const secret = resolveFleetSecret(topology, (n) => env[n], redisUrl ? ['Redis is configured (the secret authenticates the routing tables and messages shared there)'] : []);
   const transport = new BoltTransport({
     credentials: (cluster) => ({ user: topology.clusters[cluster]!.auth.user, password: passwords.get(cluster)! }),
     scheme: (cluster) => /^(neo4j|bolt)(\+s|\+ssc)/.exec(topology.clusters[cluster]!.routers[0]!)?.[2] ?? '',
+    maxPoolSize: topology.limits.memberPoolSize,
   });
-  const redisUrl = opts.redisUrl ?? (topology.cache.redisUrlEnv ? env[topology.cache.redisUrlEnv] : undefined) ?? topology.cache.redisUrl;
-  const cache = redisUrl ? new RedisCache({ url: redisUrl, keyPrefix: topology.cache.keyPrefix }) : undefined;
+  const cache = redisUrl && secret ? new RedisCache({ url: redisUrl, keyPrefix: topology.cache.keyPrefix, secret }) : undefined;
+  // the TCP peer of each request, recorded by `fetch` below
+  const peers = new WeakMap<Request, string>();
   const region = env.GATEWAY_REGION;
   const sdl =
     opts.graphqlSchema ??
@@ -56,6 +70,8 @@ export function buildNodeGateway(opts: NodeGatewayOptions): NodeGateway {
     transport,
     ...(cache ? { sharedCache: cache } : {}),
     ...(region ? { runtimeRegion: () => region } : {}),
+    peerAddress: (request) => peers.get(request),
+    ...(secret ? { txSecret: secret } : {}),
     instanceId: opts.instanceId ?? env.GATEWAY_INSTANCE_ID ?? randomUUID(),
     runtime: 'node',
     // the grammar package's ESM build does not load under Node's resolver: require its CommonJS build
@@ -68,6 +84,11 @@ export function buildNodeGateway(opts: NodeGatewayOptions): NodeGateway {
     ...gateway,
     transport,
     cache,
+    fetch: (request, bindings) => {
+      const peer = bindings?.incoming?.socket?.remoteAddress;
+      if (peer !== undefined) peers.set(request, peer);
+      return gateway.app.fetch(request, bindings);
+    },
     async close() {
       await gateway.close();
       await transport.close();

@@ -4,6 +4,7 @@
  * (PORT overrides), loads a small demo data set through the gateway itself, and prints the URL,
  * a demo API key and a curl example. Ctrl-C stops everything, the sandbox included.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { startSandbox, DEFAULT_PASSWORD, type Sandbox } from '../../../infra/sandbox/run.mjs';
 import { parseTopologyText } from '../../config/load.js';
@@ -61,7 +62,11 @@ async function main(): Promise<void> {
   running.sandbox = sandbox;
   log(`sandbox ready in ${(sandbox.startMs / 1000).toFixed(1)} s`);
 
-  const env = { NEO4J_PASSWORD_C_US: DEFAULT_PASSWORD, NEO4J_PASSWORD_C_EU: DEFAULT_PASSWORD, ...process.env };
+  const env: Record<string, string | undefined> = { NEO4J_PASSWORD_C_US: DEFAULT_PASSWORD, NEO4J_PASSWORD_C_EU: DEFAULT_PASSWORD, ...process.env };
+  // the fleet secret (needed with Redis): a random one for this run when none is set
+  const secretName = topology.secrets.fleetSecretEnv;
+  const generatedSecret = !env[secretName];
+  if (generatedSecret) env[secretName] = randomBytes(32).toString('base64url');
   const gateway = await startNodeGateway({
     topology,
     baseDir: new URL('../../../schema/', import.meta.url).pathname,
@@ -98,6 +103,11 @@ async function main(): Promise<void> {
   log(`  curl -s ${gateway.url}/topology -H 'Authorization: Bearer ${DEMO_KEY}'`);
   log(`  GraphiQL: open ${gateway.url}/graphql in a browser`);
   log('');
+  if (generatedSecret) {
+    log(`${secretName} was not set: this run uses a random fleet secret. Instances that share Redis`);
+    log(`need the same one: set ${secretName} (at least 32 characters, e.g. openssl rand -base64 48).`);
+    log('');
+  }
   log('Ctrl-C stops the gateway and the sandbox.');
 }
 

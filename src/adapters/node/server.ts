@@ -21,7 +21,7 @@ export async function startNodeGateway(opts: NodeGatewayOptions & { host?: strin
   }
   const host = opts.host ?? '127.0.0.1';
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: gateway.app.fetch, hostname: host, port: opts.port ?? 8787 }, () => resolve(s));
+    const s = serve({ fetch: gateway.fetch, hostname: host, port: opts.port ?? 8787 }, () => resolve(s));
     s.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;
@@ -29,7 +29,7 @@ export async function startNodeGateway(opts: NodeGatewayOptions & { host?: strin
     gateway,
     server,
     port,
-    url: `http://${host}:${port}`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     async stop() {
       await new Promise<void>((r) => server.close(() => r()));
       (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

@@ -4,15 +4,20 @@
  * member health, Cypher parse trees); every I/O object is made per request, since workerd refuses
  * I/O objects shared between requests.
  *
- * Bindings: GATEWAY_CONFIG (the topology JSON; default: the bundled schema/topology.sample.json),
- * the password variables the topology names (Worker secrets), GATEWAY_REGION (optional: overrides
- * the region taken from request.cf).
+ * Bindings: GATEWAY_CONFIG (the topology JSON; required), the password variables the topology
+ * names and the fleet secret (secrets.fleetSecretEnv, default GATEWAY_SECRET) as Worker secrets,
+ * GATEWAY_REGION (optional: overrides the region taken from request.cf).
+ *
+ * A Worker that is not fully configured serves nothing: every route but /health answers 500 with
+ * the problem (never a value), instead of falling back to a sample topology or a weaker secret.
  */
-import bundledTopology from '../../../schema/topology.sample.json' with { type: 'json' };
 import bundledSchema from '../../../schema/demo.graphql';
-import { ConfigError, parseTopology, parseTopologyText, resolveSecrets, type Topology } from '../../config/load.js';
+import { ConfigError, jsonPath, parseTopologyText, resolveSecrets, type Topology } from '../../config/load.js';
 import { Cypher, type CypherModule } from '../../federation/cypher.js';
-import { createGateway } from '../../http/app.js';
+import { GATEWAY_VERSION, createGateway } from '../../http/app.js';
+import { keyVerifier } from '../../http/auth.js';
+import { parseTrustedProxies } from '../../http/routes/ops.js';
+import { resolveFleetSecret } from '../../http/tx-token.js';
 import { newRoutingState } from '../../routing/service.js';
 import type { CachedPlan } from '../../federation/execute.js';
 import { Metrics } from '../../http/metrics.js';
@@ -38,8 +43,11 @@ interface ExecutionContextLike {
   waitUntil(work: Promise<unknown>): void;
 }
 
+/** Workers' crypto.subtle derives PBKDF2 with at most this many iterations */
+const WORKER_MAX_PBKDF2_ITERATIONS = 100_000;
+
 // per isolate: plain data only
-let loaded: { source: string | undefined; topology: Topology; passwords: Map<string, string>; txSecret: string } | undefined;
+let loaded: { source: string; topology: Topology; passwords: Map<string, string> } | undefined;
 let routingState = newRoutingState();
 // plain data too: the metrics registry and federation plans live as long as the isolate
 const metrics = new Metrics();
@@ -49,21 +57,67 @@ const cypher = new Cypher(async () => {
   return typeof m.parse === 'function' ? m : (m.default as CypherModule);
 });
 
-function configure(env: WorkerEnv): { topology: Topology; passwords: Map<string, string>; txSecret: string } {
-  if (loaded && loaded.source === env.GATEWAY_CONFIG) return loaded;
-  const topology = env.GATEWAY_CONFIG ? parseTopologyText(env.GATEWAY_CONFIG, 'GATEWAY_CONFIG') : parseTopology(bundledTopology);
-  const passwords = resolveSecrets(topology, (name) => (typeof env[name] === 'string' ? (env[name] as string) : undefined));
-  // transaction ids are signed with a secret every isolate shares: GATEWAY_TX_SECRET, else one
-  // derived from the cluster passwords (secrets the gateway already has and never reveals)
-  const txSecret = typeof env.GATEWAY_TX_SECRET === 'string' && env.GATEWAY_TX_SECRET !== '' ? env.GATEWAY_TX_SECRET : `derived:${[...passwords.entries()].sort().map(([k, v]) => `${k}=${v}`).join('\u0000')}`;
-  if (loaded) {
-    // a new topology: tables and plans of the old one do not apply
-    routingState = newRoutingState();
-    planCache = new Map();
-  }
-  loaded = { source: env.GATEWAY_CONFIG, topology, passwords, txSecret };
-  return loaded;
+const binding = (env: WorkerEnv) => (name: string) => (typeof env[name] === 'string' ? (env[name] as string) : undefined);
+
+interface Configured {
+  topology: Topology;
+  passwords: Map<string, string>;
+  /** the fleet secret, when this Worker needs it (signed transaction ids, Redis) */
+  secret: string | undefined;
+  redisUrl: string | undefined;
 }
+
+/** every problem `fn` reports as a ConfigError goes to `problems` (one answer lists them all) */
+function collect<T>(problems: string[], fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+    return undefined;
+  }
+}
+
+/** Reads the bindings; throws ConfigError (naming variables, never values) when the Worker may not serve. */
+function configure(env: WorkerEnv): Configured {
+  const source = env.GATEWAY_CONFIG;
+  if (source === undefined || source === '') {
+    throw new ConfigError(['$: GATEWAY_CONFIG is not set; bind the topology JSON to it (wrangler secret put GATEWAY_CONFIG)']);
+  }
+  const problems: string[] = [];
+  let parsed = loaded?.source === source ? loaded : undefined;
+  if (!parsed) {
+    const topology = parseTopologyText(source, 'GATEWAY_CONFIG');
+    problems.push(...parseTrustedProxies(topology.http.trustedProxies).problems);
+    topology.apiKeys.forEach((k, i) => {
+      const v = keyVerifier(k);
+      // Cloudflare's runtime refuses more (workerd#1346); local wrangler dev does not enforce it
+      if (v.form === 'pbkdf2-sha256' && v.iterations > WORKER_MAX_PBKDF2_ITERATIONS) {
+        problems.push(`${jsonPath(['apiKeys', i, 'hash'])}: Workers derive PBKDF2 with at most ${WORKER_MAX_PBKDF2_ITERATIONS} iterations`);
+      }
+    });
+    const passwords = collect(problems, () => resolveSecrets(topology, binding(env)));
+    if (passwords && problems.length === 0) {
+      if (loaded) {
+        // a new topology: tables and plans of the old one do not apply
+        routingState = newRoutingState();
+        planCache = new Map();
+      }
+      loaded = { source, topology, passwords };
+    }
+    parsed = { source, topology, passwords: passwords ?? new Map() };
+  }
+  const { topology, passwords } = parsed;
+  const redisUrl = env.GATEWAY_REDIS_URL ?? topology.cache.redisUrl;
+  const requiredBy: string[] = [];
+  if (env.GATEWAY_TRANSPORT !== 'bolt') requiredBy.push('explicit transactions are held by Neo4j (the secret signs their ids)');
+  if (redisUrl) requiredBy.push('Redis is configured (the secret authenticates the routing tables shared there)');
+  const secret = collect(problems, () => resolveFleetSecret(topology, binding(env), requiredBy));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { topology, passwords, secret, redisUrl };
+}
+
+const json = (body: unknown, status: number) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
 function regionOf(topology: Topology, request: Request, env: WorkerEnv): string | undefined {
   if (env.GATEWAY_REGION) return env.GATEWAY_REGION;
@@ -75,17 +129,16 @@ function regionOf(topology: Topology, request: Request, env: WorkerEnv): string 
 
 export default {
   async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContextLike): Promise<Response> {
-    let config: { topology: Topology; passwords: Map<string, string>; txSecret: string };
+    let config: Configured;
     try {
       config = configure(env);
     } catch (err) {
+      // the process is up (load balancers may probe it); nothing else is served
+      if (new URL(request.url).pathname === '/health') return json({ status: 'up', version: GATEWAY_VERSION, runtime: 'worker' }, 200);
       const problems = err instanceof ConfigError ? err.problems : ['the configuration could not be read'];
-      return new Response(JSON.stringify({ errors: [{ code: 'Neo.DatabaseError.General.UnknownError', message: `Gateway configuration is invalid: ${problems.join('; ')}` }] }), {
-        status: 500,
-        headers: { 'content-type': 'application/json' },
-      });
+      return json({ errors: [{ code: 'Neo.DatabaseError.General.UnknownError', message: `Gateway configuration is invalid: ${problems.join('; ')}` }] }, 500);
     }
-    const { topology, passwords, txSecret } = config;
+    const { topology, passwords, secret, redisUrl } = config;
     const credentials = (cluster: string) => ({ user: topology.clusters[cluster]!.auth.user, password: passwords.get(cluster)! });
     // I/O objects live for this request only: the transport (and its connections) and the Redis client
     let transport: Transport;
@@ -96,8 +149,7 @@ export default {
     } else {
       transport = new QueryApiTransport({ credentials, httpOf: (cluster, address) => topology.clusters[cluster]?.members[address]?.http });
     }
-    const redisUrl = env.GATEWAY_REDIS_URL ?? topology.cache.redisUrl;
-    const sharedCache = redisUrl ? new RedisCache({ url: redisUrl, keyPrefix: topology.cache.keyPrefix, lazy: true, subscribe: false }) : undefined;
+    const sharedCache = redisUrl && secret ? new RedisCache({ url: redisUrl, keyPrefix: topology.cache.keyPrefix, secret, lazy: true, subscribe: false }) : undefined;
     const region = regionOf(topology, request, env);
     const sdl = env.GATEWAY_GRAPHQL_SCHEMA ?? (topology.graphql.schema.length > 0 ? bundledSchema : undefined);
     const gateway = createGateway({
@@ -114,7 +166,7 @@ export default {
       runtime: 'worker',
       // the app is built per request here: a router without a compile step
       router: 'linear',
-      txSecret,
+      ...(secret ? { txSecret: secret } : {}),
       waitUntil: (work) => ctx.waitUntil(work),
       ...(region ? { runtimeRegion: () => region } : {}),
     });
