@@ -17,6 +17,7 @@ import { ApiKeyAuth, type Principal } from './auth.js';
 import { TYPED_JSON, isTypedMedia, negotiate, parseQueryRequest, type QueryRequest } from './codec.js';
 import { Metrics } from './metrics.js';
 import { TransactionRegistry } from './transactions.js';
+import { Admission, limitStateFor } from '../limits/admission.js';
 import type { GatewayDeps } from './app.js';
 
 export type GatewayEnv = { Variables: { principal: Principal; started: number } };
@@ -117,9 +118,19 @@ export function createKit(deps: GatewayDeps) {
       ),
   });
 
+  // per-key concurrency and fleet-wide rate, remembered as long as the routing state (Workers: per isolate)
+  const admission = new Admission({ state: limitStateFor(deps.routingState ?? deps, instanceId), limits: topology.limits, store: deps.sharedCache, schedule: deps.waitUntil, now });
+
+  /** the key, then its admission (429 past its concurrency or rate); the slot is freed when the response is done */
   const authenticate = async (c: Context<Env>, next: () => Promise<void>) => {
-    c.set('principal', await auth.authenticate(c.req.header('authorization')));
-    await next();
+    const principal = await auth.authenticate(c.req.header('authorization'));
+    c.set('principal', principal);
+    const release = admission.admit(principal);
+    try {
+      await next();
+    } finally {
+      release();
+    }
   };
 
   // ---- Query API ----

@@ -41,6 +41,8 @@ export interface ShardRun {
   region: string;
   pinned: boolean;
   maxRows: number;
+  /** bytes of typed JSON the result may reach (absent: the transport's default) */
+  maxResultBytes?: number;
   timeoutMs?: number;
   impersonatedUser?: string;
   deadline: number;
@@ -86,6 +88,7 @@ export class ShardExecutor {
           bookmarks: req.bookmarks,
           maxRows: req.maxRows,
           deadline: req.deadline,
+          ...(req.maxResultBytes !== undefined ? { maxResultBytes: req.maxResultBytes } : {}),
           ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
           ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
         };

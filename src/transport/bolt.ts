@@ -3,11 +3,14 @@
  * cluster member for the life of the process. The gateway picks the member; the driver never
  * routes on its own.
  */
-import neo4j, { type Driver, type Session, type Record as NeoRecord, type ResultSummary, type Transaction, type Config } from 'neo4j-driver';
+import neo4j, { isNode, isPath, isRelationship, type Driver, type Session, type Record as NeoRecord, type ResultSummary, type Transaction, type Config } from 'neo4j-driver';
 import { Codes, GatewayError, isNeo4jCode } from '../errors/index.js';
+import { DEFAULT_MAX_RESULT_BYTES } from '../limits/effective.js';
+import { ResultBudget, deadlineExceeded } from '../limits/result-budget.js';
 import { fromDriver, toDriver } from './bolt-values.js';
 import type {
   BeginRequest,
+  StatementBounds,
   Counters,
   MemberRef,
   Notification,
@@ -26,6 +29,8 @@ export interface BoltTransportOptions {
   scheme?: (cluster: string) => string;
   maxPoolSize?: number;
   connectionTimeoutMs?: number;
+  /** result size limit of a request that names none (bytes of typed JSON; default 32 MiB) */
+  maxResultBytes?: number;
   /** extra driver config (e.g. a WebSocket channel on Workers) */
   driverConfig?: Partial<Config>;
 }
@@ -107,15 +112,123 @@ export function mapDriverError(err: unknown): GatewayError {
 }
 
 /**
+ * Bytes the typed JSON encoding of a driver value takes (what bolt-values' fromDriver makes and
+ * the Query API sends), estimated without converting it, so a huge value is refused before any
+ * conversion work. It walks the value iteratively (no recursion on deep nesting) and stops as
+ * soon as the estimate passes `limit` (the answer is then some number above `limit`); every
+ * 8192 values it checks the clock and throws DeadlineExceeded past `deadline`. Strings count one
+ * byte per UTF-16 unit (escapes and multi-byte characters are not priced); temporal values and
+ * points count a fixed 64 bytes.
+ */
+export function typedJsonSize(value: unknown, limit: number, deadline?: number, now: () => number = Date.now): number {
+  // frames of the lists and maps being walked: items (list) or keys of obj (map)
+  const frames: { items: readonly unknown[] | undefined; obj: Record<string, unknown> | undefined; keys: readonly string[] | undefined; i: number }[] = [];
+  let size = 0;
+  let steps = 0;
+  let next: unknown = value;
+  for (;;) {
+    // price `next`: scalars whole, containers their frame (their items follow)
+    const v = next;
+    if (v === null || v === undefined) size += 30;
+    else {
+      switch (typeof v) {
+        case 'string':
+          size += 30 + v.length;
+          break;
+        case 'boolean':
+          size += 33 + (v ? 4 : 5);
+          break;
+        case 'number':
+          size += 29 + String(v).length;
+          break;
+        case 'bigint':
+          size += 31 + String(v).length;
+          break;
+        case 'object': {
+          if (neo4j.isInt(v)) {
+            const n = v as unknown as { high: number; low: number };
+            size += 31 + (n.high === 0 && n.low >= 0 ? String(n.low).length : 20);
+          } else if (Array.isArray(v)) {
+            size += 28 + Math.max(0, v.length - 1);
+            frames.push({ items: v, obj: undefined, keys: undefined, i: 0 });
+          } else if (ArrayBuffer.isView(v)) {
+            size += 30 + Math.ceil(v.byteLength / 3) * 4;
+          } else if (isNode(v)) {
+            size += 75 + v.elementId.length;
+            for (const l of v.labels) size += l.length + 3;
+            const keys = Object.keys(v.properties);
+            size += 2 + keys.length;
+            frames.push({ items: undefined, obj: v.properties as Record<string, unknown>, keys, i: 0 });
+          } else if (isRelationship(v)) {
+            size += 140 + v.elementId.length + v.startNodeElementId.length + v.endNodeElementId.length + v.type.length;
+            const keys = Object.keys(v.properties);
+            size += 2 + keys.length;
+            frames.push({ items: undefined, obj: v.properties as Record<string, unknown>, keys, i: 0 });
+          } else if (isPath(v)) {
+            const items: unknown[] = [v.start];
+            for (const seg of v.segments) items.push(seg.relationship, seg.end);
+            size += 28 + items.length - 1;
+            frames.push({ items, obj: undefined, keys: undefined, i: 0 });
+          } else {
+            const proto = Object.getPrototypeOf(v) as unknown;
+            if (proto === Object.prototype || proto === null) {
+              const keys = Object.keys(v);
+              size += 29 + keys.length;
+              frames.push({ items: undefined, obj: v as Record<string, unknown>, keys, i: 0 });
+            } else {
+              // temporal values, points, anything else the driver makes: a short string form
+              size += 64;
+            }
+          }
+          break;
+        }
+        default:
+          size += 30;
+      }
+    }
+    if (size > limit) return size;
+    // the next value: the first unvisited item of the innermost open container
+    let found = false;
+    while (frames.length > 0) {
+      const top = frames[frames.length - 1]!;
+      if (top.items !== undefined) {
+        if (top.i < top.items.length) {
+          next = top.items[top.i++];
+          found = true;
+          break;
+        }
+      } else if (top.i < top.keys!.length) {
+        const key = top.keys![top.i++]!;
+        size += key.length + 3;
+        next = top.obj![key];
+        found = true;
+        break;
+      }
+      frames.pop();
+    }
+    if (!found) return size;
+    if ((++steps & 8191) === 0 && deadline !== undefined && now() > deadline) throw deadlineExceeded();
+  }
+}
+
+/**
  * Runs a statement and collects its rows as typed values. Callback subscription (not the async
- * iterator, which costs a promise per record). Rows past `maxRows` are not kept; the result is
- * still consumed to its end, so an auto-commit write commits, and the caller gets ResultTooLarge.
+ * iterator, which costs a promise per record).
+ *
+ * Bounds, checked on every row before it is converted: the request deadline (DeadlineExceeded)
+ * and the result budget (ResultTooLarge; each row's size is estimated by typedJsonSize, which
+ * stops as soon as the budget is passed, so a huge row is never converted). Either one fails the
+ * statement at once and calls `stop` (the caller closes the session, which resets the connection:
+ * Neo4j stops the statement). Rows past `maxRows` are not kept; the result is still consumed to
+ * its end, so an auto-commit write commits, and the caller gets ResultTooLarge.
  */
 function collect(
   session: Session | Transaction,
   statement: string,
   params: Record<string, unknown>,
   maxRows: number,
+  budget: ResultBudget,
+  stop: () => void,
   txConfig?: { timeout?: number },
 ): Promise<{ fields: string[]; values: TypedValue[][]; summary: ResultSummary | undefined; error?: { code: string; message: string } }> {
   const result = 'lastBookmarks' in session ? (session as Session).run(statement, params, txConfig) : (session as Transaction).run(statement, params);
@@ -123,20 +236,39 @@ function collect(
     let fields: string[] | undefined;
     const values: TypedValue[][] = [];
     let overflow = false;
+    let stopped = false;
+    const fail = (err: GatewayError) => {
+      stopped = true;
+      reject(err);
+      stop();
+    };
     result.subscribe({
       onKeys: (keys) => {
         fields = keys as string[];
       },
       onNext: (record: NeoRecord) => {
+        if (stopped) return;
         if (values.length >= maxRows) {
           overflow = true;
           return;
         }
-        const row: TypedValue[] = new Array(record.length);
-        for (let i = 0; i < record.length; i++) row[i] = fromDriver(record.get(i));
-        values.push(row);
+        try {
+          if (budget.expired()) throw deadlineExceeded();
+          // "[...]" around the row and "," between values, then each value, priced before it is converted
+          let bytes = 1 + record.length;
+          for (let i = 0; i < record.length && bytes <= budget.remaining; i++) {
+            bytes += typedJsonSize(record.get(i), budget.remaining - bytes, budget.deadline, budget.now);
+          }
+          if (!budget.charge(bytes)) throw budget.tooLarge();
+          const row: TypedValue[] = new Array(record.length);
+          for (let i = 0; i < record.length; i++) row[i] = fromDriver(record.get(i));
+          values.push(row);
+        } catch (err) {
+          fail(err instanceof GatewayError ? err : mapDriverError(err));
+        }
       },
       onCompleted: (summary: ResultSummary) => {
+        if (stopped) return;
         if (overflow) {
           reject(
             new GatewayError(
@@ -149,6 +281,7 @@ function collect(
         resolve({ fields: fields ?? [], values, summary });
       },
       onError: (err: Error) => {
+        if (stopped) return;
         // before the keys arrived, the statement never started (syntax, semantics, access mode):
         // a plain error. After, it failed while streaming: the rows so far and the error, as
         // Neo4j's Query API answers.
@@ -173,10 +306,12 @@ export class BoltTransport implements Transport {
     return this.drivers.size;
   }
   private readonly options: BoltTransportOptions;
+  private readonly defaultMaxResultBytes: number;
   private closed = false;
 
   constructor(options: BoltTransportOptions) {
     this.options = options;
+    this.defaultMaxResultBytes = options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
   }
 
   /** one driver (pool) per cluster member, created on first use, kept for the process */
@@ -216,8 +351,10 @@ export class BoltTransport implements Transport {
       expired = true;
       void session.close();
     }, Math.max(0, req.deadline - Date.now()));
+    const budget = new ResultBudget({ maxBytes: req.maxResultBytes ?? this.defaultMaxResultBytes, deadline: req.deadline });
     try {
-      const { fields, values, summary, error } = await collect(session, req.statement, params, req.maxRows, req.timeoutMs ? { timeout: req.timeoutMs } : undefined);
+      // a result past its budget or deadline stops here: closing the session resets the connection
+      const { fields, values, summary, error } = await collect(session, req.statement, params, req.maxRows, budget, () => void session.close(), req.timeoutMs ? { timeout: req.timeoutMs } : undefined);
       // closing the session at the deadline terminates the statement; Neo4j then reports it as
       // terminated "by the user", which it was not: it is the gateway's deadline
       if (expired) throw new GatewayError(Codes.DeadlineExceeded, 'The request deadline passed before the statement finished.');
@@ -277,11 +414,25 @@ export class BoltTransport implements Transport {
       await session.close().catch(() => undefined);
       throw mapDriverError(err);
     }
+    // set once the session is closed under a running statement (result budget or deadline): the
+    // reset connection has ended the transaction on the server
+    let abandoned = false;
+    const abandon = () => {
+      abandoned = true;
+      void session.close();
+    };
     return {
       member,
-      run: async (statement, parameters, maxRows) => {
+      run: async (statement, parameters, maxRows, bounds?: StatementBounds) => {
+        const budget = new ResultBudget({ maxBytes: bounds?.maxResultBytes ?? this.defaultMaxResultBytes, deadline: bounds?.deadline });
+        let expired = false;
+        const timer = bounds?.deadline === undefined ? undefined : setTimeout(() => {
+          expired = true;
+          abandon();
+        }, Math.max(0, bounds.deadline - Date.now()));
         try {
-          const { fields, values, summary, error } = await collect(tx, statement, paramsToDriver(parameters), maxRows);
+          const { fields, values, summary, error } = await collect(tx, statement, paramsToDriver(parameters), maxRows, budget, abandon);
+          if (expired) throw deadlineExceeded();
           return {
             fields,
             values,
@@ -291,7 +442,10 @@ export class BoltTransport implements Transport {
             ...(error ? { error } : {}),
           };
         } catch (err) {
+          if (expired) throw deadlineExceeded();
           throw mapDriverError(err);
+        } finally {
+          if (timer !== undefined) clearTimeout(timer);
         }
       },
       commit: async () => {
@@ -306,7 +460,7 @@ export class BoltTransport implements Transport {
       },
       rollback: async () => {
         try {
-          if (tx.isOpen()) await tx.rollback();
+          if (!abandoned && tx.isOpen()) await tx.rollback();
         } catch {
           // a failed rollback leaves nothing to undo: the server rolls back on close
         } finally {

@@ -5,7 +5,9 @@
  * same endpoint (CALL dbms.routing.getRoutingTable). Explicit transactions are not offered.
  */
 import { Codes, GatewayError, isNeo4jCode } from '../errors/index.js';
-import type { Counters, MemberRef, Notification, RemoteTransactions, RoutingTableData, RunRequest, RunResult, Transport, TypedValue } from './types.js';
+import { DEFAULT_MAX_RESULT_BYTES } from '../limits/effective.js';
+import { deadlineExceeded, resultTooLarge } from '../limits/result-budget.js';
+import type { Counters, MemberRef, Notification, RemoteTransactions, RoutingTableData, RunRequest, RunResult, StatementBounds, Transport, TypedValue } from './types.js';
 
 export interface QueryApiTransportOptions {
   credentials: (cluster: string) => { user: string; password: string };
@@ -14,7 +16,54 @@ export interface QueryApiTransportOptions {
   fetch?: typeof fetch;
   /** connect + response timeout for one call when the request gives no deadline */
   timeoutMs?: number;
+  /**
+   * largest response body read from a member when the request names no limit (bytes; default
+   * 32 MiB): the body is streamed and counted, and the read is abandoned past it (ResultTooLarge)
+   */
+  maxResultBytes?: number;
 }
+
+/** what a response body that is too large reads as: the caller fails the statement */
+const TOO_LARGE = Symbol('too large');
+
+/**
+ * Reads a response body as text, counting bytes as they arrive and abandoning the read (the
+ * connection is dropped, so Neo4j stops writing) as soon as `maxBytes` is passed.
+ */
+async function readBounded(res: Response, maxBytes: number): Promise<string | typeof TOO_LARGE> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    return TOO_LARGE;
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      return TOO_LARGE;
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return new TextDecoder().decode(chunks[0]);
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
+
+const isAbort = (err: unknown) => {
+  const name = (err as { name?: string })?.name;
+  return name === 'TimeoutError' || name === 'AbortError';
+};
 
 const TYPED = 'application/vnd.neo4j.query';
 
@@ -29,8 +78,10 @@ interface QueryApiBody {
 
 export class QueryApiTransport implements Transport {
   private readonly fetchImpl: typeof fetch;
+  private readonly defaultMaxResultBytes: number;
   constructor(private readonly options: QueryApiTransportOptions) {
     this.fetchImpl = options.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
+    this.defaultMaxResultBytes = options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
   }
 
   private base(cluster: string, address: string): string {
@@ -47,7 +98,7 @@ export class QueryApiTransport implements Transport {
     database: string,
     body: Record<string, unknown> | undefined,
     deadline?: number,
-    opts: { suffix?: string; method?: string; affinity?: string | undefined } = {},
+    opts: { suffix?: string; method?: string; affinity?: string | undefined; maxResultBytes?: number | undefined } = {},
   ): Promise<QueryApiBody & { status: number; affinity: string | undefined }> {
     const { user, password } = this.options.credentials(cluster);
     const url = `${this.base(cluster, address)}/db/${encodeURIComponent(database)}/query/v2${opts.suffix ?? ''}`;
@@ -73,12 +124,22 @@ export class QueryApiTransport implements Transport {
       throw new GatewayError(Codes.DatabaseUnavailable, 'The database is unavailable: no connection to the cluster member could be made.', { status: 503, retryable: true, notSent: true, cause: err });
     }
     let parsed: QueryApiBody;
-    const text = await res.text();
+    const maxBytes = opts.maxResultBytes ?? this.defaultMaxResultBytes;
+    let text: string | typeof TOO_LARGE;
+    try {
+      text = await readBounded(res, maxBytes);
+    } catch (err) {
+      // the signal also bounds the body: a deadline that passes mid-read aborts it
+      if (isAbort(err)) throw new GatewayError(Codes.DeadlineExceeded, 'The request deadline passed before the member\'s answer was read.', { cause: err });
+      throw new GatewayError(Codes.DatabaseUnavailable, `The connection to member ${address} broke while its answer was read.`, { status: 502, cause: err });
+    }
+    if (text === TOO_LARGE) throw resultTooLarge(maxBytes);
     try {
       parsed = text === '' ? {} : (JSON.parse(text) as QueryApiBody);
     } catch (err) {
       throw new GatewayError(Codes.DatabaseUnavailable, `Member ${address} answered ${res.status} without a Query API body.`, { status: 502, cause: err });
     }
+    if (deadline !== undefined && Date.now() > deadline) throw deadlineExceeded();
     return { ...parsed, status: res.status, affinity: res.headers.get('neo4j-cluster-affinity') ?? undefined };
   }
 
@@ -107,6 +168,7 @@ export class QueryApiTransport implements Transport {
         ...(req.timeoutMs ? { maxExecutionTime: req.timeoutMs } : {}),
       },
       req.deadline,
+      { maxResultBytes: req.maxResultBytes },
     );
     if (body.status >= 300 || !body.data) QueryApiTransport.fail(body);
     const { fields, values } = body.data;
@@ -163,6 +225,22 @@ export class QueryApiTransport implements Transport {
     };
   }
 
+  /**
+   * A statement of a Neo4j-held transaction whose answer was abandoned (too large, or past the
+   * deadline) ends the transaction, as an error inside a transaction does in Neo4j: it is rolled
+   * back (best effort) before the error goes to the caller.
+   */
+  private async endingOnOverrun<T>(member: MemberRef, database: string, id: string, affinity: string | undefined, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (err instanceof GatewayError && (err.code === Codes.ResultTooLarge || err.code === Codes.DeadlineExceeded)) {
+        await this.remoteTransactions.rollback(member, database, id, affinity).catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
   readonly remoteTransactions: RemoteTransactions = {
     begin: async (member, req) => {
       const body = await this.post(member.cluster, member.address, req.database, {
@@ -172,17 +250,21 @@ export class QueryApiTransport implements Transport {
         includeCounters: true,
         ...(req.impersonatedUser ? { impersonatedUser: req.impersonatedUser } : {}),
         ...(req.timeoutMs ? { maxExecutionTime: req.timeoutMs } : {}),
-      }, undefined, { suffix: '/tx' });
+      }, req.deadline, { suffix: '/tx', maxResultBytes: req.maxResultBytes });
       if (body.status >= 300 || !body.transaction) QueryApiTransport.fail(body);
       return { id: body.transaction.id, expires: body.transaction.expires, affinity: body.affinity, result: QueryApiTransport.result(body, req.maxRows) };
     },
-    run: async (member, database, id, affinity, statement, parameters, maxRows) => {
-      const body = await this.post(member.cluster, member.address, database, { statement, parameters, includeCounters: true }, undefined, { suffix: `/tx/${encodeURIComponent(id)}`, affinity });
+    run: async (member, database, id, affinity, statement, parameters, maxRows, bounds?: StatementBounds) => {
+      const body = await this.endingOnOverrun(member, database, id, affinity, () =>
+        this.post(member.cluster, member.address, database, { statement, parameters, includeCounters: true }, bounds?.deadline, { suffix: `/tx/${encodeURIComponent(id)}`, affinity, maxResultBytes: bounds?.maxResultBytes }),
+      );
       if (body.status >= 300 || !body.data) QueryApiTransport.fail(body);
       return { expires: body.transaction?.expires, result: QueryApiTransport.result(body, maxRows)! };
     },
     commit: async (member, database, id, affinity, last) => {
-      const body = await this.post(member.cluster, member.address, database, last ? { statement: last.statement, parameters: last.parameters, includeCounters: true } : {}, undefined, { suffix: `/tx/${encodeURIComponent(id)}/commit`, affinity });
+      const body = await this.endingOnOverrun(member, database, id, affinity, () =>
+        this.post(member.cluster, member.address, database, last ? { statement: last.statement, parameters: last.parameters, includeCounters: true } : {}, last?.deadline, { suffix: `/tx/${encodeURIComponent(id)}/commit`, affinity, maxResultBytes: last?.maxResultBytes }),
+      );
       if (body.status >= 300 || (body.errors?.length && !body.data)) QueryApiTransport.fail(body);
       return { bookmarks: body.bookmarks ?? [], result: last ? QueryApiTransport.result(body, last.maxRows) : undefined };
     },

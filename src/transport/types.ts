@@ -58,7 +58,21 @@ export interface RunRequest {
   impersonatedUser?: string;
   /** refuse results with more rows than this */
   maxRows: number;
+  /**
+   * refuse results larger than this many bytes of typed JSON (ResultTooLarge), measured while
+   * rows are read and stopping the statement as soon as it is passed; absent: the transport's
+   * default (given to its constructor)
+   */
+  maxResultBytes?: number;
   /** epoch ms after which the transport abandons the statement (DeadlineExceeded) */
+  deadline?: number;
+}
+
+/** Bounds of one statement inside an explicit transaction (besides its row limit). */
+export interface StatementBounds {
+  /** as RunRequest.maxResultBytes */
+  maxResultBytes?: number;
+  /** as RunRequest.deadline; past it the statement, and with it the transaction, is abandoned */
   deadline?: number;
 }
 
@@ -93,7 +107,7 @@ export interface RoutingTableData {
 }
 
 export interface TransactionHandle {
-  run(statement: string, parameters: Record<string, TypedValue>, maxRows: number): Promise<RunResult>;
+  run(statement: string, parameters: Record<string, TypedValue>, maxRows: number, bounds?: StatementBounds): Promise<RunResult>;
   commit(): Promise<string[]>;
   rollback(): Promise<void>;
   readonly member: MemberRef;
@@ -112,9 +126,9 @@ export interface BeginRequest {
  * the transaction id travels with the client. For runtimes that cannot keep a connection open.
  */
 export interface RemoteTransactions {
-  begin(member: MemberRef, request: BeginRequest & { statement?: string; parameters?: Record<string, TypedValue>; maxRows: number }): Promise<{ id: string; expires: string; affinity: string | undefined; result: RunResult | undefined }>;
-  run(member: MemberRef, database: string, id: string, affinity: string | undefined, statement: string, parameters: Record<string, TypedValue>, maxRows: number): Promise<{ expires: string | undefined; result: RunResult }>;
-  commit(member: MemberRef, database: string, id: string, affinity: string | undefined, last: { statement: string; parameters: Record<string, TypedValue>; maxRows: number } | undefined): Promise<{ bookmarks: string[]; result: RunResult | undefined }>;
+  begin(member: MemberRef, request: BeginRequest & StatementBounds & { statement?: string; parameters?: Record<string, TypedValue>; maxRows: number }): Promise<{ id: string; expires: string; affinity: string | undefined; result: RunResult | undefined }>;
+  run(member: MemberRef, database: string, id: string, affinity: string | undefined, statement: string, parameters: Record<string, TypedValue>, maxRows: number, bounds?: StatementBounds): Promise<{ expires: string | undefined; result: RunResult }>;
+  commit(member: MemberRef, database: string, id: string, affinity: string | undefined, last: (StatementBounds & { statement: string; parameters: Record<string, TypedValue>; maxRows: number }) | undefined): Promise<{ bookmarks: string[]; result: RunResult | undefined }>;
   rollback(member: MemberRef, database: string, id: string, affinity: string | undefined): Promise<void>;
 }
 

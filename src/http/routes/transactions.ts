@@ -6,11 +6,12 @@ import type { Context, Hono } from 'hono';
 import { GatewayError } from '../../errors/index.js';
 import { bookmarksFor, encodeBookmarks, mergeBookmarks } from '../../routing/bookmarks.js';
 import type { Route } from '../../routing/service.js';
-import type { AccessMode, RunResult } from '../../transport/types.js';
+import type { AccessMode, RunResult, TransactionHandle } from '../../transport/types.js';
 import { ApiKeyAuth, type Principal } from '../auth.js';
 import { encodeQueryResponse, type QueryRequest } from '../codec.js';
 import { TxTokens } from '../tx-token.js';
 import { AFFINITY_HEADER, type GatewayEnv, type Kit } from '../kit.js';
+import { effectiveLimits } from '../../limits/effective.js';
 
 type Env = GatewayEnv;
 
@@ -20,6 +21,12 @@ export function registerTransactions(app: Hono<Env>, kit: Kit): void {
   /** a statement inside a transaction passes the statement gate like any other ('' stays '') */
   const gated = async (principal: Principal, shard: string, statement: string, mode: AccessMode, impersonates = false): Promise<string> =>
     statement.trim() === '' ? statement : (await gate.forShard(principal, shard, statement, { mode, impersonates })).text;
+
+  /** the bounds of one statement of `principal` in a transaction: its key's limits, the request deadline */
+  const bounds = (c: Context<Env>, principal: Principal) => {
+    const l = effectiveLimits(principal.limits, topology.limits);
+    return { maxRows: l.maxRows, maxResultBytes: l.maxResultBytes, deadline: c.get('started') + topology.limits.requestDeadlineMs };
+  };
 
   /** what beginning a transaction needs, wherever it is held: the request, its shard and member */
   const opening = async (c: Context<Env>) => {
@@ -53,11 +60,14 @@ export function registerTransactions(app: Hono<Env>, kit: Kit): void {
     app.post('/db/:db/query/v2/tx', limit, authenticate, async (c) => {
       const typed = responseKind(c);
       const { db, req, shard, principal, sent, route, database: dbName, timeoutMs } = await opening(c);
+      const b = bounds(c, principal);
       const begun = await remote.begin(route.member, {
         database: dbName,
         accessMode: req.accessMode,
         bookmarks: bookmarksFor(sent, shard),
-        maxRows: topology.limits.maxRows,
+        maxRows: b.maxRows,
+        maxResultBytes: b.maxResultBytes,
+        deadline: b.deadline,
         ...(req.statement.trim() !== '' ? { statement: req.statement, parameters: req.parameters } : {}),
         timeoutMs,
         ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
@@ -79,7 +89,8 @@ export function registerTransactions(app: Hono<Env>, kit: Kit): void {
       const { tx, member, route, id } = await txOf(c);
       const principal = c.get('principal');
       const statement = await gated(principal, tx.s, req.statement, principal.modes.has('WRITE') ? 'WRITE' : 'READ');
-      const out = await remote.run(member, tx.d, tx.i, tx.f, statement, req.parameters, topology.limits.maxRows);
+      const b = bounds(c, principal);
+      const out = await remote.run(member, tx.d, tx.i, tx.f, statement, req.parameters, b.maxRows, { maxResultBytes: b.maxResultBytes, deadline: b.deadline });
       return respond(c, 202, txBody(out.result, typed, req.includeCounters, { id, expires: out.expires ?? new Date(now() + topology.limits.transactionIdleMs).toISOString() }), typed, [route]);
     });
     app.post('/db/:db/query/v2/tx/:id/commit', limit, authenticate, async (c) => {
@@ -88,7 +99,7 @@ export function registerTransactions(app: Hono<Env>, kit: Kit): void {
       const { tx, member, route } = await txOf(c);
       const principal = c.get('principal');
       const statement = await gated(principal, tx.s, req.statement, principal.modes.has('WRITE') ? 'WRITE' : 'READ');
-      const out = await remote.commit(member, tx.d, tx.i, tx.f, statement.trim() !== '' ? { statement, parameters: req.parameters, maxRows: topology.limits.maxRows } : undefined);
+      const out = await remote.commit(member, tx.d, tx.i, tx.f, statement.trim() !== '' ? { statement, parameters: req.parameters, ...bounds(c, principal) } : undefined);
       const bookmarks = encodeBookmarks({ [tx.s]: out.bookmarks });
       const body = out.result ? encodeQueryResponse({ result: out.result, bookmarks, includeCounters: req.includeCounters, typed }) : JSON.stringify({ bookmarks });
       return respond(c, 202, body, typed, [route]);
@@ -105,21 +116,33 @@ export function registerTransactions(app: Hono<Env>, kit: Kit): void {
     if (!transport.begin) {
       throw new GatewayError('Neo.ClientError.Gateway.TransactionsNotSupported', 'Explicit transactions are not available on this runtime; send each statement to /db/{db}/query/v2.', { status: 501 });
     }
-    const { db, req, shard, principal, sent, route, database: dbName, timeoutMs } = await opening(c);
-    const handle = await transport.begin(route.member, {
-      database: dbName,
-      accessMode: req.accessMode,
-      bookmarks: bookmarksFor(sent, shard),
-      timeoutMs,
-      ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
-    });
-    const tx = transactions.add({ principal: principal.id, database: db, shard, mode: req.accessMode, handle, route, sentBookmarks: sent.shards });
+    // a slot first (429 past the key's or the instance's cap): nothing is opened on Neo4j without one
+    const caller = c.get('principal');
+    const slot = transactions.reserve(caller.id, effectiveLimits(caller.limits, topology.limits).maxOpenTransactions, topology.limits.maxOpenTransactions);
+    let o: Awaited<ReturnType<typeof opening>>;
+    let handle: TransactionHandle;
+    try {
+      o = await opening(c);
+      handle = await transport.begin(o.route.member, {
+        database: o.database,
+        accessMode: o.req.accessMode,
+        bookmarks: bookmarksFor(o.sent, o.shard),
+        timeoutMs: o.timeoutMs,
+        ...(o.req.impersonatedUser !== undefined ? { impersonatedUser: o.req.impersonatedUser } : {}),
+      });
+    } catch (err) {
+      slot.cancel();
+      throw err;
+    }
+    const { db, req, shard, principal, sent, route } = o;
+    const tx = transactions.add({ principal: principal.id, database: db, shard, mode: req.accessMode, handle, route, sentBookmarks: sent.shards, slot });
     recordShard(route, 'begin', 1);
     let result: RunResult | undefined;
     if (req.statement.trim() !== '') {
       tx.busy = true;
       try {
-        result = await handle.run(req.statement, req.parameters, topology.limits.maxRows);
+        const { maxRows, ...rest } = bounds(c, principal);
+        result = await handle.run(req.statement, req.parameters, maxRows, rest);
       } catch (err) {
         transactions.remove(tx);
         await handle.rollback();
@@ -145,7 +168,8 @@ export function registerTransactions(app: Hono<Env>, kit: Kit): void {
       throw err;
     }
     try {
-      const result = await tx.handle.run(statement, req.parameters, topology.limits.maxRows);
+      const { maxRows, ...rest } = bounds(c, c.get('principal'));
+      const result = await tx.handle.run(statement, req.parameters, maxRows, rest);
       if (result.error) {
         transactions.remove(tx);
         await tx.handle.rollback();
@@ -176,7 +200,10 @@ export function registerTransactions(app: Hono<Env>, kit: Kit): void {
     transactions.remove(tx);
     let result: RunResult | undefined;
     try {
-      if (statement.trim() !== '') result = await tx.handle.run(statement, req.parameters, topology.limits.maxRows);
+      if (statement.trim() !== '') {
+        const { maxRows, ...rest } = bounds(c, c.get('principal'));
+        result = await tx.handle.run(statement, req.parameters, maxRows, rest);
+      }
     } catch (err) {
       await tx.handle.rollback();
       throw err;
