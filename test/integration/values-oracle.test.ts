@@ -1,0 +1,353 @@
+/**
+ * The value model of src/values/ against Neo4j itself (the `truth` sandbox instance, read-only
+ * statements that create no data). fast-check generates lists of values of every type that can
+ * be written in a statement (nested lists and maps, big integers, NaN/±Infinity/-0.0,
+ * astral-plane strings, datetimes in several offsets and IANA zones, durations, 2D/3D cartesian
+ * and WGS-84 points, byte arrays), and for each list:
+ *
+ * - sort: compareOrderBy, ties broken by index, gives the permutation of
+ *   `UNWIND range(0, size(vs)-1) AS i WITH i ORDER BY vs[i], i`;
+ * - grouping / DISTINCT: buckets by equivalenceKey are Neo4j's groups of
+ *   `WITH vs[i] AS v, i WITH v, collect(i) AS members`, and the first value of each bucket, in
+ *   order, is `WITH DISTINCT v`;
+ * - every aggregate of aggregate.ts, with and without DISTINCT, percentiles with several p,
+ *   equals `UNWIND vs AS v RETURN <agg>(v)` byte for byte in typed JSON (or fails with Neo4j's
+ *   error code);
+ * - the combiners of per-part results equal Neo4j's whole-list result where aggregate.ts claims
+ *   exactness, for random splits of the list.
+ *
+ * Values are written as Cypher expressions (literals, `date(...)`, `point(...)`, ...) rather than
+ * parameters, because Neo4j orders strings from parameters by UTF-16 code unit but stored strings
+ * and literals by code point (see order.ts); byte arrays have no literal and travel as parameters.
+ * The typed values the functions under test get are the ones Neo4j returns for the same list,
+ * i.e. what a shard sends the gateway.
+ */
+import fc from 'fast-check';
+import { describe, expect, inject, it } from 'vitest';
+import type { TypedValue } from '../../src/transport/types.js';
+import { compareOrderBy } from '../../src/values/order.js';
+import { equivalenceKey } from '../../src/values/equivalence.js';
+import { aggregator, combineAvg, combineCount, combineMax, combineMin, combineSum, type AggregateName } from '../../src/values/aggregate.js';
+import { javaDoubleToString } from '../../src/values/java-double.js';
+import { GatewayError } from '../../src/errors/index.js';
+
+// ------------------------------------------------------------------------------------------------
+// Neo4j's own Query API, typed JSON both ways
+
+interface Answer {
+  values?: TypedValue[][];
+  error?: { code: string; message: string };
+}
+
+async function truth(statement: string, parameters: Record<string, TypedValue> = {}): Promise<Answer> {
+  const { instances, password } = inject('sandbox');
+  const res = await fetch(`${instances.truth!.httpUri}/db/neo4j/query/v2`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/vnd.neo4j.query',
+      accept: 'application/vnd.neo4j.query',
+      authorization: `Basic ${btoa(`neo4j:${password}`)}`,
+    },
+    body: JSON.stringify({ statement, parameters, accessMode: 'READ' }),
+  });
+  const body = (await res.json()) as { data?: { values: TypedValue[][] }; errors?: { code: string; message: string }[] };
+  if (body.errors && body.errors.length > 0) return { error: body.errors[0]! };
+  return { values: body.data!.values };
+}
+
+// ------------------------------------------------------------------------------------------------
+// generated values, as Cypher expressions
+
+type Spec = { lit: string } | { bytes: string } | { list: Spec[] } | { map: [string, Spec][] };
+
+function render(spec: Spec, params: Record<string, TypedValue>): string {
+  if ('lit' in spec) return spec.lit;
+  if ('bytes' in spec) {
+    const name = `b${Object.keys(params).length}`;
+    params[name] = { $type: 'Base64', _value: spec.bytes };
+    return `$${name}`;
+  }
+  if ('list' in spec) return `[${spec.list.map((s) => render(s, params)).join(', ')}]`;
+  return `{${spec.map.map(([k, v]) => `\`${k.replace(/`/g, '``')}\`: ${render(v, params)}`).join(', ')}}`;
+}
+
+function renderList(specs: Spec[]): { text: string; params: Record<string, TypedValue> } {
+  const params: Record<string, TypedValue> = {};
+  return { text: render({ list: specs }, params), params };
+}
+
+const lit = (s: string): Spec => ({ lit: s });
+
+function floatLiteral(d: number): string {
+  if (Number.isNaN(d)) return '(0.0/0.0)';
+  if (d === Infinity) return '(1.0/0.0)';
+  if (d === -Infinity) return '(-1.0/0.0)';
+  return javaDoubleToString(d);
+}
+
+const nullA = fc.constant(lit('null'));
+const boolA = fc.boolean().map((b) => lit(String(b)));
+const intA = fc
+  .oneof(
+    fc.integer({ min: -4, max: 4 }).map(String),
+    fc.bigInt({ min: -9223372036854775808n, max: 9223372036854775807n }).map(String),
+    fc.constantFrom('9007199254740992', '9007199254740993', '-9007199254740993', '1152921504606846976', '1152921504606846977', '9223372036854775807', '-9223372036854775808', '127', '-128'),
+  )
+  .map(lit);
+const floatA = fc
+  .oneof(
+    fc.double(),
+    fc.constantFrom(0.5, -2.5, 1, 0, -0, 3, -4, Number.NaN, Infinity, -Infinity, 2 ** 53, 2 ** 60, 2 ** 63, -(2 ** 63), 1e23, 0.1),
+  )
+  .map((d) => lit(floatLiteral(d)));
+const stringA = fc
+  .string({ unit: fc.constantFrom('a', 'b', 'B', 'é', '\uFF5A', '\uE000', '\u{1F600}', '\u{1F601}', '\u{10FFFF}', "'", '\\', ' '), maxLength: 4 })
+  .map((s) => lit(`'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`));
+const dateA = fc
+  .record({ y: fc.oneof(fc.integer({ min: 1969, max: 1971 }), fc.integer({ min: -9999, max: 12000 }), fc.integer({ min: -999999999, max: 999999999 })), m: fc.integer({ min: 1, max: 12 }), d: fc.integer({ min: 1, max: 28 }) })
+  .map(({ y, m, d }) => lit(`date({year: ${y}, month: ${m}, day: ${d}})`));
+const timeFields = fc.record({ h: fc.constantFrom(0, 1, 12, 23), mi: fc.constantFrom(0, 30, 59), s: fc.constantFrom(0, 1, 59), ns: fc.constantFrom(0, 1, 500000000, 123456789) });
+const offsetA = fc.constantFrom('Z', '+01:00', '-05:30', '+14:00', '-18:00', '+00:00', '+02:00');
+const zoneA = fc.constantFrom('Europe/Paris', 'America/New_York', 'Asia/Kolkata', 'Asia/Calcutta', 'Europe/London', 'Australia/Lord_Howe', 'Pacific/Chatham', 'UTC', 'Etc/GMT-2');
+const localTimeA = timeFields.map(({ h, mi, s, ns }) => lit(`localtime({hour: ${h}, minute: ${mi}, second: ${s}, nanosecond: ${ns}})`));
+const timeA = fc.tuple(timeFields, offsetA).map(([{ h, mi, s, ns }, o]) => lit(`time({hour: ${h}, minute: ${mi}, second: ${s}, nanosecond: ${ns}, timezone: '${o}'})`));
+const localDateTimeA = fc
+  .tuple(fc.integer({ min: 1969, max: 1971 }), fc.integer({ min: 1, max: 12 }), timeFields)
+  .map(([y, m, { h, mi, s, ns }]) => lit(`localdatetime({year: ${y}, month: ${m}, day: 1, hour: ${h}, minute: ${mi}, second: ${s}, nanosecond: ${ns}})`));
+// a few instants seen from many offsets and zones (equal instants), including a DST overlap
+const dateTimeA = fc
+  .tuple(fc.constantFrom(0, 1600000000, 1604208600, 1604212200, -86400, 1600003600), fc.constantFrom(0, 1, 999999999), fc.oneof(offsetA, zoneA))
+  .map(([e, ns, z]) => lit(`datetime({epochSeconds: ${e}, nanosecond: ${ns}, timezone: '${z}'})`));
+const durationA = fc
+  .record({
+    months: fc.oneof(fc.integer({ min: -14, max: 14 }), fc.constant(0)),
+    days: fc.oneof(fc.integer({ min: -31, max: 31 }), fc.constant(0)),
+    seconds: fc.oneof(fc.constantFrom(0, 1, -1, -90, 86400, 2629746, 3600, -86400), fc.integer({ min: -1000000, max: 1000000 })),
+    ns: fc.constantFrom(0, 1, -1, 500000000, -500000000, 999999999),
+  })
+  .map(({ months, days, seconds, ns }) => lit(`duration({months: ${months}, days: ${days}, seconds: ${seconds}, nanoseconds: ${ns}})`));
+const coordA = fc.constantFrom('-0.0', '0.0', '1.0', '1.5', '-2.0', '45.0');
+const pointA = fc.oneof(
+  fc.tuple(coordA, coordA).map(([x, y]) => lit(`point({x: ${x}, y: ${y}})`)),
+  fc.tuple(coordA, coordA, coordA).map(([x, y, z]) => lit(`point({x: ${x}, y: ${y}, z: ${z}})`)),
+  fc.tuple(coordA, coordA).map(([x, y]) => lit(`point({longitude: ${x}, latitude: ${y}})`)),
+  fc.tuple(coordA, coordA, coordA).map(([x, y, z]) => lit(`point({longitude: ${x}, latitude: ${y}, height: ${z}})`)),
+);
+const bytesA = fc.uint8Array({ maxLength: 3 }).map((b): Spec => ({ bytes: btoa(String.fromCharCode(...b)) }));
+
+const scalarA: fc.Arbitrary<Spec> = fc.oneof(nullA, boolA, intA, intA, floatA, floatA, stringA, stringA, dateA, localTimeA, timeA, localDateTimeA, dateTimeA, dateTimeA, durationA, pointA, bytesA);
+const keyA = fc.constantFrom('a', 'b', 'B', 'é', '\uFF5A', '\u{1F600}');
+const valueA: fc.Arbitrary<Spec> = fc.letrec<{ value: Spec }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    scalarA,
+    fc.array(tie('value'), { maxLength: 3 }).map((list): Spec => ({ list })),
+    fc.uniqueArray(fc.tuple(keyA, tie('value')), { maxLength: 3, selector: ([k]) => k }).map((map): Spec => ({ map })),
+  ),
+})).value;
+
+// small pools make ties and equal values likely, which is where the rules differ
+const anyListA = fc.array(fc.oneof(valueA, scalarA), { maxLength: 24 });
+const numberListA = fc.array(fc.oneof({ weight: 4, arbitrary: fc.oneof(intA, floatA) }, { weight: 1, arbitrary: nullA }), { maxLength: 16 });
+const smallIntListA = fc.array(fc.oneof(fc.integer({ min: -9, max: 9 }).map((i) => lit(String(i))), nullA), { maxLength: 12 });
+const durationListA = fc.array(fc.oneof({ weight: 4, arbitrary: durationA }, { weight: 1, arbitrary: nullA }), { maxLength: 10 });
+
+// ------------------------------------------------------------------------------------------------
+// the model under test
+
+function ourPermutation(vs: TypedValue[]): number[] {
+  return vs.map((_, i) => i).sort((a, b) => compareOrderBy(vs[a]!, vs[b]!) || a - b);
+}
+
+function ourGroups(vs: TypedValue[]): number[][] {
+  const groups = new Map<string, number[]>();
+  vs.forEach((v, i) => {
+    const k = equivalenceKey(v);
+    const g = groups.get(k);
+    if (g) g.push(i);
+    else groups.set(k, [i]);
+  });
+  return [...groups.values()];
+}
+
+function normaliseGroups(groups: number[][]): string {
+  return JSON.stringify(groups.map((g) => [...g].sort((a, b) => a - b)).sort((a, b) => a[0]! - b[0]!));
+}
+
+function ints(v: TypedValue): number[] {
+  return (v as { _value: TypedValue[] })._value.map((x) => Number((x as { _value: string })._value));
+}
+
+function ours(fn: AggregateName, distinct: boolean, vs: TypedValue[], percentile?: TypedValue): { value?: TypedValue; code?: string } {
+  try {
+    const agg = aggregator(fn, { distinct, ...(percentile ? { percentile } : {}) });
+    for (const v of vs) agg.add(v);
+    return { value: agg.result() };
+  } catch (err) {
+    if (err instanceof GatewayError) return { code: err.code };
+    throw err;
+  }
+}
+
+const CYPHER_NAME: Record<AggregateName, string> = {
+  count: 'count', sum: 'sum', avg: 'avg', min: 'min', max: 'max', collect: 'collect',
+  percentileDisc: 'percentileDisc', percentileCont: 'percentileCont', stDev: 'stDev', stDevP: 'stDevP',
+};
+
+/** runs each aggregate on Neo4j and here; returns the mismatches */
+async function compareAggregates(specs: Spec[], calls: { fn: AggregateName; distinct: boolean; p?: string }[]): Promise<unknown[]> {
+  const { text, params } = renderList(specs);
+  const listed = await truth(`RETURN ${text} AS vs`, params);
+  expect(listed.error).toBeUndefined();
+  const vs = (listed.values![0]![0] as { _value: TypedValue[] })._value;
+  const mismatches: unknown[] = [];
+  // one statement for all the calls that succeed; a failing call is then run alone
+  const columns = calls.map((c, i) => `${CYPHER_NAME[c.fn]}(${c.distinct ? 'DISTINCT ' : ''}v${c.p === undefined ? '' : `, ${c.p}`}) AS c${i}`);
+  let answer = await truth(`UNWIND ${text} AS v RETURN ${columns.join(', ')}`, params);
+  const single = answer.error !== undefined;
+  for (let i = 0; i < calls.length; i++) {
+    const c = calls[i]!;
+    if (single) {
+      answer = await truth(`UNWIND ${text} AS v RETURN ${columns[i]}`, params);
+      // Neo4j refuses some calls on a literal list before running them (sum of strings): the
+      // gateway sees values at run time, so ask again with the values as a parameter
+      if (answer.error?.code === 'Neo.ClientError.Statement.SyntaxError') {
+        answer = await truth(`UNWIND $vs AS v RETURN ${columns[i]}`, { ...params, vs: { $type: 'List', _value: vs } });
+      }
+    }
+    const theirs = answer.error ? { code: answer.error.code } : { value: answer.values![0]![single ? 0 : i]! };
+    let percentile: TypedValue | undefined;
+    if (c.p !== undefined) percentile = ((await truth(`RETURN ${c.p} AS p`)).values![0]![0]!);
+    const mine = ours(c.fn, c.distinct, vs, percentile);
+    if (JSON.stringify(mine) !== JSON.stringify(theirs)) mismatches.push({ call: c, list: text, vs, theirs, mine });
+  }
+  return mismatches;
+}
+
+// ------------------------------------------------------------------------------------------------
+
+describe('the value model against Neo4j (truth instance)', () => {
+  it('ORDER BY, grouping and DISTINCT', async () => {
+    await fc.assert(
+      fc.asyncProperty(anyListA, async (specs) => {
+        const { text, params } = renderList(specs);
+        const answer = await truth(
+          `WITH ${text} AS vs
+           CALL { WITH vs UNWIND range(0, size(vs) - 1) AS i WITH i ORDER BY vs[i], i RETURN collect(i) AS perm }
+           CALL { WITH vs UNWIND range(0, size(vs) - 1) AS i WITH vs[i] AS v, i WITH v, collect(i) AS members RETURN collect(members) AS groups }
+           CALL { WITH vs UNWIND vs AS v WITH DISTINCT v RETURN collect([v]) AS firsts }
+           RETURN vs, perm, groups, firsts`,
+          params,
+        );
+        expect(answer.error).toBeUndefined();
+        const [vsV, permV, groupsV, firstsV] = answer.values![0]!;
+        const vs = (vsV as { _value: TypedValue[] })._value;
+        expect(ourPermutation(vs)).toEqual(ints(permV!));
+        const theirGroups = (groupsV as { _value: TypedValue[] })._value.map(ints);
+        expect(normaliseGroups(ourGroups(vs))).toEqual(normaliseGroups(theirGroups));
+        const ourFirsts = ourGroups(vs).map((g) => vs[g[0]!]!);
+        const theirFirsts = (firstsV as { _value: { _value: TypedValue[] }[] })._value.map((l) => l._value[0]!);
+        expect(JSON.stringify(ourFirsts)).toEqual(JSON.stringify(theirFirsts));
+      }),
+      { numRuns: 120 },
+    );
+  });
+
+  const PERCENTILES = ['0.0', '0.1', '0.25', '0.5', '(1.0/3.0)', '0.75', '0.9', '1', '1.0'];
+
+  it('aggregates over numbers, with and without DISTINCT', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(numberListA, smallIntListA), fc.constantFrom(...PERCENTILES), fc.constantFrom(...PERCENTILES), async (specs, p1, p2) => {
+        const calls: { fn: AggregateName; distinct: boolean; p?: string }[] = [];
+        for (const distinct of [false, true]) {
+          for (const fn of ['count', 'sum', 'avg', 'min', 'max', 'collect', 'stDev', 'stDevP'] as const) calls.push({ fn, distinct });
+          for (const p of [p1, p2]) calls.push({ fn: 'percentileDisc', distinct, p }, { fn: 'percentileCont', distinct, p });
+        }
+        expect(await compareAggregates(specs, calls)).toEqual([]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('aggregates over durations, and over values of every type', async () => {
+    await fc.assert(
+      fc.asyncProperty(durationListA, anyListA, fc.constantFrom<AggregateName>('sum', 'avg', 'stDev', 'percentileDisc', 'percentileCont'), async (durations, any, probe) => {
+        const durationCalls = (['count', 'sum', 'avg', 'min', 'max', 'collect'] as const).flatMap((fn) => [false, true].map((distinct) => ({ fn, distinct })));
+        expect(await compareAggregates(durations, durationCalls)).toEqual([]);
+        const anyCalls = (['count', 'min', 'max', 'collect'] as const).flatMap((fn) => [false, true].map((distinct) => ({ fn, distinct })));
+        // and one aggregate that fails on most mixed lists: the same error code, or the same value
+        anyCalls.push({ fn: probe, distinct: false, ...(probe.startsWith('percentile') ? { p: '0.5' } : {}) } as never);
+        expect(await compareAggregates(any, anyCalls)).toEqual([]);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('percentile checks: out of range, not a number, only once a number arrives', async () => {
+    const float = (x: string): TypedValue => ({ $type: 'Float', _value: x });
+    const cases: [string, TypedValue][] = [
+      ['[1, 2]', float('1.5')], ['[1, 2]', float('-0.1')], ['[1, 2]', { $type: 'String', _value: 'a' }], ['[1, 2]', { $type: 'Null', _value: null }],
+      ['[null, null]', float('1.5')], ['[]', { $type: 'Integer', _value: '2' }], ['[1, 2, 3]', float('NaN')], ['[1, 2]', { $type: 'Integer', _value: '1' }],
+      ['[1, 2.5, 3]', float('0.5')], ['[3, 1]', float('1.0E-300')],
+    ];
+    for (const [list, p] of cases) {
+      for (const fn of ['percentileDisc', 'percentileCont'] as const) {
+        // [$p, true][0]: a percentile whose type Neo4j only learns at run time, as the gateway does
+        const statement = `WITH [$p, true][0] AS p UNWIND ${list} AS v RETURN ${fn}(v, p) AS r`;
+        const answer = await truth(statement, { p });
+        const vs = (await truth(`RETURN ${list} AS vs`)).values![0]![0] as { _value: TypedValue[] };
+        const mine = ours(fn, false, vs._value, p);
+        expect({ statement, p, ...mine }).toEqual({ statement, p, ...(answer.error ? { code: answer.error.code } : { value: answer.values![0]![0] }) });
+      }
+    }
+  });
+
+  it('combiners of per-part count/sum/min/max/avg equal the whole-list result where exact', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(numberListA, smallIntListA, durationListA), fc.array(fc.nat(), { maxLength: 3 }), async (specs, cutSeeds) => {
+        const { text, params } = renderList(specs);
+        const n = specs.length;
+        const cuts = [...new Set([0, ...cutSeeds.map((s) => (n === 0 ? 0 : s % (n + 1))), n])].sort((a, b) => a - b);
+        const whole = await truth(`UNWIND ${text} AS v RETURN count(v) AS c, sum(v) AS s, min(v) AS mn, max(v) AS mx, avg(v) AS a, collect(v) AS vs`, params);
+        if (whole.error) return; // a list Neo4j cannot sum (numbers and durations mixed): nothing to combine
+        const [c, s, mn, mx, a, vsV] = whole.values![0]!;
+        const cutList: TypedValue = { $type: 'List', _value: cuts.map((x) => ({ $type: 'Integer', _value: String(x) })) };
+        const parts = await truth(
+          `WITH ${text} AS vs UNWIND range(0, size($cuts) - 2) AS p
+           CALL { WITH vs, p UNWIND vs[$cuts[p]..$cuts[p + 1]] AS v RETURN count(v) AS c, sum(v) AS s, min(v) AS mn, max(v) AS mx, avg(v) AS a }
+           RETURN c, s, mn, mx, a ORDER BY p`,
+          { ...params, cuts: cutList },
+        );
+        expect(parts.error).toBeUndefined();
+        const rows = parts.values!;
+        expect(combineCount(rows.map((r) => r[0]!))).toEqual(c);
+        // min / max: the same value (which of two equal values is returned may differ)
+        expect(compareOrderBy(combineMin(rows.map((r) => r[2]!)), mn!)).toBe(0);
+        expect(compareOrderBy(combineMax(rows.map((r) => r[3]!)), mx!)).toBe(0);
+        // sum: exact for durations, and for Integers when no running sum overflows
+        const vs = (vsV as { _value: TypedValue[] })._value;
+        const integersOnly = vs.every((v) => v.$type === 'Integer');
+        let running = 0n;
+        let overflows = false;
+        for (const v of vs) {
+          if (v.$type !== 'Integer') continue;
+          running += BigInt(v._value);
+          if (running > 9223372036854775807n || running < -9223372036854775808n) overflows = true;
+        }
+        const durations = vs.every((v) => v.$type === 'Duration');
+        if (durations || (integersOnly && !overflows)) expect(combineSum(rows.map((r) => r[1]!), rows.map((r) => r[0]!))).toEqual(s);
+        // avg: bit-exact when one part holds every value; close otherwise
+        const mine = combineAvg(rows.map((r) => ({ count: r[0]!, sum: r[1]!, avg: r[4]! })));
+        const contributing = rows.filter((r) => (r[0] as { _value: string })._value !== '0').length;
+        if (contributing <= 1) expect(mine).toEqual(a);
+        else if (a!.$type === 'Float') {
+          const x = Number((mine as { _value: string })._value);
+          const y = Number(a!._value);
+          if (Number.isFinite(y)) expect(Math.abs(x - y)).toBeLessThanOrEqual(Math.abs(y) * 1e-12 + 1e-300);
+          else expect(String(x)).toBe(String(y));
+        } else expect(mine.$type).toBe(a!.$type);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
