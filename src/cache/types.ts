@@ -52,4 +52,6 @@ export interface RateLeaseGrant {
   granted: number;
   /** instances that exchanged for this key within activeMs, this one included */
   instances: number;
+  /** whole tokens left in the bucket after the grant (negative: debt) */
+  remaining: number;
 }

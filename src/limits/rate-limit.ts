@@ -6,18 +6,27 @@
  * never stop serving when the store is down (it then limits locally).
  *
  * How the fleet stays within the limit: the bucket lives in the store (capacity `burst`, refilled
- * at `rate`). An instance admits a request only by spending a token it LEASED from the bucket,
- * so all instances together admit at most what the bucket gave out: burst + rate x time. Leases
- * are small: each exchange asks for about two intervals of the demand the instance has seen, and
- * the store grants at most the bucket's tokens divided by the instances sharing the key (those
- * that exchanged within `activeMs`), at least one while any is left, so a busy key's tokens are
- * shared out rather than taken by whoever asks first. Unused tokens go back at the next exchange;
- * a lease not spent within `leaseTtlMs` lapses (lost, never over-admitted).
+ * at `rate`). An instance admits a request by spending a token it LEASED from the bucket, so under
+ * contention all instances together admit at most what the bucket gave out: burst + rate x time.
+ * Leases are small: each exchange asks for about two intervals of the demand the instance has
+ * seen, and the store grants at most the bucket's tokens divided by the instances sharing the key
+ * (those that exchanged within `activeMs`), at least one while any is left, so a busy key's tokens
+ * are shared out rather than taken by whoever asks first. Unused tokens above what is wanted go
+ * back at the next exchange.
+ *
+ * When the key is not contended (the store granted all the instance asked for), the instance may
+ * also admit on CREDIT: up to its share of the tokens the bucket still had (remaining /
+ * instances), each charged to the bucket at the next exchange. So a quiet key's burst is not
+ * refused for want of a lease; a contended key gets no credit, only leases.
  *
  * What is not exact, and by how much (the tolerance):
  * - before an instance's first exchange has answered it admits up to `initialAllowance` requests
- *   per key on its own (default one interval of the rate), charged to the bucket at that
- *   exchange; so N fresh instances may admit N x initialAllowance above the bucket once;
+ *   per key on its own (default one interval of the rate), charged at that exchange; so N fresh
+ *   instances may admit N x initialAllowance above the bucket once;
+ * - credit is read from the bucket up to one exchange interval late: instances that each spend
+ *   their share at once may together pass the bucket by about what it held; the bucket then goes
+ *   into debt (charged admissions), which later admissions pay back, so the fleet's total stays
+ *   within burst + rate x time plus the debt not yet paid;
  * - while the store is down each instance runs a local bucket of its last known share
  *   (rate / instances, burst / instances, at least 1), starting from the tokens it still holds;
  *   what it admits meanwhile is charged to the fleet bucket when the store answers again (at most
@@ -62,7 +71,7 @@ export function exchangeOnBucket(bucket: RateBucket | undefined, instances: Map<
   const sharing = Math.max(1, instances.size);
   const cap = tokens >= 1 ? Math.max(1, Math.floor(tokens / sharing)) : 0;
   const granted = Math.max(0, Math.min(Math.floor(req.want), cap));
-  return { bucket: { tokens: tokens - granted, at: now }, grant: { granted, instances: sharing } };
+  return { bucket: { tokens: tokens - granted, at: now }, grant: { granted, instances: sharing, remaining: Math.floor(tokens - granted) } };
 }
 
 /** In-memory fleet store (one process): the same exchange as Redis, for tests and single instances. */
@@ -113,8 +122,6 @@ export interface FleetRateLimiterOptions {
   exchangeIntervalMs?: number;
   /** an instance counts as sharing a key this long after its last exchange (ms). @default 1000 */
   activeMs?: number;
-  /** leased tokens not spent within this time lapse (ms). @default 1000 */
-  leaseTtlMs?: number;
 }
 
 export type RateDecision = { admitted: true } | { admitted: false; retryAfterSeconds: number };
@@ -126,9 +133,11 @@ export interface KeyState {
   burst: number;
   /** 'new': no exchange answered yet; 'fleet': leasing from the store; 'local': store down or absent */
   mode: 'new' | 'fleet' | 'local';
-  /** leased tokens not yet spent (fleet) or the local bucket's tokens (new, local) */
+  /** leased tokens not yet spent (fleet), the initial allowance (new), the local bucket's tokens (local) */
   tokens: number;
-  /** fleet: when the lease lapses; local: when `tokens` was last refilled */
+  /** fleet: admissions still allowed on credit until the next exchange */
+  credit: number;
+  /** local: when `tokens` was last refilled */
   at: number;
   /** admitted without a lease, not yet charged to the fleet bucket */
   owed: number;
@@ -148,7 +157,6 @@ export class FleetRateLimiter {
   private readonly schedule: (work: Promise<unknown>) => void;
   private readonly intervalMs: number;
   private readonly activeMs: number;
-  private readonly leaseTtlMs: number;
 
   constructor(options: FleetRateLimiterOptions) {
     this.keys = options.state.keys;
@@ -158,7 +166,6 @@ export class FleetRateLimiter {
     this.schedule = options.schedule ?? ((work) => void work.catch(() => undefined));
     this.intervalMs = options.exchangeIntervalMs ?? 100;
     this.activeMs = options.activeMs ?? 1000;
-    this.leaseTtlMs = options.leaseTtlMs ?? 1000;
   }
 
   /** what one instance may admit on its own before its first exchange answers */
@@ -179,6 +186,7 @@ export class FleetRateLimiter {
         burst,
         mode: this.store ? 'new' : 'local',
         tokens: this.store ? this.initialAllowance(rate, burst) : burst,
+        credit: 0,
         at: now,
         owed: 0,
         demand: 0,
@@ -209,10 +217,14 @@ export class FleetRateLimiter {
       }
       return { admitted: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - s.tokens) / rate)) };
     }
-    // a lapsed lease is not spent (it goes back at the next exchange)
-    if (s.tokens >= 1 && !(s.mode === 'fleet' && now > s.at)) {
+    if (s.tokens >= 1) {
       s.tokens -= 1;
       if (s.mode === 'new') s.owed++;
+      return ADMITTED;
+    }
+    if (s.credit >= 1) {
+      s.credit -= 1;
+      s.owed++;
       return ADMITTED;
     }
     // a token of this instance's share comes back in instances / rate seconds
@@ -227,14 +239,13 @@ export class FleetRateLimiter {
     s.demand = 0;
     // hold about two intervals of the demand seen (refused requests included), within the burst
     const want = Math.min(s.burst, Math.max(1, Math.ceil((2 * demand * this.intervalMs) / elapsed)));
-    const lapsed = s.mode === 'fleet' && now > s.at;
     const held = s.mode === 'fleet' ? Math.floor(s.tokens) : 0;
-    // a lapsed lease goes back whole; a live one down to what is wanted
-    const giveBack = lapsed ? held : Math.max(0, held - want);
-    const ask = lapsed ? want : Math.max(0, want - held);
-    // what was admitted without a lease, at most one burst share per instance (an outage longer
-    // than a burst would otherwise leave the key in debt long after the store is back)
-    const owed = Math.min(s.owed, Math.max(1, Math.ceil(s.burst / s.instances)));
+    // a lease above what is wanted goes back
+    const giveBack = Math.max(0, held - want);
+    const ask = Math.max(0, want - held);
+    // what was admitted without a lease; of an outage, at most one burst share per instance (a
+    // longer one would otherwise leave the key in debt long after the store is back)
+    const owed = s.mode === 'local' ? Math.min(s.owed, Math.max(1, Math.ceil(s.burst / s.instances))) : s.owed;
     if (s.mode === 'fleet') s.tokens -= giveBack;
     let grant: RateLeaseGrant | null;
     try {
@@ -251,6 +262,7 @@ export class FleetRateLimiter {
         // the store is down: a local bucket of the last known share, holding what the instance
         // still had (its lease, or what is left of its initial allowance)
         s.mode = 'local';
+        s.credit = 0;
         s.tokens = Math.min(Math.max(1, s.burst / s.instances), Math.max(0, Math.floor(s.tokens)));
         s.at = at;
       }
@@ -265,7 +277,8 @@ export class FleetRateLimiter {
       s.tokens = 0;
     }
     s.tokens += grant.granted;
-    s.at = at + this.leaseTtlMs;
+    // credit only while the key is not contended: everything asked for was granted
+    s.credit = grant.granted >= ask ? Math.max(0, Math.min(Math.floor(grant.remaining / grant.instances), Math.ceil(s.burst / grant.instances))) : 0;
   }
 }
 

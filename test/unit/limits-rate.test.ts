@@ -104,7 +104,7 @@ describe('exchangeOnBucket (the store\'s atomic step)', () => {
   it('starts full, grants what is wanted, refills at the rate, caps at the burst', () => {
     const inst = new Map<string, number>();
     let { bucket, grant } = exchangeOnBucket(undefined, inst, req({ want: 5 }), 0);
-    expect(grant).toEqual({ granted: 5, instances: 1 });
+    expect(grant).toEqual({ granted: 5, instances: 1, remaining: 15 });
     expect(bucket.tokens).toBe(15);
     ({ bucket, grant } = exchangeOnBucket(bucket, inst, req({ want: 100 }), 500)); // +5 refilled
     expect(grant.granted).toBe(20);
@@ -119,12 +119,12 @@ describe('exchangeOnBucket (the store\'s atomic step)', () => {
     ({ bucket } = exchangeOnBucket(bucket, inst, req({ instance: 'b', want: 0 }), 1));
     let grant;
     ({ bucket, grant } = exchangeOnBucket(bucket, inst, req({ instance: 'c', want: 100 }), 2));
-    expect(grant).toEqual({ granted: 6, instances: 3 }); // floor(20 / 3)
+    expect(grant).toEqual({ granted: 6, instances: 3, remaining: 14 }); // floor(20 / 3)
     ({ bucket, grant } = exchangeOnBucket({ tokens: 1.5, at: 2 }, inst, req({ instance: 'c', want: 100 }), 2));
     expect(grant.granted).toBe(1);
     // a and b have not exchanged for more than activeMs: c alone shares the key
     ({ grant } = exchangeOnBucket({ tokens: 20, at: 1500 }, inst, req({ instance: 'c', want: 100 }), 1500));
-    expect(grant).toEqual({ granted: 20, instances: 1 });
+    expect(grant).toEqual({ granted: 20, instances: 1, remaining: 0 });
   });
 
   it('takes back unused tokens (within the burst) and charges admissions made without a lease', () => {
@@ -205,6 +205,24 @@ describe('FleetRateLimiter', () => {
     const firstWindow = 3 * Math.ceil((rate * 100) / 1000);
     expect(total(run)).toBeLessThanOrEqual(limit + firstWindow);
     expect(total(run) / limit).toBeLessThanOrEqual(1.1);
+  });
+
+  it('a quiet key is not refused for want of a lease: sparse requests pass, and a burst passes on credit', async () => {
+    // one request per instance every 1.5 s, then at t = 6 s a burst of 30 at instance 0
+    const run = await simulate({ instances: 3, rate: 100, burst: 100, ms: 7000, load: (i, t) => (t % 1500 === 0 ? 1 : 0) + (i === 0 && t === 6000 ? 30 : 0) });
+    expect(run.refused).toBeLessThanOrEqual(30 - 25);
+    expect(run.admitted[0]!.filter((t) => t === 6000).length).toBeGreaterThanOrEqual(25);
+  });
+
+  it('a quiet key that turns busy everywhere at once stays within one burst plus the rate', async () => {
+    const rate = 60;
+    const burst = 60;
+    // quiet for 3 s (each instance: one request a second), then all three hammered for 3 s
+    const run = await simulate({ instances: 3, rate, burst, ms: 6000, load: (i, t) => (t < 3000 ? (t % 1000 === i ? 1 : 0) : 2), latencyMs: (r) => 1 + r() * 10 });
+    const surge = run.admitted.flat().filter((t) => t >= 3000).length;
+    // the bucket was full at the surge: at most burst + 3 s of rate, plus credit read one interval late
+    expect(surge).toBeLessThanOrEqual(1.1 * (burst + rate * 3));
+    expect(surge).toBeGreaterThanOrEqual(0.8 * (burst + rate * 3));
   });
 
   it('sends at most one store command per key per 100 ms per instance', async () => {
