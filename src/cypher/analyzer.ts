@@ -40,6 +40,18 @@ interface Entry {
   bytes: number;
 }
 
+const WARM_UP = [
+  "MATCH (n:Label {id: $id})-[r:TYPE*1..3]->(m) WHERE n.x > 1 AND m.y STARTS WITH 'a' OR NOT exists(n.z) RETURN n, r, m.name AS name ORDER BY name DESC SKIP 1 LIMIT 10",
+  'UNWIND $rows AS r CREATE (a:A {id: r.id, at: datetime(r.at)}) WITH count(*) AS c MERGE (b:B {k: 1}) ON CREATE SET b.n = 0 SET b.n = b.n + 1 REMOVE b.x DELETE b',
+  'OPTIONAL MATCH (p:P) WITH p, count(*) AS c, collect(DISTINCT p.x) AS xs WHERE c > 1 CALL { WITH p MATCH (p)-->(q) RETURN q } RETURN p {.id, .name, k: xs[0]} AS m, [x IN xs WHERE x > 0 | x * 2] AS ys, CASE WHEN c > 2 THEN 1 ELSE 0 END AS flag',
+  'MATCH (a) WHERE EXISTS { (a)-->() } AND COUNT { MATCH (a)--(b) RETURN b } > 1 RETURN a.v AS v, [(a)-->(b) | b.id] AS ids UNION ALL RETURN 1 AS v, [] AS ids',
+  'USE db UNWIND graph.names() AS g CALL { USE graph.byName(g) MATCH (n) RETURN count(n) AS c } RETURN sum(c) AS total, reduce(s = 0, x IN [1, 2] | s + x) AS r, all(x IN [1] WHERE x > 0) AS ok',
+  "CALL db.labels() YIELD label RETURN label; LOAD CSV WITH HEADERS FROM 'file:///x.csv' AS row RETURN row",
+  'SHOW INDEXES YIELD name, type WHERE type = "RANGE" RETURN name',
+  "CREATE USER u SET PASSWORD 'p' CHANGE NOT REQUIRED",
+  'EXPLAIN MATCH p = shortestPath((a)-[*]-(b)) RETURN length(p), nodes(p), toUpper(a.s) + "x", 1.5e3, -7, null, true, $p.x',
+];
+
 /** UTF-8 length of a string, without allocating */
 export function utf8Length(s: string): number {
   let n = 0;
@@ -71,7 +83,12 @@ export class StatementAnalyzer {
 
   private async grammarModule(): Promise<GrammarModule> {
     if (this.grammar) return this.grammar;
-    this.loading ??= this.loader();
+    this.loading ??= this.loader().then((g) => {
+      // ANTLR builds its prediction caches as it meets new syntax: the first parses are many times
+      // slower than later ones. Warm them on common shapes, outside any request's budget.
+      for (const s of WARM_UP) parseCypher(g, s, { budgetMs: 60_000, now: this.now });
+      return g;
+    });
     this.grammar = await this.loading;
     return this.grammar;
   }

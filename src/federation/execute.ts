@@ -1,17 +1,23 @@
 /**
- * Runs a statement on a composite: plan it, run every shard's part in parallel through the same
- * routed executor single-shard requests use, and merge (DESIGN §5).
+ * Runs a statement on a composite (DESIGN §5): plans it once per statement text (planner.ts,
+ * kept with the statement's analysis), lets Neo4j validate a fan-out once (its own errors, on the
+ * user's text, and the statement's column names), runs every selected shard's part in parallel
+ * through the same routed executor single-shard requests use, and merges (pipeline.ts). A
+ * statement the planner cannot prove mergeable is refused, unless only one shard is selected:
+ * then it runs there as written.
  */
 import type { Topology } from '../config/schema.js';
+import type { Analysis, StatementAnalyzer } from '../cypher/analyzer.js';
 import { Codes, GatewayError } from '../errors/index.js';
 import { bookmarksFor, type ShardBookmarks } from '../routing/bookmarks.js';
 import type { ShardExecutor, ShardResult } from '../routing/executor.js';
 import type { Route } from '../routing/service.js';
 import { shardsForKey } from '../topology/shard-key.js';
 import type { AccessMode, Counters, Notification, RunResult, TypedValue } from '../transport/types.js';
-import { Analyzer, NeedsNeo4jCheck, RewriteTo, type Plan, type PlannedPart } from './analyze.js';
-import type { Cypher } from './cypher.js';
-import { mergePart, unionParts } from './merge.js';
+import { rowKey } from '../values/equivalence.js';
+import type { ExtraParam, GraphRef, Plan, ShardStatement } from './plan.js';
+import { CompositePlanner, FederationNotSupported, type PlanOutcome } from './planner.js';
+import { resolveInt, runPipeline, type Row } from './pipeline.js';
 
 export interface FederatedRequest {
   composite: string;
@@ -28,6 +34,7 @@ export interface FederatedRequest {
   /** each shard's own deadline (epoch ms); default: `deadline` */
   shardDeadline?: number;
   maxRows: number;
+  maxResultBytes?: number;
   timeoutMs?: number;
   impersonatedUser?: string;
 }
@@ -47,181 +54,245 @@ export interface FederatedResult {
   width: number;
 }
 
+const RESERVED = '__n4gw_';
+const LONG_MAX = 9223372036854775807n;
+
+interface Validated {
+  ok: boolean;
+  fields: string[];
+  error?: { code: string; message: string };
+}
+
 function sumCounters(all: Counters[]): Counters {
   const out: Counters = {};
   for (const c of all) {
     for (const [k, v] of Object.entries(c)) {
       const prev = out[k];
-      if (typeof v === 'boolean') out[k] = (prev === true) || v;
+      if (typeof v === 'boolean') out[k] = prev === true || v;
       else out[k] = (typeof prev === 'number' ? prev : 0) + v;
     }
   }
   return out;
 }
 
-export interface CachedPlan {
-  plan: Plan;
-  /** the parameters the analysis read (SKIP/LIMIT/graph.byName), with the values it saw */
-  used: [string, string][];
+/** what one plan node produced */
+interface Produced {
+  fields: string[];
+  rows: Row[];
+  runs: { shard: string; res: ShardResult }[];
+  missing: MissingShard[];
+  error: RunResult['error'];
 }
 
 export class FederatedExecutor {
   constructor(
     private readonly topology: Topology,
     private readonly shards: ShardExecutor,
-    private readonly cypher: Cypher,
-    /** plans per (composite, selected shards, statement text); valid while the parameters they read are unchanged */
-    private readonly plans: Map<string, CachedPlan> = new Map(),
-    private readonly maxPlans = 500,
+    private readonly analyzer: StatementAnalyzer,
   ) {}
 
-  private async plan(req: FederatedRequest, selected: string[]): Promise<Plan> {
-    const key = `${req.composite}\u0000${selected.join(',')}\u0000${req.statement}`;
-    const hit = this.plans.get(key);
-    if (hit && hit.used.every(([k, v]) => JSON.stringify(req.parameters[k] ?? null) === v)) return hit.plan;
-    const used = new Set<string>();
-    const tracked = new Proxy(req.parameters, {
-      get(target, k) {
-        if (typeof k === 'string') used.add(k);
-        return (target as Record<string | symbol, unknown>)[k];
-      },
-    });
-    const plan = await this.analyse({ ...req, parameters: tracked }, selected);
-    this.plans.delete(key);
-    this.plans.set(key, { plan, used: [...used].map((k) => [k, JSON.stringify(req.parameters[k] ?? null)]) });
-    if (this.plans.size > this.maxPlans) this.plans.delete(this.plans.keys().next().value as string);
-    return plan;
-  }
-
-  private async analyse(req: FederatedRequest, selected: string[]): Promise<Plan> {
-    const composite = this.topology.composites[req.composite]!;
-    let statement = req.statement;
-    let shards = selected;
-    for (let round = 0; round < 2; round++) {
-      const { trees, ruleNames } = await this.cypher.parse(statement);
-      if (trees.length !== 1) {
-        throw new GatewayError(Codes.RequestInvalid, 'Send one statement per request.', { status: 400 });
-      }
-      const analyzer = new Analyzer(statement, ruleNames, { name: req.composite, shards: composite.shards, selected: shards, parameters: req.parameters });
-      try {
-        return analyzer.plan(trees[0]!);
-      } catch (err) {
-        if (err instanceof RewriteTo && round === 0) {
-          statement = err.statement;
-          shards = err.shards;
-          continue;
-        }
-        if (err === NeedsNeo4jCheck) return this.neo4jVerdict(req, selected[0]!);
-        throw err;
-      }
+  /** the plan of a statement on a composite: kept with the statement's analysis */
+  private async outcome(analysis: Analysis & { ok: true }, composite: string): Promise<PlanOutcome> {
+    const key = `plan:${composite}`;
+    const cached = analysis.attachments[key]?.value as PlanOutcome | undefined;
+    if (cached) return cached;
+    const parsed = await this.analyzer.parseTree(analysis.text);
+    if (!parsed) throw new GatewayError(Codes.Internal, 'A statement that parsed before did not parse again.');
+    let outcome: PlanOutcome;
+    if (analysis.text.includes(RESERVED)) {
+      outcome = { ok: false, refusal: { code: FederationNotSupported, message: `Names beginning with ${RESERVED} are reserved by the gateway on composites.` }, passthrough: undefined };
+    } else {
+      outcome = new CompositePlanner(parsed.tree, analysis.info, { name: composite, shards: this.topology.composites[composite]!.shards }).plan(parsed.statement);
     }
-    throw new GatewayError('Neo.ClientError.Gateway.FederationNotSupported', 'The statement could not be planned for a composite.', { status: 400 });
-  }
-
-  /** the grammar found an error: let Neo4j word it (EXPLAIN runs nothing) */
-  private async neo4jVerdict(req: FederatedRequest, shard: string): Promise<never> {
-    const res = await this.shards.run({
-      shard,
-      statement: `EXPLAIN ${req.statement}`,
-      parameters: req.parameters,
-      accessMode: 'READ',
-      bookmarks: [],
-      region: req.region,
-      pinned: req.pinned,
-      maxRows: 1,
-      deadline: req.deadline,
-    });
-    if (res.result.error) throw new GatewayError(res.result.error.code, res.result.error.message);
-    throw new GatewayError('Neo.ClientError.Gateway.FederationNotSupported', 'The gateway could not analyse this statement for a composite; run it on one shard with USE.', { status: 400 });
+    this.analyzer.attach(analysis, key, outcome, JSON.stringify(outcome).length * 2);
+    return outcome;
   }
 
   async run(req: FederatedRequest): Promise<FederatedResult> {
     const composite = this.topology.composites[req.composite];
     if (!composite) throw new GatewayError(Codes.DatabaseNotFound, `Database does not exist. Database name: '${req.composite}'.`);
+    for (const name of Object.keys(req.parameters)) {
+      if (name.startsWith(RESERVED)) throw new GatewayError(Codes.RequestInvalid, `Parameter names beginning with ${RESERVED} are reserved by the gateway.`, { status: 400 });
+    }
+    const analysis = await this.analyzer.analyze(req.statement);
+    if (!analysis.ok) throw new GatewayError(Codes.Internal, 'The statement gate lets only analysed statements through.');
     const selected = req.shardKey !== undefined ? shardsForKey(req.composite, composite, req.shardKey) : [...composite.shards];
-    const plan = await this.plan(req, selected);
+    const outcome = await this.outcome(analysis, req.composite);
+    const info = analysis.info;
 
-    const runs: { part: PlannedPart; shard: string; promise: Promise<ShardResult> }[] = [];
-    for (const part of plan.parts) {
-      for (const shard of part.shards) {
-        runs.push({
-          part,
-          shard,
-          promise: this.shards.run({
-            shard,
-            statement: part.statement,
-            parameters: part.extraParameters ? { ...req.parameters, ...part.extraParameters } : req.parameters,
-            accessMode: part.writes ? 'WRITE' : req.accessMode,
-            bookmarks: bookmarksFor(req.bookmarks, shard),
-            region: req.region,
-            pinned: req.pinned,
-            maxRows: req.maxRows,
-            deadline: Math.min(req.deadline, req.shardDeadline ?? req.deadline),
-            ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
-            ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
-          }),
-        });
+    let plan: Plan;
+    let columns: string[] | undefined;
+    if (!outcome.ok || (selected.length === 1 && outcome.planned.passthrough && outcome.planned.plan.kind !== 'single')) {
+      const passthrough = outcome.ok ? outcome.planned.passthrough : outcome.passthrough;
+      if (selected.length !== 1 || !passthrough) {
+        const r = (outcome as PlanOutcome & { ok: false }).refusal;
+        throw new GatewayError(r.code, r.message, { status: 400 });
+      }
+      // one shard selected: it answers as written
+      plan = { kind: 'single', graph: { kind: 'name', parts: [req.composite, selected[0]!] }, statement: passthrough };
+    } else {
+      plan = outcome.planned.plan;
+      columns = outcome.planned.columns;
+      const validation = outcome.planned.validation;
+      if (validation) {
+        if (info.profile) throw new GatewayError(FederationNotSupported, 'PROFILE of a statement that runs on several shards is not supported: PROFILE it on one shard with USE.', { status: 400 });
+        const v = await this.validate(analysis, validation, req, selected[0]!);
+        if (columns !== undefined && columns.length !== v.fields.length) {
+          throw new GatewayError(FederationNotSupported, 'The gateway could not plan this statement exactly for a composite; run it on one shard with USE.', { status: 400 });
+        }
+        columns = v.fields;
+        if (info.explain) {
+          return { result: { fields: v.fields, values: [], bookmarks: [], counters: {}, notifications: [] }, routes: [], shardBookmarks: {}, missing: [], width: 0 };
+        }
       }
     }
-    const settled = await Promise.allSettled(runs.map((r) => r.promise));
-    const missing: MissingShard[] = [];
-    const done = new Map<PlannedPart, { shard: string; res: ShardResult }[]>();
-    settled.forEach((s, i) => {
-      const { part, shard } = runs[i]!;
-      if (s.status === 'fulfilled') {
-        const list = done.get(part) ?? [];
-        list.push({ shard, res: s.value });
-        done.set(part, list);
-        return;
-      }
-      const err = s.reason instanceof GatewayError ? s.reason : new GatewayError(Codes.Internal, 'A shard failed.', { cause: s.reason });
-      missing.push({ shard, code: err.code, message: err.message });
-    });
-    if (missing.length > 0) {
-      const first = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult;
-      // partial results are for reads only, and only for shards that are unavailable
-      if (!req.allowPartial || plan.writes || !missing.every((m) => m.code.startsWith('Neo.TransientError.'))) throw first.reason;
-    }
-    // a runtime error on any shard fails the whole answer, as it would in one database
-    for (const list of done.values()) {
-      const failed = list.find((x) => x.res.result.error);
-      if (failed) {
-        return this.assemble(plan, done, missing, failed.res.result.error);
-      }
-    }
-    return this.assemble(plan, done, missing, undefined);
+    const produced = await this.produce(plan, req, selected, columns);
+    return this.assemble(produced);
   }
 
-  private assemble(
-    plan: Plan,
-    done: Map<PlannedPart, { shard: string; res: ShardResult }[]>,
-    missing: MissingShard[],
-    error: RunResult['error'],
-  ): FederatedResult {
-    const all = [...done.values()].flat();
-    const routes = all.map((x) => x.res.route);
-    const shardBookmarks: ShardBookmarks = {};
-    for (const x of all) if (x.res.result.bookmarks.length > 0) shardBookmarks[x.shard] = [...(shardBookmarks[x.shard] ?? []), ...x.res.result.bookmarks];
-    const counters = sumCounters(all.map((x) => x.res.result.counters));
-    const notifications: Notification[] = all.flatMap((x) => x.res.result.notifications);
-    let fields: string[] = [];
-    const partRows: TypedValue[][][] = [];
-    plan.parts.forEach((part, i) => {
-      const results = (done.get(part) ?? []).map((x) => x.res.result);
-      let rows: TypedValue[][];
-      let partFields: string[];
-      if (!part.merge) {
-        partFields = results[0]?.fields ?? [];
-        rows = results.flatMap((r) => r.values);
-      } else {
-        partFields = part.merge.columnsFromShards ? (results[0]?.fields ?? []) : part.merge.columns;
-        rows = mergePart(part.merge, results.map((r) => r.values));
+  /** Neo4j EXPLAINs the user's statement once (on one shard): its errors on the user's text, and the column names */
+  private async validate(analysis: Analysis & { ok: true }, validation: ShardStatement, req: FederatedRequest, shard: string): Promise<Validated> {
+    const key = `validated:${req.composite}`;
+    let v = analysis.attachments[key]?.value as Validated | undefined;
+    if (!v) {
+      const { result } = await this.runOn(shard, validation, req, 'READ');
+      v = result.error ? { ok: false, fields: [], error: result.error } : { ok: true, fields: result.fields };
+      this.analyzer.attach(analysis, key, v, JSON.stringify(v).length * 2);
+    }
+    if (!v.ok) throw new GatewayError(v.error!.code, v.error!.message);
+    return v;
+  }
+
+  private graphShard(ref: GraphRef, req: FederatedRequest): string {
+    const composite = this.topology.composites[req.composite]!;
+    let name: string;
+    if (ref.kind === 'param') {
+      const v = req.parameters[ref.name];
+      if (v === undefined) throw new GatewayError('Neo.ClientError.Statement.ParameterMissing', `Expected parameter(s): ${ref.name}`);
+      if (v.$type !== 'String') throw new GatewayError('Neo.ClientError.Statement.TypeError', `graph.byName() expects a String, got ${v.$type}.`);
+      name = v._value;
+    } else {
+      name = ref.parts.join('.');
+    }
+    const prefix = `${req.composite}.`;
+    const local = name.startsWith(prefix) ? name.slice(prefix.length) : undefined;
+    if (local !== undefined && composite.shards.includes(local)) return local;
+    throw new GatewayError(
+      Codes.DatabaseNotFound,
+      `Graph not found: ${name}. The graphs of composite '${req.composite}' are: ${composite.shards.map((s) => `${req.composite}.${s}`).join(', ')}.`,
+    );
+  }
+
+  private extraParams(extra: readonly ExtraParam[], req: FederatedRequest, shard: string): Record<string, TypedValue> {
+    const out: Record<string, TypedValue> = {};
+    const composite = this.topology.composites[req.composite]!;
+    for (const p of extra) {
+      switch (p.kind) {
+        case 'graphNames':
+          out[p.name] = { $type: 'List', _value: composite.shards.map((s) => ({ $type: 'String', _value: `${req.composite}.${s}` })) };
+          break;
+        case 'graphName':
+          out[p.name] = { $type: 'String', _value: `${req.composite}.${shard}` };
+          break;
+        case 'rowLimit': {
+          const total = (resolveInt(p.skip, req.parameters, 'SKIP') ?? 0n) + resolveInt(p.limit, req.parameters, 'LIMIT')!;
+          out[p.name] = { $type: 'Integer', _value: (total > LONG_MAX ? LONG_MAX : total).toString() };
+          break;
+        }
       }
-      if (i === 0) fields = partFields;
-      partRows.push(rows);
+    }
+    return out;
+  }
+
+  private runOn(shard: string, statement: ShardStatement, req: FederatedRequest, mode: AccessMode): Promise<ShardResult> {
+    const extra = this.extraParams(statement.extra, req, shard);
+    return this.shards.run({
+      shard,
+      statement: statement.text,
+      parameters: Object.keys(extra).length > 0 ? { ...req.parameters, ...extra } : req.parameters,
+      accessMode: mode,
+      bookmarks: bookmarksFor(req.bookmarks, shard),
+      region: req.region,
+      pinned: req.pinned,
+      maxRows: req.maxRows,
+      ...(req.maxResultBytes !== undefined ? { maxResultBytes: req.maxResultBytes } : {}),
+      deadline: Math.min(req.deadline, req.shardDeadline ?? req.deadline),
+      ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
+      ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
     });
-    const values = plan.union === undefined ? (partRows[0] ?? []) : unionParts(partRows, plan.union === 'distinct');
-    const result: RunResult = { fields, values, bookmarks: [], counters, notifications, ...(error ? { error } : {}) };
-    return { result, routes, shardBookmarks, missing, width: all.length + missing.length };
+  }
+
+  /** runs a statement on several shards in parallel; failed shards are collected (partial results) or fail the request */
+  private async runAll(shards: readonly string[], statement: ShardStatement, req: FederatedRequest): Promise<{ runs: { shard: string; res: ShardResult }[]; missing: MissingShard[] }> {
+    const settled = await Promise.allSettled(shards.map((s) => this.runOn(s, statement, req, req.accessMode)));
+    const runs: { shard: string; res: ShardResult }[] = [];
+    const missing: MissingShard[] = [];
+    let first: unknown;
+    settled.forEach((s, i) => {
+      if (s.status === 'fulfilled') runs.push({ shard: shards[i]!, res: s.value });
+      else {
+        first ??= s.reason;
+        const err = s.reason instanceof GatewayError ? s.reason : new GatewayError(Codes.Internal, 'A shard failed.', { cause: s.reason });
+        missing.push({ shard: shards[i]!, code: err.code, message: err.message });
+      }
+    });
+    // partial results are for reads only, and only for shards that are unavailable
+    if (missing.length > 0 && (!req.allowPartial || req.accessMode === 'WRITE' || !missing.every((m) => m.code.startsWith('Neo.TransientError.')))) throw first;
+    return { runs, missing };
+  }
+
+  private async produce(plan: Plan, req: FederatedRequest, selected: readonly string[], columns: string[] | undefined): Promise<Produced> {
+    switch (plan.kind) {
+      case 'single': {
+        const shard = this.graphShard(plan.graph, req);
+        const res = await this.runOn(shard, plan.statement, req, req.accessMode);
+        return { fields: res.result.fields, rows: res.result.values, runs: [{ shard, res }], missing: [], error: res.result.error };
+      }
+      case 'once': {
+        const { runs, missing } = await this.runAll(selected.slice(0, 1), plan.statement, req);
+        const r = runs[0];
+        return { fields: r?.res.result.fields ?? [], rows: r?.res.result.values ?? [], runs, missing, error: r?.res.result.error };
+      }
+      case 'fanout': {
+        const { runs, missing } = await this.runAll(selected, plan.statement, req);
+        const failed = runs.find((r) => r.res.result.error);
+        const fields = columns ?? runs[0]?.res.result.fields ?? [];
+        if (failed) return { fields, rows: [], runs, missing, error: failed.res.result.error };
+        const rows = runPipeline(plan.pipeline, runs.map((r) => r.res.result.values), req.parameters);
+        return { fields, rows, runs, missing, error: undefined };
+      }
+      case 'union': {
+        const parts = await Promise.all(plan.parts.map((p) => this.produce(p, req, selected, undefined)));
+        const fields = columns ?? parts[0]?.fields ?? [];
+        const rows: Row[] = [];
+        for (const part of parts) {
+          // UNION pairs columns by name (Cypher requires the same names in every part)
+          const index = fields.map((f) => part.fields.indexOf(f));
+          const reorder = index.some((x, i) => x !== i);
+          if (index.some((x) => x < 0) && part.rows.length > 0) throw new GatewayError(Codes.Internal, 'UNION parts returned different columns.');
+          for (const r of part.rows) rows.push(reorder ? index.map((x) => r[x]!) : r);
+        }
+        let out = rows;
+        if (plan.distinct) {
+          const seen = new Set<string>();
+          out = rows.filter((r) => {
+            const k = rowKey(r);
+            if (seen.has(k)) return false;
+            seen.add(k);
+            return true;
+          });
+        }
+        return { fields, rows: out, runs: parts.flatMap((p) => p.runs), missing: parts.flatMap((p) => p.missing), error: parts.find((p) => p.error)?.error };
+      }
+    }
+  }
+
+  private assemble(p: Produced): FederatedResult {
+    const shardBookmarks: ShardBookmarks = {};
+    for (const x of p.runs) if (x.res.result.bookmarks.length > 0) shardBookmarks[x.shard] = [...(shardBookmarks[x.shard] ?? []), ...x.res.result.bookmarks];
+    const counters = sumCounters(p.runs.map((x) => x.res.result.counters));
+    const notifications: Notification[] = p.runs.flatMap((x) => x.res.result.notifications);
+    const result: RunResult = { fields: p.fields, values: p.error ? [] : p.rows, bookmarks: [], counters, notifications, ...(p.error ? { error: p.error } : {}) };
+    return { result, routes: p.runs.map((x) => x.res.route), shardBookmarks, missing: p.missing, width: p.runs.length + p.missing.length };
   }
 }

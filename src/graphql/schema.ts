@@ -17,7 +17,7 @@ import {
 } from 'graphql';
 import type { Topology } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
-import type { Cypher } from '../federation/cypher.js';
+import type { StatementAnalyzer } from '../cypher/analyzer.js';
 import { typedFromPlain } from '../http/codec.js';
 import type { AccessMode, TypedValue } from '../transport/types.js';
 
@@ -147,7 +147,7 @@ export interface GatewayGraphQLContext {
 
 const AGGREGATE_NAMES = /^(count|sum|avg|min|max|collect|stdev|stdevp|percentilecont|percentiledisc)$/i;
 
-function returnColumn(cypher: { trees: unknown[]; ruleNames: string[] }, statement: string, where: string): { column: string; parentParams: [number, number][]; aggregates: boolean } {
+function returnColumn(cypher: { trees: unknown[]; ruleNames: readonly string[] }, statement: string, where: string): { column: string; parentParams: [number, number][]; aggregates: boolean } {
   // walk the ANTLR tree of the statement: the final RETURN's items, and $parent references
   type N = { ruleIndex?: number; children?: N[] | null; start: { start: number }; stop?: { stop: number } | null };
   const rule = (n: N) => (n.ruleIndex === undefined ? undefined : cypher.ruleNames[n.ruleIndex]);
@@ -191,7 +191,7 @@ function returnColumn(cypher: { trees: unknown[]; ruleNames: string[] }, stateme
 export async function buildGatewaySchema(
   sdl: string,
   topology: Topology,
-  cypher: Cypher,
+  analyzer: StatementAnalyzer,
   runner: StatementRunner,
 ): Promise<{ schema: GraphQLSchema; fields: Map<string, CypherField> }> {
   let schema: GraphQLSchema;
@@ -226,7 +226,10 @@ export async function buildGatewaySchema(
       let parentParams: [number, number][];
       let aggregates: boolean;
       try {
-        ({ column, parentParams, aggregates } = returnColumn(await cypher.parse(statement), statement, where));
+        const parsed = await analyzer.parseTree(statement);
+        if (!parsed) throw new ConfigError([`${where}: the @cypher statement is not valid Cypher`]);
+        const body = (parsed.statement.children ?? [])[0]?.children?.find((c) => c.ruleIndex !== undefined && parsed.tree.ruleNames[c.ruleIndex] === 'statement');
+        ({ column, parentParams, aggregates } = returnColumn({ trees: body ? [body] : [], ruleNames: parsed.tree.ruleNames }, statement, where));
       } catch (err) {
         if (err instanceof ConfigError) problems.push(...err.problems);
         else problems.push(`${where}: ${(err as Error).message}`);

@@ -2,7 +2,7 @@
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Topology } from '../config/schema.js';
-import type { Cypher } from '../federation/cypher.js';
+import type { StatementAnalyzer } from '../cypher/analyzer.js';
 import { limitRules } from './limits.js';
 import { FieldBatcher, buildGatewaySchema, runBatched, type GatewayGraphQLContext, type StatementRunner } from './schema.js';
 
@@ -33,8 +33,8 @@ function persistedDocuments(allow: Record<string, string>): Plugin {
   };
 }
 
-export async function createGraphQL(topology: Topology, sdl: string, cypher: Cypher, runner: StatementRunner): Promise<{ yoga: GatewayYoga; newBatcher: (request: unknown) => FieldBatcher; sha256Hex: typeof sha256Hex }> {
-  const { schema, fields } = await buildGatewaySchema(sdl, topology, cypher, runner);
+export async function createGraphQL(topology: Topology, sdl: string, analyzer: StatementAnalyzer, runner: StatementRunner): Promise<{ yoga: GatewayYoga; newBatcher: (request: unknown) => FieldBatcher; sha256Hex: typeof sha256Hex }> {
+  const { schema, fields } = await buildGatewaySchema(sdl, topology, analyzer, runner);
   const rules = limitRules(topology.graphql, fields);
   const plugins: Plugin[] = [
     {

@@ -11,11 +11,9 @@ import type { Cache } from '../cache/types.js';
 import { Codes, GatewayError, toGatewayError } from '../errors/index.js';
 import type { RoutingService, RoutingState } from '../routing/service.js';
 import type { Transport } from '../transport/types.js';
-import type { Cypher, CypherLoader } from '../federation/cypher.js';
 import type { StatementAnalyzer } from '../cypher/analyzer.js';
 import type { Sha256 } from './auth.js';
 import type { Metrics } from './metrics.js';
-import type { CachedPlan } from '../federation/execute.js';
 import type { TransactionRegistry } from './transactions.js';
 import { createKit, errorResponse, type GatewayEnv } from './kit.js';
 import { registerOps } from './routes/ops.js';
@@ -58,17 +56,11 @@ export interface GatewayDeps {
   runtime?: string;
   /** keep metrics across gateway objects (Workers: one registry per isolate) */
   metrics?: Metrics;
-  /** keep federation plans across gateway objects (Workers: per isolate) */
-  planCache?: Map<string, CachedPlan>;
-  /** reuse one Cypher parser (and its cache) across gateway objects */
-  cypher?: Cypher;
   /** reuse one statement analyzer (and its cache) across gateway objects (Workers: per isolate) */
   analyzer?: StatementAnalyzer;
   now?: () => number;
   /** GraphQL SDL with @cypher fields; absent: /graphql answers 404 */
   graphqlSchema?: string;
-  /** loads Neo4j's Cypher grammar, on the first composite query (default: dynamic import) */
-  cypherLoader?: CypherLoader;
   /** SHA-256 for API keys (default: crypto.subtle) */
   sha256?: Sha256;
   /** called with errors that produced a 5xx (for logs); never sent to clients */

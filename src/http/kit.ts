@@ -9,7 +9,6 @@ import { assertRegion, resolveDatabase } from '../topology/index.js';
 import { RoutingService, type Route } from '../routing/service.js';
 import { ShardExecutor } from '../routing/executor.js';
 import { decodeBookmarks } from '../routing/bookmarks.js';
-import { Cypher } from '../federation/cypher.js';
 import { FederatedExecutor } from '../federation/execute.js';
 import { StatementAnalyzer } from '../cypher/analyzer.js';
 import { StatementGate, type Neo4jVerdict } from './statement-gate.js';
@@ -95,8 +94,7 @@ export function createKit(deps: GatewayDeps) {
     }
   };
   const gate = new StatementGate(topology, analyzer, verdict);
-  const cypher = deps.cypher ?? new Cypher(deps.cypherLoader);
-  const federated = new FederatedExecutor(topology, executor, cypher, deps.planCache);
+  const federated = new FederatedExecutor(topology, executor, analyzer);
   const metrics = deps.metrics ?? new Metrics();
   const transactions = new TransactionRegistry(topology.limits.transactionIdleMs, now);
 
@@ -185,7 +183,6 @@ export function createKit(deps: GatewayDeps) {
     auth,
     analyzer,
     gate,
-    cypher,
     federated,
     metrics,
     transactions,

@@ -5,8 +5,6 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { createRequire } from 'node:module';
-import type { CypherModule } from '../../federation/cypher.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, parseTopologyText, resolveSecrets, type Topology } from '../../config/load.js';
@@ -74,8 +72,6 @@ export function buildNodeGateway(opts: NodeGatewayOptions): NodeGateway {
     ...(secret ? { txSecret: secret } : {}),
     instanceId: opts.instanceId ?? env.GATEWAY_INSTANCE_ID ?? randomUUID(),
     runtime: 'node',
-    // the grammar package's ESM build does not load under Node's resolver: require its CommonJS build
-    cypherLoader: () => Promise.resolve(createRequire(import.meta.url)('@neo4j-cypher/language-support') as CypherModule),
     // node:crypto hashes synchronously in ~1 µs; crypto.subtle's async round trip costs far more
     sha256: (text) => createHash('sha256').update(text, 'utf8').digest(),
     onInternalError: (err) => opts.log?.(`internal error: ${(err as Error)?.stack ?? String(err)}`),

@@ -13,13 +13,12 @@
  */
 import bundledSchema from '../../../schema/demo.graphql';
 import { ConfigError, jsonPath, parseTopologyText, resolveSecrets, type Topology } from '../../config/load.js';
-import { Cypher, type CypherModule } from '../../federation/cypher.js';
+import { StatementAnalyzer } from '../../cypher/analyzer.js';
 import { GATEWAY_VERSION, createGateway } from '../../http/app.js';
 import { keyVerifier } from '../../http/auth.js';
 import { parseTrustedProxies } from '../../http/routes/ops.js';
 import { resolveFleetSecret } from '../../http/tx-token.js';
 import { newRoutingState } from '../../routing/service.js';
-import type { CachedPlan } from '../../federation/execute.js';
 import { Metrics } from '../../http/metrics.js';
 import { nearestRegion } from '../../topology/index.js';
 import { QueryApiTransport } from '../../transport/query-api.js';
@@ -49,13 +48,9 @@ const WORKER_MAX_PBKDF2_ITERATIONS = 100_000;
 // per isolate: plain data only
 let loaded: { source: string; topology: Topology; passwords: Map<string, string> } | undefined;
 let routingState = newRoutingState();
-// plain data too: the metrics registry and federation plans live as long as the isolate
+// plain data too: the metrics registry and the statement analyses (with their composite plans) live as long as the isolate
 const metrics = new Metrics();
-let planCache = new Map<string, CachedPlan>();
-const cypher = new Cypher(async () => {
-  const m = (await import('@neo4j-cypher/language-support')) as unknown as CypherModule & { default?: CypherModule };
-  return typeof m.parse === 'function' ? m : (m.default as CypherModule);
-});
+let analyzer: StatementAnalyzer | undefined;
 
 const binding = (env: WorkerEnv) => (name: string) => (typeof env[name] === 'string' ? (env[name] as string) : undefined);
 
@@ -101,7 +96,7 @@ function configure(env: WorkerEnv): Configured {
       if (loaded) {
         // a new topology: tables and plans of the old one do not apply
         routingState = newRoutingState();
-        planCache = new Map();
+        analyzer = undefined;
       }
       loaded = { source, topology, passwords };
     }
@@ -159,9 +154,13 @@ export default {
       transport,
       ...(sharedCache ? { sharedCache } : {}),
       routingState,
-      cypher,
+      analyzer: (analyzer ??= new StatementAnalyzer({
+        maxStatementBytes: topology.limits.maxStatementBytes,
+        parseBudgetMs: topology.limits.parseBudgetMs,
+        cacheEntries: topology.limits.analysisCacheEntries,
+        cacheBytes: topology.limits.analysisCacheBytes,
+      })),
       metrics,
-      planCache,
       instanceId: 'worker',
       runtime: 'worker',
       // the app is built per request here: a router without a compile step

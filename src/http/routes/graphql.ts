@@ -15,7 +15,7 @@ type Env = GatewayEnv;
 
 /** mounts /graphql when the deps carry a schema; resolves when the schema has loaded */
 export function registerGraphQL(app: Hono<Env>, kit: Kit): Promise<void> {
-  const { deps, topology, executor, federated, gate, metrics, cypher, auth, limit, requestRegion, decodeClientBookmarks, recordShard } = kit;
+  const { deps, topology, executor, federated, gate, metrics, analyzer, auth, limit, requestRegion, decodeClientBookmarks, recordShard } = kit;
   // ---- GraphQL ----
   interface GraphQLRequestInfo {
     principal: Principal;
@@ -57,7 +57,7 @@ export function registerGraphQL(app: Hono<Env>, kit: Kit): Promise<void> {
       throw new GraphQLError(ge.message, { extensions: { code: ge.code } });
     }
   };
-  const graphql = deps.graphqlSchema !== undefined ? createGraphQL(topology, deps.graphqlSchema, cypher, runForGraphQL) : undefined;
+  const graphql = deps.graphqlSchema !== undefined ? createGraphQL(topology, deps.graphqlSchema, analyzer, runForGraphQL) : undefined;
   // a schema that fails to load is reported by `ready`; requests answer 503 meanwhile
   graphql?.catch(() => undefined);
 
