@@ -118,7 +118,7 @@ export function mapDriverError(err: unknown): GatewayError {
  * soon as the estimate passes `limit` (the answer is then some number above `limit`); every
  * 8192 values it checks the clock and throws DeadlineExceeded past `deadline`. Strings count one
  * byte per UTF-16 unit (escapes and multi-byte characters are not priced); temporal values and
- * points count a fixed 64 bytes.
+ * points count a fixed 56 bytes.
  */
 export function typedJsonSize(value: unknown, limit: number, deadline?: number, now: () => number = Date.now): number {
   // frames of the lists and maps being walked: items (list) or keys of obj (map)
@@ -177,7 +177,7 @@ export function typedJsonSize(value: unknown, limit: number, deadline?: number, 
               frames.push({ items: undefined, obj: v as Record<string, unknown>, keys, i: 0 });
             } else {
               // temporal values, points, anything else the driver makes: a short string form
-              size += 64;
+              size += 56;
             }
           }
           break;
