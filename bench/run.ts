@@ -175,6 +175,8 @@ async function main(): Promise<void> {
       GATEWAY_CONFIG: JSON.stringify(topology),
       BENCH_NEO4J_PASSWORD: PASSWORD,
       GATEWAY_REDIS_URL: redis.url,
+      // the fleet secret seals what the gateway keeps in Redis
+      GATEWAY_SECRET: 'bench-fleet-secret-0123456789abcdefghijklmnop',
       PORT: '0',
     });
     children.push(gw.child);

@@ -142,7 +142,7 @@ export function createKit(deps: GatewayDeps) {
 
   const readBody = async (c: Context, requireStatement: boolean): Promise<QueryRequest> => {
     const text = await c.req.text();
-    return parseQueryRequest(text, c.req.header('content-type'), { requireStatement });
+    return parseQueryRequest(text, c.req.header('content-type'), { requireStatement, maxJsonDepth: topology.limits.maxJsonDepth });
   };
 
   /** resolves {db} to one shard; a composite here (explicit transactions) is refused */

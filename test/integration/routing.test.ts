@@ -9,6 +9,7 @@ import type { RunningGateway } from '../../src/adapters/node/server.js';
 import { BoltRoutingPeer } from '../support/bolt-peer.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 import { KEYS, query, sandboxCommand, sha256, startTestGateway } from '../support/fixture.js';
+import { FLEET_SECRET } from '../support/wrangler.js';
 
 const addr = (name: 'us' | 'eu' | 'ap') => `127.0.0.1:${inject('sandbox').instances[name]!.bolt}`;
 let peer: BoltRoutingPeer;
@@ -216,7 +217,7 @@ describe('Redis failures', () => {
     peer.table = { ttl: 1, writers: [addr('us')], readers: [addr('eu'), addr('ap')] };
     const { startNodeGateway } = await import('../../src/adapters/node/server.js');
     const { parseTopology } = await import('../../src/config/load.js');
-    const g = await startNodeGateway({ topology: parseTopology(peerTopology()), env: { NEO4J_PASSWORD_C_US: inject('sandbox').password }, redisUrl: redis.url, port: 0 });
+    const g = await startNodeGateway({ topology: parseTopology(peerTopology()), env: { NEO4J_PASSWORD_C_US: inject('sandbox').password, GATEWAY_SECRET: FLEET_SECRET }, redisUrl: redis.url, port: 0 });
     started.push(g);
     const failures: string[] = [];
     let running = true;

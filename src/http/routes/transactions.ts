@@ -3,7 +3,7 @@
  * transport can keep a connection (Bolt on Node), or by Neo4j with signed ids (HTTP transports).
  */
 import type { Context, Hono } from 'hono';
-import { GatewayError } from '../../errors/index.js';
+import { Codes, GatewayError } from '../../errors/index.js';
 import { bookmarksFor, encodeBookmarks, mergeBookmarks } from '../../routing/bookmarks.js';
 import type { Route } from '../../routing/service.js';
 import type { AccessMode, RunResult, TransactionHandle } from '../../transport/types.js';
@@ -55,7 +55,9 @@ export function registerTransactions(app: Hono<Env>, kit: Kit): void {
 
   // ---- explicit transactions held by Neo4j (HTTP transports: Workers) ----
   const remote = !transport.begin && transport.remoteTransactions ? transport.remoteTransactions : undefined;
-  const txTokens = remote ? new TxTokens(deps.txSecret ?? 'neo4j-edge-gateway') : undefined;
+  // the adapters refuse to start without the fleet secret where ids are signed; never a constant key
+  if (remote && !deps.txSecret) throw new GatewayError(Codes.Internal, 'Explicit transactions held by Neo4j need the fleet secret (GATEWAY_SECRET) to sign their ids.');
+  const txTokens = remote && deps.txSecret ? new TxTokens(deps.txSecret) : undefined;
   if (remote && txTokens) {
     app.post('/db/:db/query/v2/tx', limit, authenticate, async (c) => {
       const typed = responseKind(c);
