@@ -178,6 +178,7 @@ describe('openCypher TCK: the gateway on a composite vs one Neo4j instance', () 
         runs: runs.length,
         counts,
         refusals,
+        requests: harness.requests(),
         skipped,
         details: harness.details,
         /** every run: class, the shard holding the graph, scenario id, the gateway's error code, Neo4j's error code */

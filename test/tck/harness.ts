@@ -20,6 +20,9 @@ const REQUEST_TIMEOUT_MS = 60_000;
 
 /** A Query API endpoint (`POST <base>/db/<db>/query/v2`), typed JSON both ways. */
 export class QueryApiClient {
+  /** statements sent so far (round trips) */
+  requests = 0;
+
   constructor(
     readonly name: string,
     private readonly url: string,
@@ -33,6 +36,7 @@ export class QueryApiClient {
   async run(statement: string, parameters: Record<string, TypedValue> = {}): Promise<Answer> {
     let res: Response;
     let text: string;
+    this.requests++;
     try {
       res = await fetch(this.url, {
         method: 'POST',
@@ -140,6 +144,11 @@ export class TckHarness {
   readonly details: RunDetail[] = [];
 
   constructor(private readonly inst: Instances) {}
+
+  /** round trips per endpoint so far */
+  requests(): Record<string, number> {
+    return Object.fromEntries([...this.all(), this.inst.gateway].map((c) => [c.name, c.requests]));
+  }
 
   private all(): QueryApiClient[] {
     return [...this.inst.shards, this.inst.truth];
