@@ -8,10 +8,17 @@
  *   holding a NaN anywhere (a list, a map) gets a key of its own on every call;
  * - null is one bucket; [null] equals [null];
  * - a byte array equals the list of its signed bytes (Base64 "AQI=" and [1, 2] are one value);
- * - lists element by element; maps by keys and values (key order irrelevant);
- * - DateTime (OffsetDateTime, ZonedDateTime): same local date-time and same offset, or same
- *   named zone; an equal instant is not enough (12:00Z and 13:00+01:00 are two values), nor is
- *   an offset equal to a zone's (…Z and …Z[Europe/London] are two values). Neo4j's Query API
+ * - lists element by element; maps by keys and values (key order irrelevant). Neo4j's map
+ *   equality reads a missing key as null, so {k: null} "equals" any one-entry map without k,
+ *   and whether two such maps share a bucket depends on where their hashes fall in Neo4j's hash
+ *   table (null hashes by identity, differently on every start): not a rule anyone can rely on.
+ *   Here maps with different keys are always different values;
+ * - DateTime (OffsetDateTime, ZonedDateTime): same local date-time, same offset, and both
+ *   offsets or both the same named zone; an equal instant is not enough (12:00Z and
+ *   13:00+01:00 are two values), nor is an offset equal to a zone's (…Z and …Z[Europe/London]
+ *   are two values). Neo4j's `equals` ignores the offset of two values in one named zone, but
+ *   its hash tables hash the instant, so the two 01:30 of a DST fall-back night in
+ *   America/New_York are two values for DISTINCT and grouping. Neo4j's Query API
  *   writes zones whose rules are a fixed offset (UTC, Etc/GMT+1, ...) as offsets, so two
  *   datetimes Neo4j kept apart (zone "UTC" vs offset "Z") look identical in typed JSON and are
  *   one value here;
@@ -74,7 +81,9 @@ function keyOf(v: TypedValue): string {
     case 'OffsetDateTime':
     case 'ZonedDateTime': {
       const t = dateTimeOf(v);
-      return `z${t.epochDay},${t.nanoOfDay}@${t.zone === undefined ? `o${t.offsetSeconds}` : `z${JSON.stringify(t.zone)}`};`;
+      // DateTimeValue.equals (same local date-time, same offset or same named zone) within
+      // Neo4j's hash tables, which hash the instant: the offset always counts
+      return `z${t.epochDay},${t.nanoOfDay}@${t.offsetSeconds}${t.zone === undefined ? '' : JSON.stringify(t.zone)};`;
     }
     case 'Duration':
       return `P${durationKey(durationValueOf(v))};`;

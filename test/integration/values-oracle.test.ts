@@ -58,6 +58,19 @@ async function truth(statement: string, parameters: Record<string, TypedValue> =
 // ------------------------------------------------------------------------------------------------
 // the model under test
 
+/**
+ * Neo4j's MapValue.equals reads a missing key as null, so {k: null} "equals" every one-entry map
+ * without k; whether two such maps share a DISTINCT or grouping bucket then depends on where
+ * their hashes land in Neo4j's hash table (null hashes by identity, different on every start):
+ * not deterministic, so not a rule to reproduce. Maps with different keys are different values
+ * here, and equivalence is not compared for lists holding such maps.
+ */
+function holdsNullInMap(v: TypedValue): boolean {
+  if (v.$type === 'List') return v._value.some(holdsNullInMap);
+  if (v.$type === 'Map') return Object.values(v._value).some((x) => x.$type === 'Null' || holdsNullInMap(x));
+  return false;
+}
+
 function ourPermutation(vs: TypedValue[]): number[] {
   return vs.map((_, i) => i).sort((a, b) => compareOrderBy(vs[a]!, vs[b]!) || a - b);
 }
@@ -123,6 +136,7 @@ async function compareAggregates(specs: Spec[], calls: { fn: AggregateName; dist
     const theirs = answer.error ? { code: answer.error.code } : { value: answer.values![0]![single ? 0 : i]! };
     let percentile: TypedValue | undefined;
     if (c.p !== undefined) percentile = ((await truth(`RETURN ${c.p} AS p`)).values![0]![0]!);
+    if (c.distinct && vs.some(holdsNullInMap)) continue; // see holdsNullInMap
     const mine = ours(c.fn, c.distinct, vs, percentile);
     if (JSON.stringify(mine) !== JSON.stringify(theirs)) mismatches.push({ call: c, list: text, vs, theirs, mine });
   }
@@ -148,6 +162,7 @@ describe('the value model against Neo4j (truth instance)', () => {
         const [vsV, permV, groupsV, firstsV] = answer.values![0]!;
         const vs = (vsV as { _value: TypedValue[] })._value;
         expect(ourPermutation(vs)).toEqual(ints(permV!));
+        if (vs.some(holdsNullInMap)) return; // Neo4j's bucket for such maps is not deterministic
         const theirGroups = (groupsV as { _value: TypedValue[] })._value.map(ints);
         expect(normaliseGroups(ourGroups(vs))).toEqual(normaliseGroups(theirGroups));
         const ourFirsts = ourGroups(vs).map((g) => vs[g[0]!]!);
