@@ -3,7 +3,7 @@
  * cluster member for the life of the process. The gateway picks the member; the driver never
  * routes on its own.
  */
-import neo4j, { isNode, isPath, isRelationship, type Driver, type Session, type Record as NeoRecord, type ResultSummary, type Transaction, type Config } from 'neo4j-driver';
+import neo4j, { isNode, isPath, isRelationship, type Driver, type Session, type Record as NeoRecord, type Result, type ResultSummary, type Transaction, type Config } from 'neo4j-driver';
 import { Codes, GatewayError, isNeo4jCode } from '../errors/index.js';
 import { DEFAULT_MAX_RESULT_BYTES } from '../limits/effective.js';
 import { ResultBudget, deadlineExceeded } from '../limits/result-budget.js';
@@ -212,15 +212,54 @@ export function typedJsonSize(value: unknown, limit: number, deadline?: number, 
 }
 
 /**
+ * Stops a result early the way the driver's own async iterator does when a loop breaks: the
+ * stream is cancelled and the driver sends DISCARD at the next batch boundary (at most one more
+ * batch of records arrives; the statement stops on Neo4j, an auto-commit one commits). Not a
+ * RESET: closing a session under a streaming result races the driver's next PULL/DISCARD, which
+ * then fails on Neo4j and poisons the pooled connection for whichever session takes it next
+ * (observed with neo4j-driver 6.3: "DiscardMessage cannot be handled by a session in the READY
+ * state"). `_cancel` is the driver's (underscore) method for exactly this; absent, nothing happens
+ * and the statement runs to its end or to Neo4j's transaction timeout.
+ */
+function cancelStream(result: Result): void {
+  (result as unknown as { _cancel?: () => void })._cancel?.();
+}
+
+/** resolves once a cancelled result has settled on the connection, or after `ms` at most */
+function settled(result: Result, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    result.summary().then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+interface Collection {
+  done: Promise<{ fields: string[]; values: TypedValue[][]; summary: ResultSummary | undefined; error?: { code: string; message: string } }>;
+  result: Result;
+  /** true once a record has arrived (the stream is under way: cancelling stops it) */
+  readonly streaming: boolean;
+  /** true once the collection was stopped (budget, deadline or abort): the stream was cancelled */
+  readonly stopped: boolean;
+  /** fails the collection now with `err` and cancels the stream */
+  abort(err: GatewayError): void;
+}
+
+/**
  * Runs a statement and collects its rows as typed values. Callback subscription (not the async
  * iterator, which costs a promise per record).
  *
  * Bounds, checked on every row before it is converted: the request deadline (DeadlineExceeded)
  * and the result budget (ResultTooLarge; each row's size is estimated by typedJsonSize, which
  * stops as soon as the budget is passed, so a huge row is never converted). Either one fails the
- * statement at once and calls `stop` (the caller closes the session, which resets the connection:
- * Neo4j stops the statement). Rows past `maxRows` are not kept; the result is still consumed to
- * its end, so an auto-commit write commits, and the caller gets ResultTooLarge.
+ * collection at once and cancels the stream (cancelStream). Rows past `maxRows` are not kept; the
+ * result is still consumed to its end, so an auto-commit write commits, and the caller gets
+ * ResultTooLarge.
  */
 function collect(
   session: Session | Transaction,
@@ -228,25 +267,28 @@ function collect(
   params: Record<string, unknown>,
   maxRows: number,
   budget: ResultBudget,
-  stop: () => void,
   txConfig?: { timeout?: number },
-): Promise<{ fields: string[]; values: TypedValue[][]; summary: ResultSummary | undefined; error?: { code: string; message: string } }> {
+): Collection {
   const result = 'lastBookmarks' in session ? (session as Session).run(statement, params, txConfig) : (session as Transaction).run(statement, params);
-  return new Promise((resolve, reject) => {
+  let stopped = false;
+  let streaming = false;
+  let fail: (err: GatewayError) => void = () => undefined;
+  const done: Collection['done'] = new Promise((resolve, reject) => {
     let fields: string[] | undefined;
     const values: TypedValue[][] = [];
     let overflow = false;
-    let stopped = false;
-    const fail = (err: GatewayError) => {
+    fail = (err: GatewayError) => {
+      if (stopped) return;
       stopped = true;
       reject(err);
-      stop();
+      cancelStream(result);
     };
     result.subscribe({
       onKeys: (keys) => {
         fields = keys as string[];
       },
       onNext: (record: NeoRecord) => {
+        streaming = true;
         if (stopped) return;
         if (values.length >= maxRows) {
           overflow = true;
@@ -294,7 +336,21 @@ function collect(
       },
     });
   });
+  return {
+    done,
+    result,
+    get streaming() {
+      return streaming;
+    },
+    get stopped() {
+      return stopped;
+    },
+    abort: (err) => fail(err),
+  };
 }
+
+/** how long a cancelled result may take to settle before its session is closed anyway (ms) */
+const CANCEL_SETTLE_MS = 2000;
 
 const EMPTY_COUNTERS: Counters = {};
 
@@ -344,17 +400,19 @@ export class BoltTransport implements Transport {
       bookmarks: req.bookmarks,
       ...(req.impersonatedUser ? { impersonatedUser: req.impersonatedUser } : {}),
     });
-    // one plain timer per statement (cheaper than an AbortSignal): past the deadline the session
-    // is closed, which fails the pending result
+    const budget = new ResultBudget({ maxBytes: req.maxResultBytes ?? this.defaultMaxResultBytes, deadline: req.deadline });
+    const run = collect(session, req.statement, params, req.maxRows, budget, req.timeoutMs ? { timeout: req.timeoutMs } : undefined);
+    // one plain timer per statement (cheaper than an AbortSignal): past the deadline a streaming
+    // result is cancelled; a statement still computing (no record yet) is stopped by closing the
+    // session (a RESET, the only way to interrupt it)
     let expired = false;
     const timer = req.deadline === undefined ? undefined : setTimeout(() => {
       expired = true;
-      void session.close();
+      if (run.streaming) run.abort(deadlineExceeded());
+      else void session.close();
     }, Math.max(0, req.deadline - Date.now()));
-    const budget = new ResultBudget({ maxBytes: req.maxResultBytes ?? this.defaultMaxResultBytes, deadline: req.deadline });
     try {
-      // a result past its budget or deadline stops here: closing the session resets the connection
-      const { fields, values, summary, error } = await collect(session, req.statement, params, req.maxRows, budget, () => void session.close(), req.timeoutMs ? { timeout: req.timeoutMs } : undefined);
+      const { fields, values, summary, error } = await run.done;
       // closing the session at the deadline terminates the statement; Neo4j then reports it as
       // terminated "by the user", which it was not: it is the gateway's deadline
       if (expired) throw new GatewayError(Codes.DeadlineExceeded, 'The request deadline passed before the statement finished.');
@@ -371,7 +429,10 @@ export class BoltTransport implements Transport {
       throw mapDriverError(err);
     } finally {
       if (timer !== undefined) clearTimeout(timer);
-      await session.close().catch(() => undefined);
+      // a stopped result is still draining (one batch at most): the answer goes out now, the
+      // connection goes back to the pool once the stream has settled
+      if (run.stopped) void settled(run.result, CANCEL_SETTLE_MS).then(() => session.close().catch(() => undefined));
+      else await session.close().catch(() => undefined);
     }
   }
 
@@ -414,25 +475,17 @@ export class BoltTransport implements Transport {
       await session.close().catch(() => undefined);
       throw mapDriverError(err);
     }
-    // set once the session is closed under a running statement (result budget or deadline): the
-    // reset connection has ended the transaction on the server
-    let abandoned = false;
-    const abandon = () => {
-      abandoned = true;
-      void session.close();
-    };
+    // set when a statement was stopped (result budget or deadline): the transaction is over, and
+    // its rollback must not wait on a statement that may still be computing
+    let stopped = false;
     return {
       member,
       run: async (statement, parameters, maxRows, bounds?: StatementBounds) => {
         const budget = new ResultBudget({ maxBytes: bounds?.maxResultBytes ?? this.defaultMaxResultBytes, deadline: bounds?.deadline });
-        let expired = false;
-        const timer = bounds?.deadline === undefined ? undefined : setTimeout(() => {
-          expired = true;
-          abandon();
-        }, Math.max(0, bounds.deadline - Date.now()));
+        const run = collect(tx, statement, paramsToDriver(parameters), maxRows, budget);
+        const timer = bounds?.deadline === undefined ? undefined : setTimeout(() => run.abort(deadlineExceeded()), Math.max(0, bounds.deadline - Date.now()));
         try {
-          const { fields, values, summary, error } = await collect(tx, statement, paramsToDriver(parameters), maxRows, budget, abandon);
-          if (expired) throw deadlineExceeded();
+          const { fields, values, summary, error } = await run.done;
           return {
             fields,
             values,
@@ -442,10 +495,10 @@ export class BoltTransport implements Transport {
             ...(error ? { error } : {}),
           };
         } catch (err) {
-          if (expired) throw deadlineExceeded();
           throw mapDriverError(err);
         } finally {
           if (timer !== undefined) clearTimeout(timer);
+          if (run.stopped) stopped = true;
         }
       },
       commit: async () => {
@@ -460,7 +513,11 @@ export class BoltTransport implements Transport {
       },
       rollback: async () => {
         try {
-          if (!abandoned && tx.isOpen()) await tx.rollback();
+          // the rollback waits for a cancelled statement's stream to settle; one still computing
+          // past the deadline is not waited for long: closing the session interrupts it
+          const rolledBack = tx.isOpen() ? tx.rollback() : Promise.resolve();
+          if (stopped) await Promise.race([rolledBack.catch(() => undefined), new Promise((r) => setTimeout(r, CANCEL_SETTLE_MS))]);
+          else await rolledBack;
         } catch {
           // a failed rollback leaves nothing to undo: the server rolls back on close
         } finally {
