@@ -6,6 +6,7 @@ import { Codes, GatewayError } from '../errors/index.js';
 import { formatFloat } from '../transport/format.js';
 import { DEFAULT_MAX_JSON_DEPTH, assertJsonDepth } from './json-depth.js';
 import type { AccessMode, Counters, Notification, RunResult, TypedValue } from '../transport/types.js';
+import { jsonString, jsonText, plainJson, typedJson } from './json-text.js';
 
 export const TYPED_JSON = 'application/vnd.neo4j.query';
 
@@ -162,10 +163,12 @@ export function parseQueryRequest(text: string, contentType: string | null | und
   };
 }
 
-const BIG_INT_MARK = '\u0000n4gw-int\u0000';
-const BIG_INT_RE = /"\\u0000n4gw-int\\u0000(-?\d+)\\u0000n4gw-int\\u0000"/g;
-
-/** Typed value -> plain JSON, as Neo4j's Query API renders `application/json`. */
+/**
+ * Typed value -> the JavaScript value plain JSON (`application/json`) stands for, as Neo4j's
+ * Query API renders it: Integers beyond 2^53 as bigints (exact), non-finite Floats as their text.
+ * Response bodies are not built from this: encodeQueryResponse writes JSON text directly
+ * (json-text.ts), which keeps big integers' digits and Java's float text.
+ */
 export function plainOf(v: TypedValue): unknown {
   switch (v.$type) {
     case 'Null':
@@ -175,14 +178,14 @@ export function plainOf(v: TypedValue): unknown {
       return v._value;
     case 'Integer': {
       const n = Number(v._value);
-      // beyond 2^53, JSON numbers lose digits in JavaScript: keep the exact digits (see encode)
-      return Number.isSafeInteger(n) ? n : `${BIG_INT_MARK}${v._value}${BIG_INT_MARK}`;
+      return Number.isSafeInteger(n) ? n : BigInt(v._value);
     }
     case 'Float': {
       const f = Number(v._value);
       return Number.isFinite(f) ? f : v._value;
     }
     case 'List':
+    case 'Path':
       return v._value.map(plainOf);
     case 'Map':
       return plainMap(v._value);
@@ -196,8 +199,6 @@ export function plainOf(v: TypedValue): unknown {
         type: v._value._type,
         properties: plainMap(v._value._properties),
       };
-    case 'Path':
-      return v._value.map(plainOf);
     case 'ZonedDateTime': {
       // plain JSON carries the offset only, as Neo4j renders it
       const i = v._value.indexOf('[');
@@ -225,23 +226,44 @@ export interface QueryResponseParts {
   extra?: Record<string, unknown>;
 }
 
-/** Encodes a successful Query API response body. */
+/** stands for the `data` member while the body's members are listed; never written as is */
+const DATA = Symbol('data');
+
+/**
+ * Encodes a Query API response body as JSON text, written directly (json-text.ts): values in
+ * typed or plain JSON exactly as Neo4j writes them (big integers as digits, floats as Java prints
+ * them), every string escaped as Jackson escapes it, members in Neo4j's order.
+ */
 export function encodeQueryResponse(parts: QueryResponseParts): string {
   const { result, typed } = parts;
-  const values = typed ? result.values : result.values.map((row) => row.map(plainOf));
-  const body: Record<string, unknown> = { data: { fields: result.fields, values } };
+  const write = typed ? typedJson : plainJson;
+  let values = '[';
+  for (let r = 0; r < result.values.length; r++) {
+    const row = result.values[r]!;
+    values += r === 0 ? '[' : ',[';
+    for (let c = 0; c < row.length; c++) values += (c === 0 ? '' : ',') + write(row[c]!);
+    values += ']';
+  }
+  values += ']';
+  const members: [string, unknown][] = [['data', DATA]];
   if (result.error) {
     // failed after streaming began: rows so far plus the error, as Neo4j answers (status 202)
-    body.errors = [result.error];
-    if (parts.extra) Object.assign(body, parts.extra);
-    const t = JSON.stringify(body);
-    return typed || !t.includes('n4gw-int') ? t : t.replace(BIG_INT_RE, '$1');
+    members.push(['errors', [result.error]]);
+  } else {
+    if (parts.includeCounters && result.counters) members.push(['counters', result.counters]);
+    if (result.notifications.length > 0) members.push(['notifications', result.notifications satisfies Notification[]]);
+    if (parts.bookmarks !== null) members.push(['bookmarks', parts.bookmarks]);
   }
-  if (parts.includeCounters && result.counters) body.counters = result.counters;
-  if (result.notifications.length > 0) body.notifications = result.notifications satisfies Notification[];
-  if (parts.bookmarks !== null) body.bookmarks = parts.bookmarks;
-  if (parts.extra) Object.assign(body, parts.extra);
-  const text = JSON.stringify(body);
-  // integers past 2^53 are written as bare digits, exactly as Neo4j writes them
-  return typed || !text.includes('n4gw-int') ? text : text.replace(BIG_INT_RE, '$1');
+  // extra fields as Object.assign would add them: a known member keeps its place
+  for (const [k, v] of Object.entries(parts.extra ?? {})) {
+    const i = members.findIndex(([name]) => name === k);
+    if (i >= 0) members[i] = [k, v];
+    else members.push([k, v]);
+  }
+  let out = '{';
+  for (const [k, v] of members) {
+    if (v === undefined) continue;
+    out += `${out.length > 1 ? ',' : ''}${jsonString(k)}:${v === DATA ? `{"fields":${jsonText(result.fields)},"values":${values}}` : jsonText(v)}`;
+  }
+  return `${out}}`;
 }

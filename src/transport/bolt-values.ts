@@ -25,10 +25,22 @@ import neo4j, {
 } from 'neo4j-driver';
 import { Codes, GatewayError } from '../errors/index.js';
 import type { TypedValue } from './types.js';
-import { base64ToBytes, bytesToBase64, formatFloat, formatDurationParts, pad } from './format.js';
+import { base64ToBytes, bytesToBase64, formatFloat, isFixedOffsetZone, pad } from './format.js';
+import { durationOf, formatDuration } from '../values/duration.js';
 
 type AnyInt = number | Integer | bigint;
 const num = (v: AnyInt): number => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : v.toNumber());
+const big = (v: AnyInt): bigint => (typeof v === 'bigint' ? v : typeof v === 'number' ? BigInt(v) : BigInt(v.toString()));
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * A string as Neo4j receives it from its own Query API: Java encodes a lone surrogate (which no
+ * UTF-8 text can hold) as '?', where JavaScript's encoder would send U+FFFD.
+ */
+function boltString(s: string): string {
+  return s.replace(LONE_SURROGATE, '?');
+}
 
 function fmtYear(y: number): string {
   if (y >= 0 && y <= 9999) return pad(y, 4);
@@ -116,7 +128,8 @@ export function fromDriver(value: unknown): TypedValue {
     const z = p.z;
     return {
       $type: 'Point',
-      _value: z === undefined || z === null
+      // a z of NaN reads as 2D, as Neo4j's Query API writes it
+      _value: z === undefined || z === null || Number.isNaN(z)
         ? `SRID=${srid};POINT (${formatFloat(p.x)} ${formatFloat(p.y)})`
         : `SRID=${srid};POINT Z (${formatFloat(p.x)} ${formatFloat(p.y)} ${formatFloat(z)})`,
     };
@@ -140,17 +153,19 @@ export function fromDriver(value: unknown): TypedValue {
   if (isDateTime(value)) {
     const t = value as DateTime;
     const base = `${fmtDate(t.year, t.month, t.day)}T${fmtTime(t.hour, t.minute, t.second, t.nanosecond)}`;
-    if (t.timeZoneId) {
+    if (t.timeZoneId && !isFixedOffsetZone(t.timeZoneId)) {
       const offset = t.timeZoneOffsetSeconds !== undefined && t.timeZoneOffsetSeconds !== null
         ? num(t.timeZoneOffsetSeconds)
         : zoneOffsetSeconds(t.timeZoneId, t);
       return { $type: 'ZonedDateTime', _value: `${base}${fmtOffset(offset)}[${t.timeZoneId}]` };
     }
-    return { $type: 'OffsetDateTime', _value: base + fmtOffset(num(t.timeZoneOffsetSeconds ?? 0)) };
+    // an offset, or a zone whose rules are one fixed offset (UTC, Etc/GMT+1): Neo4j writes both as offsets
+    const offset = t.timeZoneOffsetSeconds !== undefined && t.timeZoneOffsetSeconds !== null ? num(t.timeZoneOffsetSeconds) : t.timeZoneId ? zoneOffsetSeconds(t.timeZoneId, t) : 0;
+    return { $type: 'OffsetDateTime', _value: base + fmtOffset(offset) };
   }
   if (isDuration(value)) {
     const d = value as Duration;
-    return { $type: 'Duration', _value: formatDurationParts(num(d.months), num(d.days), num(d.seconds), num(d.nanoseconds)) };
+    return { $type: 'Duration', _value: formatDuration(durationOf(big(d.months), big(d.days), big(d.seconds), big(d.nanoseconds))) };
   }
   if (typeof value === 'object') return { $type: 'Map', _value: mapOf(value as Record<string, unknown>) };
   throw new GatewayError(Codes.Internal, `Cannot encode a value of type ${typeof value}.`);
@@ -234,7 +249,7 @@ export function toDriver(value: TypedValue): unknown {
       if (typeof raw !== 'boolean') throw bad('Boolean', raw);
       return raw;
     case 'String':
-      return str();
+      return boltString(str());
     case 'Integer': {
       const s = typeof raw === 'number' && Number.isInteger(raw) ? String(raw) : str();
       if (!/^-?\d+$/.test(s)) throw bad('Integer', raw);
@@ -247,19 +262,23 @@ export function toDriver(value: TypedValue): unknown {
       if (typeof raw === 'string' && !/^(-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|NaN|-?Infinity)$/.test(raw)) throw bad('Float', raw);
       return f;
     }
-    case 'Base64':
+    case 'Base64': {
+      // neo4j-driver sends an Int8Array as Bolt bytes (a Uint8Array would travel as a list of floats)
+      let bytes: Uint8Array;
       try {
-        return base64ToBytes(str());
+        bytes = base64ToBytes(str());
       } catch {
         throw bad('Base64', raw);
       }
+      return new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
     case 'List':
       if (!Array.isArray(raw)) throw bad('List', raw);
       return raw.map((v) => toDriver(v as TypedValue));
     case 'Map': {
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw bad('Map', raw);
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(raw)) out[k] = toDriver(v as TypedValue);
+      for (const [k, v] of Object.entries(raw)) out[boltString(k)] = toDriver(v as TypedValue);
       return out;
     }
     case 'Date': {

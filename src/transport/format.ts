@@ -1,4 +1,5 @@
 /** Text formats shared by every transport and renderer (pure). */
+import { durationOf, formatDuration } from '../values/duration.js';
 import { javaDoubleToString } from '../values/java-double.js';
 
 export function pad(n: number, width: number): string {
@@ -15,37 +16,29 @@ export function formatFloat(f: number): string {
 }
 
 /**
- * A duration as Neo4j prints it: P[nY][nM][nD][T[nH][nM][n[.n]S]], "PT0S" when zero.
- * months/days/seconds/nanos as Neo4j stores them.
+ * Zones whose rules are a single fixed offset in the JDK's tzdb (ZoneId.normalized() is a
+ * ZoneOffset): Neo4j's Query API writes a DateTime in one of them as an OffsetDateTime ("...Z",
+ * "...-01:00"), not a ZonedDateTime with the zone name. Listed from what Neo4j 5.26 on JDK 17
+ * answers for every zone it accepts (EST, MST and HST are not fixed in current tzdata).
+ */
+const FIXED_OFFSET_ZONES = new Set([
+  'UTC', 'UCT', 'GMT', 'GMT0', 'Greenwich', 'Universal', 'Zulu',
+  'Etc/UTC', 'Etc/UCT', 'Etc/GMT', 'Etc/GMT0', 'Etc/GMT+0', 'Etc/GMT-0', 'Etc/Greenwich', 'Etc/Universal', 'Etc/Zulu',
+  ...Array.from({ length: 12 }, (_, i) => `Etc/GMT+${i + 1}`),
+  ...Array.from({ length: 14 }, (_, i) => `Etc/GMT-${i + 1}`),
+  'SystemV/AST4', 'SystemV/CST6', 'SystemV/EST5', 'SystemV/HST10', 'SystemV/MST7', 'SystemV/PST8', 'SystemV/YST9',
+]);
+
+export function isFixedOffsetZone(zone: string): boolean {
+  return FIXED_OFFSET_ZONES.has(zone);
+}
+
+/**
+ * A duration as Neo4j prints it: P[nY][nM][nD][T[nH][nM][n[.n]S]], "PT0S" when zero, from
+ * months/days/seconds/nanos as Neo4j stores them (src/values/duration.ts).
  */
 export function formatDurationParts(months: number, days: number, seconds: number, nanos: number): string {
-  let out = 'P';
-  const years = Math.trunc(months / 12);
-  const mo = months % 12;
-  if (years) out += `${years}Y`;
-  if (mo) out += `${mo}M`;
-  if (days) out += `${days}D`;
-  // normalise seconds + nanos to a single sign like java.time.Duration
-  let totalNanos = BigInt(seconds) * 1_000_000_000n + BigInt(nanos);
-  if (totalNanos !== 0n) {
-    const neg = totalNanos < 0n;
-    if (neg) totalNanos = -totalNanos;
-    const secs = totalNanos / 1_000_000_000n;
-    const ns = totalNanos % 1_000_000_000n;
-    const h = secs / 3600n;
-    const m = (secs % 3600n) / 60n;
-    const s = secs % 60n;
-    const sign = neg ? '-' : '';
-    out += 'T';
-    if (h) out += `${sign}${h}H`;
-    if (m) out += `${sign}${m}M`;
-    if (s || ns) {
-      out += `${sign}${s}`;
-      if (ns) out += '.' + ns.toString().padStart(9, '0').replace(/0+$/, '');
-      out += 'S';
-    }
-  }
-  return out === 'P' ? 'PT0S' : out;
+  return formatDuration(durationOf(BigInt(months), BigInt(days), BigInt(seconds), BigInt(nanos)));
 }
 
 /** Bytes -> standard base64 (chunked, so large byte arrays do not overflow the call stack). */
