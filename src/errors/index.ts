@@ -22,6 +22,10 @@ export const Codes = {
   Forbidden: 'Neo.ClientError.Security.Forbidden',
   // limits
   ResultTooLarge: 'Neo.ClientError.Gateway.ResultTooLarge',
+  StatementTooLarge: 'Neo.ClientError.Gateway.StatementTooLarge',
+  TooManyTransactions: 'Neo.TransientError.Gateway.TooManyTransactions',
+  TooManyConcurrentRequests: 'Neo.TransientError.Gateway.TooManyConcurrentRequests',
+  RateLimited: 'Neo.TransientError.Gateway.RateLimited',
   DeadlineExceeded: 'Neo.TransientError.Gateway.DeadlineExceeded',
   // backends
   DatabaseUnavailable: 'Neo.TransientError.General.DatabaseUnavailable',
@@ -74,6 +78,10 @@ const EXACT_STATUS: Record<string, number> = {
   [Codes.DatabaseNotFound]: 404,
   [Codes.TransactionNotFound]: 404,
   [Codes.DeadlineExceeded]: 504,
+  [Codes.StatementTooLarge]: 413,
+  [Codes.TooManyTransactions]: 429,
+  [Codes.TooManyConcurrentRequests]: 429,
+  [Codes.RateLimited]: 429,
 };
 
 /** The HTTP status an error code maps to. Mirrors what Neo4j's Query API answers. */

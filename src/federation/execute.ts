@@ -150,6 +150,33 @@ export class FederatedExecutor {
     return this.assemble(produced);
   }
 
+  /**
+   * A nested GraphQL field for every parent of a level (graphql/fields.ts): each shard runs the
+   * field's statement once per parent (rows start with the parent's index), and the plan's merge
+   * runs per parent. Returns rows [parent index, value].
+   */
+  async runBatched(req: FederatedRequest, plan: Plan & { kind: 'single' | 'once' | 'fanout' }, columns: string[] | undefined, parents: number): Promise<FederatedResult> {
+    const composite = this.topology.composites[req.composite];
+    if (!composite) throw new GatewayError(Codes.DatabaseNotFound, `Database does not exist. Database name: '${req.composite}'.`);
+    if (plan.kind !== 'fanout') return this.assemble(await this.produce(plan, req, composite.shards, undefined));
+    const { runs, missing } = await this.runAll(composite.shards, plan.statement, req);
+    const failed = runs.find((r) => r.res.result.error);
+    const fields = ['__n4gw_i', ...(columns ?? ['value'])];
+    if (failed) return this.assemble({ fields, rows: [], runs, missing, error: failed.res.result.error });
+    // each shard's rows, per parent
+    const perShard = runs.map((r) => {
+      const groups: Row[][] = Array.from({ length: parents }, () => []);
+      for (const row of r.res.result.values) groups[Number(row[0]!._value)]?.push(row.slice(1));
+      return groups;
+    });
+    const rows: Row[] = [];
+    for (let i = 0; i < parents; i++) {
+      const index: TypedValue = { $type: 'Integer', _value: String(i) };
+      for (const out of runPipeline(plan.pipeline, perShard.map((g) => g[i]!), req.parameters)) rows.push([index, ...out]);
+    }
+    return this.assemble({ fields, rows, runs, missing, error: undefined });
+  }
+
   /** Neo4j EXPLAINs the user's statement once (on one shard): its errors on the user's text, and the column names */
   private async validate(analysis: Analysis & { ok: true }, validation: ShardStatement, req: FederatedRequest, shard: string): Promise<Validated> {
     const key = `validated:${req.composite}`;

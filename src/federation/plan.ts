@@ -69,7 +69,7 @@ export type Plan =
   /** the statement reads no graph data: any one selected shard answers, once */
   | { kind: 'once'; statement: ShardStatement }
   /** every selected shard runs `statement`; the pipeline merges their rows */
-  | { kind: 'fanout'; statement: ShardStatement; pipeline: Stage[]; idiom: boolean }
+  | { kind: 'fanout'; statement: ShardStatement; pipeline: Stage[]; idiom: boolean; shardColumns: string[] }
   /** UNION [ALL] of parts; `columns` in the order of the first part, each part's reordered to it */
   | { kind: 'union'; parts: Plan[]; distinct: boolean };
 

@@ -138,11 +138,15 @@ export class CompositePlanner {
       const first = parts[0]!.plan as Plan & { kind: 'single' };
       return { plan: { kind: 'single', graph: first.graph, statement: this.passthrough() }, columns: undefined, validation: undefined, passthrough: undefined, writes };
     }
+    // no part reads graph data: the whole statement runs once, as written
+    if (parts.every((p) => p.plan.kind === 'once')) {
+      return { plan: { kind: 'once', statement: this.passthrough() }, columns: undefined, validation: undefined, passthrough: this.passthroughOk ? this.passthrough() : undefined, writes };
+    }
     if (writes) refuse('A write in a UNION of several graphs would write to several shards.', MultiShardWrite);
     const distinct = !tokens.includes('ALL');
     const plan: Plan = { kind: 'union', parts: parts.map((p) => p.plan), distinct };
-    const needsValidation = parts.some((p) => p.plan.kind === 'fanout');
-    return { plan, columns: parts[0]!.columns, validation: needsValidation ? this.validation() : undefined, passthrough: this.passthroughOk ? this.passthrough() : undefined, writes };
+    // Neo4j validates the whole UNION once (e.g. it refuses mixing UNION and UNION ALL)
+    return { plan, columns: parts[0]!.columns, validation: this.validation(), passthrough: this.passthroughOk ? this.passthrough() : undefined, writes };
   }
 
   /** EXPLAIN of the user's statement with composite-only syntax neutralised: Neo4j's own errors, on the user's text */
@@ -222,7 +226,7 @@ export class CompositePlanner {
     part.edits.push(...final.edits);
     const statement = this.partStatement(part, false);
     for (const p of final.extra) statement.extra.push(p);
-    return { plan: { kind: 'fanout', statement, pipeline: final.pipeline, idiom: part.idiom }, columns: final.columns };
+    return { plan: { kind: 'fanout', statement, pipeline: final.pipeline, idiom: part.idiom, shardColumns: final.shardColumns }, columns: final.columns };
   }
 
   /** graph.names() outside the idiom's UNWIND: the composite's graph names, as a parameter */
@@ -323,7 +327,7 @@ export class CompositePlanner {
         }
         case 'finishClause':
           if (mode === 'top' && st.phase === 'global') return 'once';
-          return mode === 'top' ? { edits: [], extra: [], pipeline: [{ op: 'merge', order: [] }], columns: [] } : 'done';
+          return mode === 'top' ? { edits: [], extra: [], pipeline: [{ op: 'merge', order: [] }], columns: [], shardColumns: [] } : 'done';
         case 'useClause':
           // the graph.names() idiom's USE graph.byName(g): the shard is the graph
           if (mode === 'per-shard') break;

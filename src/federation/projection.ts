@@ -13,7 +13,7 @@ import type { ParseNode } from '../cypher/grammar.js';
 import { type Tree, unquote } from '../cypher/tree.js';
 import type { AggregateName } from '../values/aggregate.js';
 import type { AggregatePlan, ExtraParam, IntSource, SortKey, Stage, ValueSource } from './plan.js';
-import { ExprReader, isEntity, type ExprFacts, type Scope } from './scope.js';
+import { type ExprReader, isEntity, type ExprFacts, type Scope } from './scope.js';
 import { ident, type TextEdit } from './text-edits.js';
 import { FederationNotSupported, ROW_LIMIT_PARAM, refuse } from './planner.js';
 
@@ -23,6 +23,8 @@ export interface FinalPlan {
   pipeline: Stage[];
   /** output column names (undefined: the shards' own) */
   columns: string[] | undefined;
+  /** the columns of the shard statement's final RETURN, by name */
+  shardColumns: string[];
 }
 
 export interface ProjItem {
@@ -268,7 +270,7 @@ export class ProjectionPlanner {
   single(p: Projection): FinalPlan {
     const t = this.t;
     const [rs, re] = t.range(p.clause);
-    if (p.kind === 'row-local') return { edits: [], extra: [], pipeline: [{ op: 'merge', order: [] }], columns: undefined };
+    if (p.kind === 'row-local') return { edits: [], extra: [], pipeline: [{ op: 'merge', order: [] }], columns: undefined, shardColumns: p.items.map((i) => i.name) };
     const columns = p.items.map((i) => i.name);
     const c = (i: number) => `__n4gw_c${i}`;
     const k = (j: number) => `__n4gw_k${j}`;
@@ -286,7 +288,7 @@ export class ProjectionPlanner {
     if (p.distinct && !p.entityKeyed) pipeline.push({ op: 'distinct', cols: p.items.map((_, i) => i) });
     pipeline.push(...this.slice(p));
     if (hidden.length > 0) pipeline.push({ op: 'project', cols: p.items.map((_, i) => i) });
-    return { edits: [[rs, re, text]], extra: this.extra, pipeline, columns };
+    return { edits: [[rs, re, text]], extra: this.extra, pipeline, columns, shardColumns: [...p.items.map((_, i) => c(i)), ...hidden.map((_, j) => k(j))] };
   }
 
   /** aggregation over several shards: each shard aggregates its rows, the gateway combines */
@@ -298,6 +300,7 @@ export class ProjectionPlanner {
       shardCols.push(`${expr} AS __n4gw_p${shardCols.length}`);
       return shardCols.length - 1;
     };
+    const names = () => shardCols.map((_, i) => `__n4gw_p${i}`);
     const keyCols = groups.map((i) => add(p.items[i]!.text));
     const plans: AggregatePlan[] = aggs.map((a) => {
       const arg = a.arg ? t.text(a.arg) : '*';
@@ -339,7 +342,7 @@ export class ProjectionPlanner {
       ...(keys.length > 0 ? [{ op: 'sort', order: keys } as Stage] : []),
       ...this.slice(p),
     ];
-    return { edits: [[range[0], range[1], `RETURN ${shardCols.join(', ')}`]], extra: this.extra, pipeline, columns };
+    return { edits: [[range[0], range[1], `RETURN ${shardCols.join(', ')}`]], extra: this.extra, pipeline, columns, shardColumns: names() };
   }
 
   /** a WITH that combines rows of several shards (m), then the final RETURN (r) */
@@ -358,17 +361,21 @@ export class ProjectionPlanner {
     const mk = (j: number) => `__n4gw_mk${j}`;
     const plain = !m.aggregating && !m.distinct;
     const { hidden, keys: mKeys } = this.keys(m, mc, mk, plain);
-    const first = plain
-      ? `WITH *, ${m.items.map((it, i) => `${it.text} AS ${mc(i)}`).join(', ')}`
-      : `WITH ${m.distinct ? 'DISTINCT ' : ''}${m.items.map((it, i) => `${it.text} AS ${mc(i)}`).join(', ')}`;
+    // WHERE of a WITH sees the variables before it as well as its aliases: Neo4j filters the rows
+    // before it de-duplicates them, so the filter runs where both are still there
+    const earlyWhere = m.where !== undefined && !m.aggregating;
+    const first =
+      plain || earlyWhere
+        ? `WITH *, ${m.items.map((it, i) => `${it.text} AS ${mc(i)}`).join(', ')}${earlyWhere ? ` WHERE ${this.renamedKey(m, m.where!, mc, true)}` : ''}`
+        : `WITH ${m.distinct ? 'DISTINCT ' : ''}${m.items.map((it, i) => `${it.text} AS ${mc(i)}`).join(', ')}`;
     const keyAlias = (col: number) => (col < m.items.length ? undefined : mk(col - m.items.length));
     // every key gets a column of its own in the second WITH, so the RETURN can hand it on
     const keyCols = mKeys.map((k, j) => ({ ...k, alias: keyAlias(k.col) ?? `__n4gw_mkc${j}`, source: k.col < m.items.length ? mc(k.col) : undefined }));
     const second =
-      `WITH ${m.items.map((it, i) => `${mc(i)} AS ${ident(it.name)}`).join(', ')}` +
+      `WITH ${earlyWhere && m.distinct ? 'DISTINCT ' : ''}${m.items.map((it, i) => `${mc(i)} AS ${ident(it.name)}`).join(', ')}` +
       `${hidden.length > 0 ? ', ' + hidden.join(', ') : ''}` +
       `${keyCols.filter((k) => k.source !== undefined).map((k) => `, ${k.source} AS ${k.alias}`).join('')}` +
-      (m.where ? ` WHERE ${t.text(m.where)}` : '') +
+      (m.where && !earlyWhere ? ` WHERE ${t.text(m.where)}` : '') +
       this.orderText(
         mKeys.map((k, j) => ({ col: j, desc: k.desc })),
         (j) => keyCols[j]!.alias,
@@ -377,6 +384,7 @@ export class ProjectionPlanner {
     // the RETURN's own columns, computed per row on the shards
     const rc = (i: number) => `__n4gw_r${i}`;
     const out: string[] = [];
+    const outNames: string[] = [];
     const carried = keyCols.map((k) => k.alias);
     const dedupe = m.distinct && !m.entityKeyed ? m.items.map((it) => ident(it.name)) : [];
     let tail: string;
@@ -397,6 +405,7 @@ export class ProjectionPlanner {
       out.push(...groups.map((_, g) => rc(g)), ...argCols.map((_, j) => `__n4gw_a${j}`));
       const base = out.length;
       out.push(...carried, ...dedupe);
+      outNames.push(...out);
       this.mergeStages(pipeline, mKeys.map((k, j) => ({ col: base + j, desc: k.desc })), dedupe.map((_, d) => base + carried.length + d), m);
       const itemOrder = r.items.map((_, i) => (groups.includes(i) ? groups.indexOf(i) : groups.length + aggs.findIndex((a) => a.item === i)));
       pipeline.push({ op: 'aggregate', keys: groups.map((_, g) => g), aggregates: aggPlans }, { op: 'project', cols: itemOrder });
@@ -414,6 +423,7 @@ export class ProjectionPlanner {
       out.push(...r.items.map((_, i) => rc(i)), ...rHidden);
       const base = out.length;
       out.push(...carried, ...dedupe);
+      outNames.push(...r.items.map((_, i) => rc(i)), ...rHidden.map((_, j) => rk(j)), ...carried, ...m.items.filter(() => dedupe.length > 0).map((it) => it.name));
       this.mergeStages(pipeline, mKeys.map((k, j) => ({ col: base + j, desc: k.desc })), dedupe.map((_, d) => base + carried.length + d), m);
       if (r.distinct) pipeline.push({ op: 'distinct', cols: r.items.map((_, i) => i) });
       if (rKeys.length > 0) pipeline.push({ op: 'sort', order: rKeys });
@@ -422,7 +432,7 @@ export class ProjectionPlanner {
     }
     const orderAgain = carried.length > 0 ? ` ORDER BY ${mKeys.map((k, j) => `${carried[j]}${k.desc ? ' DESC' : ''}`).join(', ')}` : '';
     const shardText = `${first} ${second} ${tail} RETURN ${out.join(', ')}${orderAgain}`;
-    return { edits: [[ms, me, shardText], [rs, re, '']], extra: this.extra, pipeline, columns };
+    return { edits: [[ms, me, shardText], [rs, re, '']], extra: this.extra, pipeline, columns, shardColumns: outNames };
   }
 
   /** m's own merge on the gateway: k-way merge by its keys, de-duplication, its SKIP/LIMIT */
@@ -472,7 +482,7 @@ export class ProjectionPlanner {
     });
     if (rKeys.length > 0) pipeline.push({ op: 'sort', order: rKeys });
     pipeline.push(...this.slice(r));
-    return { edits: [...plan.edits, [rRange[0], rRange[1], '']], extra: this.extra, pipeline, columns };
+    return { edits: [...plan.edits, [rRange[0], rRange[1], '']], extra: this.extra, pipeline, columns, shardColumns: plan.shardColumns };
   }
 }
 

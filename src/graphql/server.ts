@@ -4,14 +4,10 @@ import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Topology } from '../config/schema.js';
 import type { StatementAnalyzer } from '../cypher/analyzer.js';
 import { limitRules } from './limits.js';
-import { FieldBatcher, buildGatewaySchema, runBatched, type GatewayGraphQLContext, type StatementRunner } from './schema.js';
+import type { FieldBatcher } from './batcher.js';
+import { buildGatewaySchema, newBatcher as batcherFor, type GatewayGraphQLContext, type StatementRunner } from './schema.js';
 
 export type GatewayYoga = YogaServerInstance<GatewayGraphQLContext, Record<string, never>>;
-
-async function sha256Hex(text: string): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-  return [...d].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 /** only allow-listed documents run; clients send the hash (extensions.persistedQuery / documentId) */
 function persistedDocuments(allow: Record<string, string>): Plugin {
@@ -33,7 +29,7 @@ function persistedDocuments(allow: Record<string, string>): Plugin {
   };
 }
 
-export async function createGraphQL(topology: Topology, sdl: string, analyzer: StatementAnalyzer, runner: StatementRunner): Promise<{ yoga: GatewayYoga; newBatcher: (request: unknown) => FieldBatcher; sha256Hex: typeof sha256Hex }> {
+export async function createGraphQL(topology: Topology, sdl: string, analyzer: StatementAnalyzer, runner: StatementRunner): Promise<{ yoga: GatewayYoga; newBatcher: (request: unknown) => FieldBatcher }> {
   const { schema, fields } = await buildGatewaySchema(sdl, topology, analyzer, runner);
   const rules = limitRules(topology.graphql, fields);
   const plugins: Plugin[] = [
@@ -54,6 +50,6 @@ export async function createGraphQL(topology: Topology, sdl: string, analyzer: S
     logging: false,
     plugins,
   });
-  const newBatcher = (request: unknown) => new FieldBatcher((field, parents) => runBatched(runner, request, field, parents));
-  return { yoga: yoga as unknown as GatewayYoga, newBatcher, sha256Hex };
+  const newBatcher = (request: unknown) => batcherFor(runner, request);
+  return { yoga: yoga as unknown as GatewayYoga, newBatcher };
 }

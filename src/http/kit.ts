@@ -183,6 +183,7 @@ export function createKit(deps: GatewayDeps) {
     auth,
     analyzer,
     gate,
+    admission,
     federated,
     metrics,
     transactions,

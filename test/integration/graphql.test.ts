@@ -208,7 +208,10 @@ describe('a schema that does not load', () => {
     ['an unknown database', 'type Query { x: Int @cypher(statement: "RETURN 1 AS x", database: "nope") }', /unknown database "nope"/],
     ['two columns', 'type Query { x: Int @cypher(statement: "RETURN 1 AS a, 2 AS b", database: "users-us") }', /exactly one column/],
     ['a write in a Query field', 'type Query { x: Int @cypher(statement: "CREATE (n) RETURN 1 AS x", database: "users-us", mode: WRITE) }', /only Mutation fields may use mode WRITE/],
-    ['a nested aggregate over a composite', 'type P { id: ID! n: Int @cypher(statement: "MATCH (x {id: $parent.id})--(y) RETURN count(y) AS n", database: "users") } type Query { p: [P!]! @cypher(statement: "MATCH (p) RETURN p", database: "users") }', /cannot be batched exactly/],
+    ['a nested field the planner cannot federate', 'type P { id: ID! n: Int @cypher(statement: "MATCH (x {id: $parent.id}), (y) RETURN count(y) AS n", database: "users") } type Query { p: [P!]! @cypher(statement: "MATCH (p) RETURN p", database: "users") }', /cannot be batched exactly over composite "users": .*cross-shard join/],
+    ['a write in a field declared READ', 'type Query { x: Int @cypher(statement: "USE users.`users-us` CREATE (n) RETURN 1 AS x", database: "users") }', /may not write/],
+    ['a Mutation declared mode: READ that writes', 'type Query { x: Int } type Mutation { m: Int @cypher(statement: "MERGE (n:X) RETURN 1 AS m", database: "users-us", mode: READ) }', /Mutation field declared mode: READ may not write/],
+    ['a nested READ field that sets', 'type P { id: ID! n: Int @cypher(statement: "MATCH (x {id: $parent.id}) SET x.seen = true RETURN 1 AS n", database: "users") } type Query { p: [P!]! @cypher(statement: "MATCH (p) RETURN p", database: "users") }', /may not write/],
     ['invalid SDL', 'type Query { x: Nope }', /Unknown type "Nope"/],
   ])('%s is refused at start, with the field named', async (_name, sdl, message) => {
     await expect(startTestGateway({ topology: topology(), graphqlSchema: sdl })).rejects.toThrow(message);

@@ -54,6 +54,7 @@ export function buildNodeGateway(opts: NodeGatewayOptions): NodeGateway {
     credentials: (cluster) => ({ user: topology.clusters[cluster]!.auth.user, password: passwords.get(cluster)! }),
     scheme: (cluster) => /^(neo4j|bolt)(\+s|\+ssc)/.exec(topology.clusters[cluster]!.routers[0]!)?.[2] ?? '',
     maxPoolSize: topology.limits.memberPoolSize,
+    maxResultBytes: topology.limits.maxResultBytes,
   });
   const cache = redisUrl && secret ? new RedisCache({ url: redisUrl, keyPrefix: topology.cache.keyPrefix, secret }) : undefined;
   // the TCP peer of each request, recorded by `fetch` below

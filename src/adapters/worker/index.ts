@@ -138,12 +138,13 @@ export default {
     // I/O objects live for this request only: the transport (and its connections) and the Redis client
     let transport: Transport;
     if (env.GATEWAY_TRANSPORT === 'bolt') {
-      const bolt = new BoltTransport({ credentials, maxPoolSize: 8 });
+      const bolt = new BoltTransport({ credentials, maxPoolSize: 8, maxResultBytes: topology.limits.maxResultBytes });
       // no explicit transactions: a Bolt transaction would have to outlive this request
       transport = { run: (m, r) => bolt.run(m, r), fetchRoutingTable: (c, r, d, x) => bolt.fetchRoutingTable(c, r, d, x), close: () => bolt.close() };
     } else {
-      transport = new QueryApiTransport({ credentials, httpOf: (cluster, address) => topology.clusters[cluster]?.members[address]?.http });
+      transport = new QueryApiTransport({ credentials, httpOf: (cluster, address) => topology.clusters[cluster]?.members[address]?.http, maxResultBytes: topology.limits.maxResultBytes });
     }
+    const background: Promise<unknown>[] = [];
     const sharedCache = redisUrl && secret ? new RedisCache({ url: redisUrl, keyPrefix: topology.cache.keyPrefix, secret, lazy: true, subscribe: false }) : undefined;
     const region = regionOf(topology, request, env);
     const sdl = env.GATEWAY_GRAPHQL_SCHEMA ?? (topology.graphql.schema.length > 0 ? bundledSchema : undefined);
@@ -166,12 +167,20 @@ export default {
       // the app is built per request here: a router without a compile step
       router: 'linear',
       ...(secret ? { txSecret: secret } : {}),
-      waitUntil: (work) => ctx.waitUntil(work),
+      waitUntil: (work) => {
+        background.push(work);
+        ctx.waitUntil(work);
+      },
       ...(region ? { runtimeRegion: () => region } : {}),
     });
     const response = await gateway.app.fetch(request);
-    // close what this request opened once the response has gone out
-    ctx.waitUntil(Promise.all([transport.close(), sharedCache?.close()]).catch(() => undefined));
+    // close what this request opened once the response has gone out and its background work
+    // (a table refresh, the rate limit's exchange with Redis) has settled
+    ctx.waitUntil(
+      Promise.allSettled(background)
+        .then(() => Promise.all([transport.close(), sharedCache?.close()]))
+        .catch(() => undefined),
+    );
     return response;
   },
 };

@@ -5,7 +5,11 @@ import { Codes, GatewayError, toGatewayError } from '../../errors/index.js';
 import { resolveDatabase } from '../../topology/index.js';
 import { bookmarksFor, encodeBookmarks, mergeBookmarks, type ShardBookmarks } from '../../routing/bookmarks.js';
 import type { Route } from '../../routing/service.js';
-import type { AccessMode, TypedValue } from '../../transport/types.js';
+import type { RunResult, TypedValue } from '../../transport/types.js';
+import type { FederatedResult } from '../../federation/execute.js';
+import { PARENTS_PARAM, type CypherField } from '../../graphql/fields.js';
+import type { StatementRunner } from '../../graphql/schema.js';
+import { maxResultBytesFor, maxRowsFor } from '../../limits/effective.js';
 import { createGraphQL } from '../../graphql/server.js';
 import { ApiKeyAuth, type Principal } from '../auth.js';
 import { assertJsonDepth } from '../json-depth.js';
@@ -15,7 +19,7 @@ type Env = GatewayEnv;
 
 /** mounts /graphql when the deps carry a schema; resolves when the schema has loaded */
 export function registerGraphQL(app: Hono<Env>, kit: Kit): Promise<void> {
-  const { deps, topology, executor, federated, gate, metrics, analyzer, auth, limit, requestRegion, decodeClientBookmarks, recordShard } = kit;
+  const { deps, topology, executor, federated, gate, metrics, analyzer, auth, admission, limit, requestRegion, decodeClientBookmarks, recordShard } = kit;
   // ---- GraphQL ----
   interface GraphQLRequestInfo {
     principal: Principal;
@@ -27,29 +31,10 @@ export function registerGraphQL(app: Hono<Env>, kit: Kit): Promise<void> {
     routes: Route[];
     touched: ShardBookmarks;
   }
-  const runForGraphQL = async (request: unknown, db: string, statement: string, parameters: Record<string, TypedValue>, mode: AccessMode) => {
-    const info = request as GraphQLRequestInfo;
+  /** runs a field's statement (or its batched form) for this request; client errors keep their Neo4j code */
+  const guarded = async <T>(run: () => Promise<T>): Promise<T> => {
     try {
-      ApiKeyAuth.authorize(info.principal, db, mode);
-      const target = resolveDatabase(topology, db);
-      const common = { statement, parameters, accessMode: mode, region: info.region, pinned: info.pinned, maxRows: topology.limits.maxRows, deadline: info.started + topology.limits.requestDeadlineMs, timeoutMs: topology.limits.queryTimeoutMs };
-      if (target.kind === 'shard') {
-        const { text } = await gate.forShard(info.principal, target.shard, statement, { mode, impersonates: false });
-        const r = await executor.run({ ...common, statement: text, shard: target.shard, bookmarks: bookmarksFor(info.sent, target.shard) });
-        recordShard(r.route, 'ok', r.attempts);
-        info.routes.push(r.route);
-        if (r.result.bookmarks.length) info.touched[target.shard] = r.result.bookmarks;
-        if (r.result.error) throw new GatewayError(r.result.error.code, r.result.error.message);
-        return r.result;
-      }
-      await gate.forComposite(info.principal, target.shards[0]!, statement, { mode, impersonates: false });
-      const out = await federated.run({ ...common, composite: db, bookmarks: info.sent, allowPartial: false, ...(info.shardKey !== undefined ? { shardKey: info.shardKey } : {}) });
-      for (const r of out.routes) recordShard(r, 'ok', 1);
-      metrics.fanout.observe({ database: db }, out.width);
-      info.routes.push(...out.routes);
-      Object.assign(info.touched, out.shardBookmarks);
-      if (out.result.error) throw new GatewayError(out.result.error.code, out.result.error.message);
-      return out.result;
+      return await run();
     } catch (err) {
       const ge = toGatewayError(err);
       if (ge.code === Codes.Internal) throw err; // masked by yoga
@@ -57,7 +42,85 @@ export function registerGraphQL(app: Hono<Env>, kit: Kit): Promise<void> {
       throw new GraphQLError(ge.message, { extensions: { code: ge.code } });
     }
   };
-  const graphql = deps.graphqlSchema !== undefined ? createGraphQL(topology, deps.graphqlSchema, analyzer, runForGraphQL) : undefined;
+
+  const common = (info: GraphQLRequestInfo, field: CypherField, parameters: Record<string, TypedValue>) => ({
+    parameters,
+    accessMode: field.mode,
+    region: info.region,
+    pinned: info.pinned,
+    maxRows: maxRowsFor(info.principal, topology.limits),
+    maxResultBytes: maxResultBytesFor(info.principal, topology.limits),
+    deadline: info.started + topology.limits.requestDeadlineMs,
+    timeoutMs: topology.limits.queryTimeoutMs,
+  });
+
+  /** the key may use the field's database in its mode, and run its statement (statement gate); the shard's text */
+  const admit = async (info: GraphQLRequestInfo, field: CypherField): Promise<{ shard: string; text: string } | { composite: string }> => {
+    ApiKeyAuth.authorize(info.principal, field.database, field.mode);
+    const target = resolveDatabase(topology, field.database);
+    if (target.kind === 'shard') return { shard: target.shard, ...(await gate.forShard(info.principal, target.shard, field.statement, { mode: field.mode, impersonates: false })) };
+    await gate.forComposite(info.principal, target.shards[0]!, field.statement, { mode: field.mode, impersonates: false });
+    return { composite: target.name };
+  };
+
+  const tookShard = (info: GraphQLRequestInfo, r: { route: Route; attempts: number; result: RunResult }, shard: string) => {
+    recordShard(r.route, 'ok', r.attempts);
+    info.routes.push(r.route);
+    if (r.result.bookmarks.length) info.touched[shard] = r.result.bookmarks;
+    if (r.result.error) throw new GatewayError(r.result.error.code, r.result.error.message);
+  };
+
+  const tookComposite = (info: GraphQLRequestInfo, db: string, out: FederatedResult) => {
+    for (const r of out.routes) recordShard(r, 'ok', 1);
+    metrics.fanout.observe({ database: db }, out.width);
+    info.routes.push(...out.routes);
+    Object.assign(info.touched, out.shardBookmarks);
+    if (out.result.error) throw new GatewayError(out.result.error.code, out.result.error.message);
+  };
+
+  /** rows [parent index, value] -> the values of each parent */
+  const perParent = (rows: TypedValue[][], parents: number): TypedValue[][] => {
+    const per: TypedValue[][] = Array.from({ length: parents }, () => []);
+    for (const row of rows) per[Number(row[0]!._value)]?.push(row[1]!);
+    return per;
+  };
+
+  const runner: StatementRunner = {
+    root: (request, field, parameters) =>
+      guarded(async () => {
+        const info = request as GraphQLRequestInfo;
+        const target = await admit(info, field);
+        if ('shard' in target) {
+          const r = await executor.run({ ...common(info, field, parameters), statement: target.text, shard: target.shard, bookmarks: bookmarksFor(info.sent, target.shard) });
+          tookShard(info, r, target.shard);
+          return r.result.values.map((row) => row[0]!);
+        }
+        // the shard key of the request says where a mutation writes; reads see the whole composite
+        const shardKey = field.mode === 'WRITE' ? info.shardKey : undefined;
+        const out = await federated.run({ ...common(info, field, parameters), statement: field.statement, composite: target.composite, bookmarks: info.sent, allowPartial: false, ...(shardKey !== undefined ? { shardKey } : {}) });
+        tookComposite(info, target.composite, out);
+        return out.result.values.map((row) => row[0]!);
+      }),
+    batch: (request, field, parents, parameters) =>
+      guarded(async () => {
+        const info = request as GraphQLRequestInfo;
+        const target = await admit(info, field);
+        const params = { ...parameters, [PARENTS_PARAM]: { $type: 'List', _value: parents } as TypedValue };
+        const batch = field.batch!;
+        if ('shard' in target && batch.kind === 'shard') {
+          const r = await executor.run({ ...common(info, field, params), statement: batch.text, shard: target.shard, bookmarks: bookmarksFor(info.sent, target.shard) });
+          tookShard(info, r, target.shard);
+          return perParent(r.result.values, parents.length);
+        }
+        if ('composite' in target && batch.kind === 'composite') {
+          const out = await federated.runBatched({ ...common(info, field, params), statement: field.statement, composite: target.composite, bookmarks: info.sent, allowPartial: false }, batch.plan, batch.columns, parents.length);
+          tookComposite(info, target.composite, out);
+          return perParent(out.result.values, parents.length);
+        }
+        throw new GatewayError(Codes.Internal, 'A nested field lost its batched form.');
+      }),
+  };
+  const graphql = deps.graphqlSchema !== undefined ? createGraphQL(topology, deps.graphqlSchema, analyzer, runner) : undefined;
   // a schema that fails to load is reported by `ready`; requests answer 503 meanwhile
   graphql?.catch(() => undefined);
 
@@ -106,7 +169,14 @@ export function registerGraphQL(app: Hono<Env>, kit: Kit): Promise<void> {
         request = new Request(c.req.url, { method: 'POST', headers: c.req.raw.headers, body: text });
       }
     }
-    const res = await yoga.fetch(request, { gw: info, batcher: newBatcher(info) });
+    // the same admission as REST: the key's concurrency on this instance and its fleet-wide rate
+    const release = principal ? admission.admit(principal) : () => undefined;
+    let res: Response;
+    try {
+      res = await yoga.fetch(request, { gw: info, batcher: newBatcher(info) });
+    } finally {
+      release();
+    }
     const headers = new Headers(res.headers);
     for (const [k, v] of Object.entries(routeHeaders(info.routes))) headers.set(k, v);
     const bm = encodeBookmarks(mergeBookmarks(info.sent.shards, info.touched));

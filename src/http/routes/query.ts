@@ -4,6 +4,7 @@ import { Codes, GatewayError } from '../../errors/index.js';
 import { resolveDatabase } from '../../topology/index.js';
 import { bookmarksFor, encodeBookmarks, mergeBookmarks } from '../../routing/bookmarks.js';
 import { ApiKeyAuth } from '../auth.js';
+import { maxResultBytesFor, maxRowsFor } from '../../limits/effective.js';
 import { encodeQueryResponse, type QueryRequest } from '../codec.js';
 import { PARTIAL_HEADER, SHARD_KEY_HEADER, type GatewayEnv, type Kit } from '../kit.js';
 
@@ -33,12 +34,14 @@ export function registerQuery(app: Hono<Env>, kit: Kit): void {
       allowPartial: (c.req.header(PARTIAL_HEADER) ?? '').toLowerCase() === 'allow',
       deadline: c.get('started') + topology.limits.requestDeadlineMs,
       ...(topology.limits.shardDeadlineMs !== undefined ? { shardDeadline: c.get('started') + topology.limits.shardDeadlineMs } : {}),
-      maxRows: topology.limits.maxRows,
+      maxRows: maxRowsFor(principal, topology.limits),
+      maxResultBytes: maxResultBytesFor(principal, topology.limits),
       timeoutMs: Math.min(req.maxExecutionTime ?? topology.limits.queryTimeoutMs, topology.limits.queryTimeoutMs),
       ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
     });
-    if (out.result.values.length > topology.limits.maxRows) {
-      throw new GatewayError(Codes.ResultTooLarge, `The merged result has more than ${topology.limits.maxRows} rows, the most this gateway returns. Add a LIMIT.`);
+    const maxRows = maxRowsFor(principal, topology.limits);
+    if (out.result.values.length > maxRows) {
+      throw new GatewayError(Codes.ResultTooLarge, `The merged result has more than ${maxRows} rows, the most this gateway returns. Add a LIMIT.`);
     }
     for (const r of out.routes) recordShard(r, 'ok', 1);
     metrics.fanout.observe({ database: db }, out.width);
@@ -69,7 +72,8 @@ export function registerQuery(app: Hono<Env>, kit: Kit): void {
       bookmarks: bookmarksFor(sent, shard),
       region,
       pinned,
-      maxRows: topology.limits.maxRows,
+      maxRows: maxRowsFor(principal, topology.limits),
+      maxResultBytes: maxResultBytesFor(principal, topology.limits),
       timeoutMs: Math.min(req.maxExecutionTime ?? topology.limits.queryTimeoutMs, topology.limits.queryTimeoutMs),
       ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
       deadline: started + topology.limits.requestDeadlineMs,
