@@ -16,7 +16,7 @@ import { shardsForKey } from '../topology/shard-key.js';
 import type { AccessMode, Counters, Notification, RunResult, TypedValue } from '../transport/types.js';
 import { rowKey } from '../values/equivalence.js';
 import type { ExtraParam, GraphRef, Plan, ShardStatement } from './plan.js';
-import { CompositePlanner, FederationNotSupported, type PlanOutcome } from './planner.js';
+import { CompositePlanner, FederationNotSupported, RESERVED, type PlanOutcome } from './planner.js';
 import { resolveInt, runPipeline, type Row } from './pipeline.js';
 
 export interface FederatedRequest {
@@ -54,7 +54,6 @@ export interface FederatedResult {
   width: number;
 }
 
-const RESERVED = '__n4gw_';
 const LONG_MAX = 9223372036854775807n;
 
 interface Validated {
@@ -98,12 +97,7 @@ export class FederatedExecutor {
     if (cached) return cached;
     const parsed = await this.analyzer.parseTree(analysis.text);
     if (!parsed) throw new GatewayError(Codes.Internal, 'A statement that parsed before did not parse again.');
-    let outcome: PlanOutcome;
-    if (analysis.text.includes(RESERVED)) {
-      outcome = { ok: false, refusal: { code: FederationNotSupported, message: `Names beginning with ${RESERVED} are reserved by the gateway on composites.` }, passthrough: undefined };
-    } else {
-      outcome = new CompositePlanner(parsed.tree, analysis.info, { name: composite, shards: this.topology.composites[composite]!.shards }).plan(parsed.statement);
-    }
+    const outcome = new CompositePlanner(parsed.tree, analysis.info, { name: composite, shards: this.topology.composites[composite]!.shards }).plan(parsed.statement);
     this.analyzer.attach(analysis, key, outcome, JSON.stringify(outcome).length * 2);
     return outcome;
   }

@@ -29,6 +29,8 @@ export const MultiShardWrite = 'Neo.ClientError.Gateway.MultiShardWrite';
 export const GRAPH_NAMES_PARAM = '__n4gw_graph_names';
 export const GRAPH_NAME_PARAM = '__n4gw_graph';
 export const ROW_LIMIT_PARAM = '__n4gw_limit';
+/** the prefix of every name the gateway adds to a statement */
+export const RESERVED = '__n4gw_';
 
 const IDIOM_HINT = 'name each shard with UNWIND graph.names() AS g CALL { USE graph.byName(g) ... } RETURN ...';
 
@@ -115,6 +117,10 @@ export class CompositePlanner {
 
   private planStatement(statement: ParseNode): PlannedComposite {
     const t = this.t;
+    if (t.src.includes(RESERVED)) {
+      this.passthroughOk = false;
+      refuse(`Names beginning with ${RESERVED} are reserved by the gateway on composites.`);
+    }
     if (this.info.kind === 'command') {
       this.passthroughOk = false;
       refuse(`${this.info.command ?? 'Commands'} cannot run on composite '${this.target.name}': send it to one of its shards (${this.target.shards.join(', ')}).`);
@@ -408,8 +414,7 @@ export class CompositePlanner {
     const facts = this.x.facts(e, st.scope);
     if (mode === 'per-shard') return facts;
     for (const f of facts.graphFunctions) {
-      const name = this.x.functionName(f);
-      if (name !== 'graph.names') refuse(`${name}() is supported only in USE clauses on composites.`);
+      if (this.x.functionName(f) !== 'graph.names') refuse(`${this.t.text(this.t.kid(f, 'functionName')!)}() is supported only in USE clauses on composites.`);
     }
     if (facts.userFunctions.length > 0) {
       refuse(`${facts.userFunctions[0]}(): user-defined functions may read each shard as a whole; run the statement on one shard with USE ${this.target.name}.<shard>, or ${IDIOM_HINT}.`);
@@ -638,7 +643,7 @@ export class CompositePlanner {
   private checkItemFacts(facts: ExprFacts, st: State, mode: 'top' | 'row' | 'producer' | 'per-shard'): void {
     if (mode === 'per-shard') return;
     for (const f of facts.graphFunctions) {
-      if (this.x.functionName(f) !== 'graph.names') refuse(`${this.x.functionName(f)}() is supported only in USE clauses on composites.`);
+      if (this.x.functionName(f) !== 'graph.names') refuse(`${this.t.text(this.t.kid(f, 'functionName')!)}() is supported only in USE clauses on composites.`);
     }
     if (facts.userFunctions.length > 0) refuse(`${facts.userFunctions[0]}(): user-defined functions may read each shard as a whole; run the statement on one shard with USE ${this.target.name}.<shard>, or ${IDIOM_HINT}.`);
     for (const read of facts.graphReads) this.checkGraphRead(read, st, 'RETURN');
