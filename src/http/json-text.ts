@@ -8,7 +8,8 @@
  *   prints them (`Float.toString` when the double is exactly a float, as the Java driver's
  *   `asFloat()` allows, else `Double.toString`; NaN and ±Infinity as strings), temporals,
  *   durations, points and byte arrays as their text, DateTime without its zone name, nodes,
- *   relationships and paths as objects and arrays.
+ *   relationships and paths as objects and arrays;
+ * - map and property keys in the order of the Java HashMap the Java driver reads them into.
  *
  * Must never: write any text it did not escape or format itself (no markers, no substitution in
  * finished text that data could imitate), or write an Integer whose text is not plain digits.
@@ -71,6 +72,49 @@ export function jsonText(v: unknown): string {
   }
 }
 
+/** java.lang.String.hashCode, spread as java.util.HashMap.hash does */
+function javaSpreadHash(key: string): number {
+  let h = 0;
+  for (let i = 0; i < key.length; i++) h = (Math.imul(h, 31) + key.charCodeAt(i)) | 0;
+  return h ^ (h >>> 16);
+}
+
+/**
+ * The order a `new java.util.HashMap<>(keys.length)` iterates `keys` in, put in the given order
+ * (resizes included): the Java driver inside Neo4j's Query API reads every map and property map
+ * into such a HashMap, and the Query API writes the keys in its order. The put order is the
+ * order Neo4j sent the keys in, which neo4j-driver keeps in the objects it builds, except that
+ * JavaScript lists integer-like keys ("1", "10") first: a key such as "10" that shares a bucket
+ * with another key may then come out on the other side of it (the same map, in another order).
+ */
+export function javaHashMapOrder(keys: string[]): string[] {
+  const size = keys.length;
+  if (size <= 1) return keys;
+  let capacity = 1;
+  while (capacity < size) capacity *= 2; // tableSizeFor(size)
+  let threshold = Math.trunc(capacity * 0.75);
+  let buckets: { key: string; hash: number }[][] = Array.from({ length: capacity }, () => []);
+  let count = 0;
+  for (const key of keys) {
+    const hash = javaSpreadHash(key);
+    buckets[hash & (capacity - 1)]!.push({ key, hash });
+    if (++count > threshold) {
+      // HashMap.resize: double, and split each bucket keeping its order
+      const oldCapacity = capacity;
+      capacity *= 2;
+      threshold = oldCapacity >= 16 ? threshold * 2 : Math.trunc(capacity * 0.75);
+      const next: { key: string; hash: number }[][] = Array.from({ length: capacity }, () => []);
+      buckets.forEach((bucket, j) => {
+        for (const e of bucket) next[(e.hash & oldCapacity) === 0 ? j : j + oldCapacity]!.push(e);
+      });
+      buckets = next;
+    }
+  }
+  const out: string[] = [];
+  for (const bucket of buckets) for (const e of bucket) out.push(e.key);
+  return out;
+}
+
 const DIGITS = /^-?\d+$/;
 
 function integerText(digits: string): string {
@@ -90,7 +134,7 @@ function plainFloat(text: string): string {
 function plainProperties(props: Record<string, TypedValue>): string {
   let out = '{';
   let first = true;
-  for (const k in props) {
+  for (const k of javaHashMapOrder(Object.keys(props))) {
     out += `${first ? '' : ','}${jsonString(k)}:${plainJson(props[k]!)}`;
     first = false;
   }
@@ -166,7 +210,7 @@ export function typedJson(v: TypedValue): string {
 function typedProperties(props: Record<string, TypedValue>): string {
   let out = '{';
   let first = true;
-  for (const k in props) {
+  for (const k of javaHashMapOrder(Object.keys(props))) {
     out += `${first ? '' : ','}${jsonString(k)}:${typedJson(props[k]!)}`;
     first = false;
   }
