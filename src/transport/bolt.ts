@@ -6,6 +6,7 @@
 import neo4j, { isNode, isPath, isRelationship, type Driver, type Session, type Record as NeoRecord, type Result, type ResultSummary, type Transaction, type Config } from 'neo4j-driver';
 import { Codes, GatewayError, isNeo4jCode } from '../errors/index.js';
 import { DEFAULT_MAX_RESULT_BYTES } from '../limits/effective.js';
+import { limitBoltMessages } from './bolt-wire-guard.js';
 import { ResultBudget, deadlineExceeded } from '../limits/result-budget.js';
 import { fromDriver, toDriver } from './bolt-values.js';
 import type {
@@ -31,6 +32,8 @@ export interface BoltTransportOptions {
   connectionTimeoutMs?: number;
   /** result size limit of a request that names none (bytes of typed JSON; default 32 MiB) */
   maxResultBytes?: number;
+  /** the largest single Bolt message accepted (default: maxResultBytes); at least the largest per-key result budget */
+  maxMessageBytes?: number;
   /** extra driver config (e.g. a WebSocket channel on Workers) */
   driverConfig?: Partial<Config>;
 }
@@ -327,7 +330,9 @@ function collect(
         // before the keys arrived, the statement never started (syntax, semantics, access mode):
         // a plain error. After, it failed while streaming: the rows so far and the error, as
         // Neo4j's Query API answers.
-        if (fields === undefined || !isNeo4jCode((err as { code?: unknown })?.code)) {
+        // the gateway's own refusals (a row past the wire cap) are the request's answer, never a partial result
+        const code = (err as { code?: unknown })?.code;
+        if (fields === undefined || !isNeo4jCode(code) || code.startsWith('Neo.ClientError.Gateway.')) {
           reject(mapDriverError(err));
           return;
         }
@@ -368,6 +373,8 @@ export class BoltTransport implements Transport {
   constructor(options: BoltTransportOptions) {
     this.options = options;
     this.defaultMaxResultBytes = options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
+    // one row cannot be larger than the largest result any request may receive
+    limitBoltMessages(options.maxMessageBytes ?? this.defaultMaxResultBytes);
   }
 
   /** one driver (pool) per cluster member, created on first use, kept for the process */

@@ -159,8 +159,14 @@ describe('limits', () => {
     try {
       expectError(await query(g, 'users-us', { statement: 'UNWIND range(1, 10) AS x RETURN x' }), 400, 'Neo.ClientError.Gateway.ResultTooLarge');
       expect((await query(g, 'users-us', { statement: 'UNWIND range(1, 5) AS x RETURN x' })).body.data!.values).toHaveLength(5);
-      // each shard returns 4 rows (within the limit), the merged answer has 8
-      expectError(await query(g, 'users', { statement: 'UNWIND range(1, 4) AS x RETURN x' }), 400, 'Neo.ClientError.Gateway.ResultTooLarge');
+      // each shard returns 3 rows (within the limit), the merged answer has 6
+      for (const shard of ['users-us', 'users-eu']) {
+        expect((await query(g, shard, { statement: 'MATCH (n:MaxRowsProbe) DELETE n WITH count(*) AS gone UNWIND range(1, 3) AS i CREATE (:MaxRowsProbe {i: i})' })).status).toBe(202);
+      }
+      expectError(await query(g, 'users', { statement: 'MATCH (n:MaxRowsProbe) RETURN n.i AS i' }), 400, 'Neo.ClientError.Gateway.ResultTooLarge');
+      // a statement that reads no graph data runs once: 4 rows, within the limit
+      expect((await query(g, 'users', { statement: 'UNWIND range(1, 4) AS x RETURN x' })).body.data!.values).toHaveLength(4);
+      for (const shard of ['users-us', 'users-eu']) await query(g, shard, { statement: 'MATCH (n:MaxRowsProbe) DELETE n' });
     } finally {
       await g.stop();
     }

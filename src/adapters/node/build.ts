@@ -55,6 +55,7 @@ export function buildNodeGateway(opts: NodeGatewayOptions): NodeGateway {
     scheme: (cluster) => /^(neo4j|bolt)(\+s|\+ssc)/.exec(topology.clusters[cluster]!.routers[0]!)?.[2] ?? '',
     maxPoolSize: topology.limits.memberPoolSize,
     maxResultBytes: topology.limits.maxResultBytes,
+    maxMessageBytes: Math.max(topology.limits.maxResultBytes, ...topology.apiKeys.map((k) => k.limits?.maxResultBytes ?? 0)),
   });
   const cache = redisUrl && secret ? new RedisCache({ url: redisUrl, keyPrefix: topology.cache.keyPrefix, secret }) : undefined;
   // the TCP peer of each request, recorded by `fetch` below

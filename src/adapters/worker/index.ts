@@ -138,7 +138,12 @@ export default {
     // I/O objects live for this request only: the transport (and its connections) and the Redis client
     let transport: Transport;
     if (env.GATEWAY_TRANSPORT === 'bolt') {
-      const bolt = new BoltTransport({ credentials, maxPoolSize: 8, maxResultBytes: topology.limits.maxResultBytes });
+      const bolt = new BoltTransport({
+        credentials,
+        maxPoolSize: 8,
+        maxResultBytes: topology.limits.maxResultBytes,
+        maxMessageBytes: Math.max(topology.limits.maxResultBytes, ...topology.apiKeys.map((k) => k.limits?.maxResultBytes ?? 0)),
+      });
       // no explicit transactions: a Bolt transaction would have to outlive this request
       transport = { run: (m, r) => bolt.run(m, r), fetchRoutingTable: (c, r, d, x) => bolt.fetchRoutingTable(c, r, d, x), close: () => bolt.close() };
     } else {
