@@ -95,7 +95,8 @@ export type NumberParts = { kind: 'int'; value: bigint } | { kind: 'float'; valu
 export function compareNumbers(a: NumberParts, b: NumberParts): number {
   if (a.kind === 'int') {
     if (b.kind === 'int') return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
-    return -compareDoubleWithLong(b.value, a.value);
+    const c = compareDoubleWithLong(b.value, a.value);
+    return c === 0 ? 0 : -c;
   }
   if (b.kind === 'int') return compareDoubleWithLong(a.value, b.value);
   return javaDoubleCompare(a.value, b.value);

@@ -7,7 +7,8 @@
  * - Time: by the time of day in UTC, `(local nanos - offset)`, not wrapped to one day, then by
  *   offset; equal only with the same local time and the same offset.
  * - OffsetDateTime / ZonedDateTime (one type in Neo4j, DateTime): by instant, then nanosecond, then
- *   offset seconds, then offsets before named zones, then zone names (after Neo4j's renames);
+ *   offset seconds, then offsets before named zones, then zone names (Neo4j maps a few renamed
+ *   zone names to their new names, but the JDK it runs on no longer accepts the old ones);
  *   equal only with the same local date-time and the same offset, or the same named zone. So
  *   12:00Z and 13:00+01:00 sort next to each other but are different DISTINCT values.
  *
@@ -29,19 +30,8 @@ export interface DateTimeParts {
   epochDay: number;
   nanoOfDay: number;
   offsetSeconds: number;
-  /** the named zone (after Neo4j's renames), absent for an offset */
+  /** the named zone, absent for an offset */
   zone: string | undefined;
-}
-
-/** Neo4j's TZIDS renames: an old zone name and its new one are the same zone */
-const ZONE_RENAMES: Record<string, string> = {
-  'US/Pacific-New': 'US/Pacific',
-  'Canada/East-Saskatchewan': 'Canada/Saskatchewan',
-  Factory: 'Etc/UTC',
-};
-
-export function canonicalZone(zone: string): string {
-  return ZONE_RENAMES[zone] ?? zone;
 }
 
 const DATE_RE = /^([+-]?\d{4,9})-(\d{2})-(\d{2})$/;
@@ -113,7 +103,7 @@ export function parseDateTime(text: string, type: string): DateTimeParts {
   const z = text.indexOf('[');
   if (z >= 0) {
     if (!text.endsWith(']')) throw invalid(type, text);
-    zone = canonicalZone(text.slice(z + 1, -1));
+    zone = text.slice(z + 1, -1);
     body = text.slice(0, z);
   }
   const t = body.indexOf('T');
