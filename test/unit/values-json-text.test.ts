@@ -47,6 +47,11 @@ describe('JSON text as Neo4j writes it', () => {
     [['c', 'b', 'a'], ['a', 'b', 'c']],
     [['', 'a', '\uFF5Aaa'], ['', '\uFF5Aaa', 'a']],
     [['a', '\uFF5Aaa'], ['\uFF5Aaa', 'a']],
+    [['q', 'a', 'Aa', 'BB', 'x', 'name', 'id'], ['Aa', 'BB', 'q', 'a', 'x', 'name', 'id']],
+    [
+      ['k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8', 'k9', 'k10', 'k11', 'k12', 'k13', 'zz'],
+      ['zz', 'k1', 'k2', 'k3', 'k4', 'k5', 'k11', 'k6', 'k10', 'k7', 'k13', 'k8', 'k12', 'k9'],
+    ],
   ])('map keys %j are written in Java HashMap order %j', (keys, order) => {
     expect(javaHashMapOrder(keys)).toEqual(order);
   });
