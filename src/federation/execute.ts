@@ -119,8 +119,10 @@ export class FederatedExecutor {
     if (!outcome.ok || (selected.length === 1 && outcome.planned.passthrough && outcome.planned.plan.kind !== 'single')) {
       const passthrough = outcome.ok ? outcome.planned.passthrough : outcome.passthrough;
       if (selected.length !== 1 || !passthrough) {
-        const r = (outcome as PlanOutcome & { ok: false }).refusal;
-        throw new GatewayError(r.code, r.message, { status: 400 });
+        const refused = outcome as PlanOutcome & { ok: false };
+        // a statement Neo4j itself refuses gets Neo4j's own error (EXPLAIN runs nothing)
+        if (refused.validation && refused.refusal.code === FederationNotSupported) await this.validate(analysis, refused.validation, req, selected[0]!);
+        throw new GatewayError(refused.refusal.code, refused.refusal.message, { status: 400 });
       }
       // one shard selected: it answers as written
       plan = { kind: 'single', graph: { kind: 'name', parts: [req.composite, selected[0]!] }, statement: passthrough };

@@ -64,7 +64,10 @@ export interface PlannedComposite {
   writes: boolean;
 }
 
-export type PlanOutcome = { ok: true; planned: PlannedComposite } | { ok: false; refusal: Refusal; passthrough: ShardStatement | undefined };
+export type PlanOutcome =
+  | { ok: true; planned: PlannedComposite }
+  /** `validation`: Neo4j EXPLAINs the statement first, so a statement Neo4j itself refuses gets Neo4j's error, not the gateway's */
+  | { ok: false; refusal: Refusal; passthrough: ShardStatement | undefined; validation: ShardStatement | undefined };
 
 interface State {
   phase: 'global' | 'local';
@@ -101,7 +104,8 @@ export class CompositePlanner {
       return { ok: true, planned };
     } catch (err) {
       if (err instanceof Refused) {
-        return { ok: false, refusal: { code: err.code, message: err.message }, passthrough: this.passthroughOk ? this.passthrough() : undefined };
+        const validation = this.info.kind === 'query' && !this.t.src.includes(RESERVED) ? this.validation() : undefined;
+        return { ok: false, refusal: { code: err.code, message: err.message }, passthrough: this.passthroughOk ? this.passthrough() : undefined, validation };
       }
       throw err;
     }

@@ -324,6 +324,17 @@ describe('shapes a composite cannot answer exactly are refused', () => {
     await load(rows, []);
   });
 
+  it.each([
+    ['LIMIT 1e1', 'MATCH (n:Ex) RETURN n.id AS id LIMIT 1e1'],
+    ['mixing UNION and UNION ALL', 'MATCH (n:Ex) RETURN n.id AS id UNION MATCH (n:Ex) RETURN n.id AS id UNION ALL RETURN 3 AS id'],
+    ['an unknown variable after a merge', 'MATCH (n:Ex) WITH DISTINCT n.s AS s RETURN n.id AS id'],
+  ])('a statement Neo4j refuses gets Neo4j\'s own error, on the user\'s text: %s', async (_name, statement) => {
+    const res = await query(gw, 'ex', { statement, accessMode: 'READ' });
+    expect(res.status, res.text).toBe(400);
+    expect(res.body.errors![0]!.code, res.text).toMatch(/^Neo\.ClientError\.Statement\./);
+    expect(res.body.errors![0]!.message, res.text).not.toMatch(/__n4gw/);
+  });
+
   it.each(REFUSED)('%s', async (_name, statement) => {
     const res = await query(gw, 'ex', { statement, accessMode: 'READ' });
     expect([400, 403], res.text).toContain(res.status);
