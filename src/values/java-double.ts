@@ -299,6 +299,26 @@ function fastPath(x: number, maxDigits: number): string | undefined {
   return getChars(negative, digits, Number(e.slice(i + 1)) + 1);
 }
 
+/** significant digits of a number in plain decimal notation ("-0.00120" has 3) */
+function significantDigits(text: string): number {
+  let first = -1;
+  let last = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 49 && c <= 57) {
+      if (first < 0) first = i;
+      last = i;
+    } else if (c === 48 && first >= 0) {
+      // a zero counts once a later non-zero digit follows; trailing zeros of an integer count too
+      if (!text.includes('.') || i < text.indexOf('.')) last = i;
+    }
+  }
+  if (first < 0) return 0;
+  let n = 0;
+  for (let i = first; i <= last; i++) if (text.charCodeAt(i) !== 46) n++;
+  return n;
+}
+
 const MIN_NORMAL_DOUBLE = 2.2250738585072014e-308;
 const MIN_NORMAL_FLOAT = 1.1754943508222875e-38;
 
@@ -309,6 +329,12 @@ export function javaDoubleToString(d: number): string {
   if (d === -Infinity) return '-Infinity';
   if (d === 0) return Object.is(d, -0) ? '-0.0' : '0.0';
   const abs = Math.abs(d);
+  if (abs >= 1e-3 && abs < 1e7) {
+    // Java prints these in plain notation, as String() does; same digits when there are at most
+    // 15 significant ones (see fastPath)
+    const text = String(d);
+    if (significantDigits(text) <= 15) return text.includes('.') ? text : `${text}.0`;
+  }
   if (abs >= MIN_NORMAL_DOUBLE && abs < 9007199254740992) {
     const fast = fastPath(d, 15);
     if (fast !== undefined) return fast;
