@@ -45,6 +45,14 @@ export function routeHeaders(routes: Route[]): Record<string, string> {
 
 export type Kit = ReturnType<typeof createKit>;
 
+/**
+ * Neo4j's verdict on a statement the gateway could not parse: its own error, a client error
+ * (Neo4j answers some lexical errors, e.g. an unterminated comment, as a DatabaseError).
+ */
+function asSyntaxError(err: { code: string; message: string }): { code: string; message: string } {
+  return err.code.startsWith('Neo.ClientError.') ? { code: err.code, message: err.message } : { code: 'Neo.ClientError.Statement.SyntaxError', message: err.message };
+}
+
 export function createKit(deps: GatewayDeps) {
   const { topology, transport } = deps;
   const now = deps.now ?? Date.now;
@@ -87,9 +95,9 @@ export function createKit(deps: GatewayDeps) {
         maxRows: 1,
         deadline: now() + topology.limits.requestDeadlineMs,
       });
-      return result.error;
+      return result.error && asSyntaxError(result.error);
     } catch (err) {
-      if (err instanceof GatewayError && err.code.startsWith('Neo.ClientError.')) return { code: err.code, message: err.message };
+      if (err instanceof GatewayError && (err.code.startsWith('Neo.ClientError.') || err.code.startsWith('Neo.DatabaseError.'))) return asSyntaxError(err);
       throw err;
     }
   };

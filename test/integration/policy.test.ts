@@ -198,6 +198,10 @@ describe('statements the gateway does not understand are not forwarded', () => {
     expect(res.body.errors![0]!.message).toMatch(/line 1/);
   });
 
+  it('a lexical error Neo4j answers as a DatabaseError is a 400 syntax error here', async () => {
+    await refused('users-us', '/* \u0000', K.writer, 400, 'Neo.ClientError.Statement.SyntaxError');
+  });
+
   it('console commands and several statements are refused', async () => {
     const res = await query(gw, 'users-us', { statement: ':param x => 1' }, { key: K.writer });
     expect(res.status).toBe(400);
