@@ -3,7 +3,7 @@
  * encoding, in plain JSON (`application/json`) and typed JSON (`application/vnd.neo4j.query`).
  */
 import { Codes, GatewayError } from '../errors/index.js';
-import { formatFloat } from '../transport/format.js';
+import { plainNumber, protectNumbers, typedFromPlain } from './json-numbers.js';
 import { DEFAULT_MAX_JSON_DEPTH, assertJsonDepth } from './json-depth.js';
 import type { AccessMode, Counters, Notification, RunResult, TypedValue } from '../transport/types.js';
 import { jsonString, jsonText, plainJson, typedJson } from './json-text.js';
@@ -58,24 +58,7 @@ function isJsonMedia(header: string): boolean {
   return m === 'application/json' || m === '' || m === '*/*' || m === 'text/plain';
 }
 
-/** Plain JSON parameter -> typed value (numbers: integral -> Integer, else Float). */
-export function typedFromPlain(v: unknown): TypedValue {
-  if (v === null || v === undefined) return { $type: 'Null', _value: null };
-  switch (typeof v) {
-    case 'boolean':
-      return { $type: 'Boolean', _value: v };
-    case 'string':
-      return { $type: 'String', _value: v };
-    case 'number':
-      if (Number.isInteger(v) && Number.isSafeInteger(v)) return { $type: 'Integer', _value: String(v) };
-      return { $type: 'Float', _value: formatFloat(v) };
-    case 'object':
-      if (Array.isArray(v)) return { $type: 'List', _value: v.map(typedFromPlain) };
-      return { $type: 'Map', _value: Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, typedFromPlain(x)])) };
-    default:
-      throw new GatewayError(Codes.RequestInvalidFormat, `Unsupported parameter value of type ${typeof v}.`);
-  }
-}
+export { typedFromPlain };
 
 function invalid(message: string): GatewayError {
   return new GatewayError(Codes.RequestInvalid, message, { status: 400 });
@@ -89,18 +72,27 @@ export function parseQueryRequest(text: string, contentType: string | null | und
     throw new GatewayError(Codes.RequestInvalid, `Unsupported Media Type '${ct.split(';')[0]}'. Send application/json or ${TYPED_JSON}.`, { status: 415 });
   }
   let body: unknown;
+  let marker: string | undefined;
   if (text.trim() === '' && !opts.requireStatement) body = {};
   else {
     // a body nested past the limit is refused before JSON.parse (deep values overflow the stack later)
     assertJsonDepth(text, opts.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH);
+    // plain JSON: numbers JSON.parse would not keep exactly travel as marked strings
+    const protectedText = typed ? undefined : protectNumbers(text);
+    marker = protectedText?.marker;
     try {
-      body = JSON.parse(text);
+      body = JSON.parse(protectedText?.text ?? text);
     } catch (err) {
       throw new GatewayError(Codes.RequestInvalid, `Bad Request: the body is not valid JSON (${(err as Error).message}).`, { status: 400 });
     }
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalid('Request body must be a JSON object.');
   const b = body as Record<string, unknown>;
+  if (marker !== undefined) {
+    b.maxExecutionTime = plainNumber(b.maxExecutionTime, marker);
+    b.shardKey = plainNumber(b.shardKey, marker);
+    b.includeCounters = plainNumber(b.includeCounters, marker);
+  }
   const statement = b.statement;
   if (statement === undefined || statement === null) {
     if (opts.requireStatement) throw invalid('statement cannot be null or empty');
@@ -121,7 +113,7 @@ export function parseQueryRequest(text: string, contentType: string | null | und
         }
         parameters[k] = v as TypedValue;
       } else {
-        parameters[k] = typedFromPlain(v);
+        parameters[k] = typedFromPlain(v, marker);
       }
     }
   }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RunningGateway } from '../../src/adapters/node/server.js';
 import { direct, query, startTestGateway } from '../support/fixture.js';
 
@@ -54,5 +54,23 @@ describe('integers past 2^53 in plain JSON', () => {
     const res = await query(gw, 'users-us', { statement: 'RETURN 9223372036854775807 AS max, 9007199254740993 AS big' });
     expect(res.status).toBe(202);
     expect(res.text).toContain('"values":[[9223372036854775807,9007199254740993]]');
+  });
+});
+
+describe('numbers in plain-JSON parameters, exactly as Neo4j reads them', () => {
+  it('1.0, -0.0 and 1e2 are Floats, 9007199254740993 keeps its digits', async () => {
+    const raw = '{"statement": "RETURN $a AS a, $b AS b, $c AS c, $d AS d, $e AS e", "parameters": {"a": 1.0, "b": 9007199254740993, "c": -0.0, "d": 1e2, "e": [1.0, 2, "1.0"]}}';
+    const { instances, password } = inject('sandbox');
+    for (const accept of ['application/vnd.neo4j.query', 'application/json']) {
+      const viaGateway = await query(gw, 'users-us', undefined, { raw, headers: { accept } });
+      const reference = await fetch(`${instances.us!.httpUri}/db/neo4j/query/v2`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept, authorization: `Basic ${btoa(`neo4j:${password}`)}` },
+        body: raw,
+      });
+      const referenceText = await reference.text();
+      expect(viaGateway.status).toBe(202);
+      expect(viaGateway.text.replace(/,"bookmarks":.*$/, '')).toBe(referenceText.replace(/,"bookmarks":.*$/, ''));
+    }
   });
 });
