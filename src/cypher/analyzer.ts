@@ -6,14 +6,12 @@
  * and by (estimated) bytes. Parse trees are never kept: only plain data (the classification, and
  * what later stages attach to the entry, e.g. composite plans) stays in memory.
  */
-import { GatewayError } from '../errors/index.js';
+import { Codes, GatewayError } from '../errors/index.js';
 import { classify, type StatementInfo } from './classify.js';
 import { loadGrammar, type GrammarLoader, type GrammarModule, type ParseNode } from './grammar.js';
 import { parseCypher, type ParseFailure } from './parse.js';
 import type { Tree } from './tree.js';
 
-export const StatementTooLarge = 'Neo.ClientError.Gateway.StatementTooLarge';
-export const StatementTooComplex = 'Neo.ClientError.Gateway.StatementTooComplex';
 
 export interface AnalyzerLimits {
   /** longest statement accepted, UTF-8 bytes */
@@ -103,7 +101,7 @@ export class StatementAnalyzer {
 
   private checkLength(text: string): void {
     if (text.length > this.limits.maxStatementBytes || (text.length * 3 > this.limits.maxStatementBytes && utf8Length(text) > this.limits.maxStatementBytes)) {
-      throw new GatewayError(StatementTooLarge, `The statement is longer than ${this.limits.maxStatementBytes} bytes, the most this gateway accepts (limits.maxStatementBytes).`, { status: 413 });
+      throw new GatewayError(Codes.StatementTooLarge, `The statement is longer than ${this.limits.maxStatementBytes} bytes, the most this gateway accepts (limits.maxStatementBytes).`);
     }
   }
 
@@ -122,7 +120,7 @@ export class StatementAnalyzer {
     this.parses++;
     let analysis: Analysis;
     if (!parsed.ok) {
-      if (parsed.reason === 'too-complex') throw new GatewayError(StatementTooComplex, parsed.message, { status: 400 });
+      if (parsed.reason === 'too-complex') throw new GatewayError(Codes.StatementTooComplex, parsed.message);
       analysis = { ok: false, text, failure: parsed, attachments: {} };
     } else {
       const info = classify(parsed.tree, parsed.statement);

@@ -1,28 +1,65 @@
 /**
- * One error type for the whole gateway. Codes follow Neo4j's shape
- * (`Neo.<Classification>.<Category>.<Title>`); Neo4j's own codes pass through unchanged,
- * gateway-specific ones live under the `Gateway` category.
+ * One error type for the whole gateway, and every error code it produces or recognizes.
+ *
+ * Codes follow Neo4j's shape (`Neo.<Classification>.<Category>.<Title>`). Neo4j's own codes pass
+ * through unchanged; the gateway's own live under the `Gateway` category. The HTTP status follows
+ * from the code (`statusForCode`); the few places where Neo4j's Query API answers a generic code
+ * with a specific status (406, 415, 404 for an unknown transaction) or where a member's answer was
+ * unusable (502) pass `status` explicitly.
  */
 
 export const Codes = {
   // request shape
   RequestInvalid: 'Neo.ClientError.Request.Invalid',
   RequestInvalidFormat: 'Neo.ClientError.Request.InvalidFormat',
-  UnsupportedMediaType: 'Neo.ClientError.Request.InvalidUsage',
   PayloadTooLarge: 'Neo.ClientError.Gateway.PayloadTooLarge',
   NotFound: 'Neo.ClientError.Request.ResourceNotFound',
-  MethodNotAllowed: 'Neo.ClientError.Request.Invalid',
+  // statements (Neo4j's codes, also produced by the gateway's own evaluation of merged results)
+  SyntaxError: 'Neo.ClientError.Statement.SyntaxError',
+  TypeError: 'Neo.ClientError.Statement.TypeError',
+  ArgumentError: 'Neo.ClientError.Statement.ArgumentError',
+  ArithmeticError: 'Neo.ClientError.Statement.ArithmeticError',
+  ParameterMissing: 'Neo.ClientError.Statement.ParameterMissing',
+  // statement analysis and policy
+  StatementTooLarge: 'Neo.ClientError.Gateway.StatementTooLarge',
+  StatementTooComplex: 'Neo.ClientError.Gateway.StatementTooComplex',
+  StatementNotUnderstood: 'Neo.ClientError.Gateway.StatementNotUnderstood',
+  UseNotAllowed: 'Neo.ClientError.Gateway.UseNotAllowed',
+  // federation
+  FederationNotSupported: 'Neo.ClientError.Gateway.FederationNotSupported',
+  MultiShardWrite: 'Neo.ClientError.Gateway.MultiShardWrite',
+  UnknownShardKey: 'Neo.ClientError.Gateway.UnknownShardKey',
   // routing / topology
   DatabaseNotFound: 'Neo.ClientError.Database.DatabaseNotFound',
   UnknownRegion: 'Neo.ClientError.Gateway.UnknownRegion',
   NoReaderInRegion: 'Neo.TransientError.Gateway.NoReaderInRegion',
+  ShardDrained: 'Neo.TransientError.Gateway.ShardDrained',
+  // transactions and bookmarks
   TransactionNotFound: 'Neo.ClientError.Transaction.TransactionNotFound',
+  ConcurrentRequest: 'Neo.ClientError.Transaction.ConcurrentRequest',
+  InvalidBookmark: 'Neo.ClientError.Transaction.InvalidBookmark',
+  TransactionsNotSupported: 'Neo.ClientError.Gateway.TransactionsNotSupported',
+  BookmarkTimeout: 'Neo.TransientError.Transaction.BookmarkTimeout',
+  Terminated: 'Neo.TransientError.Transaction.Terminated',
+  LockClientStopped: 'Neo.TransientError.Transaction.LockClientStopped',
+  // a cluster's writer moved (refused before anything ran)
+  NotALeader: 'Neo.ClientError.Cluster.NotALeader',
+  ForbiddenOnReadOnlyDatabase: 'Neo.ClientError.General.ForbiddenOnReadOnlyDatabase',
+  WriteOnReadOnlyAccessDatabase: 'Neo.ClientError.General.WriteOnReadOnlyAccessDatabase',
   // security
   Unauthorized: 'Neo.ClientError.Security.Unauthorized',
   Forbidden: 'Neo.ClientError.Security.Forbidden',
+  AuthenticationRateLimit: 'Neo.ClientError.Security.AuthenticationRateLimit',
+  CredentialsExpired: 'Neo.ClientError.Security.CredentialsExpired',
+  TokenExpired: 'Neo.ClientError.Security.TokenExpired',
+  AuthorizationExpired: 'Neo.ClientError.Security.AuthorizationExpired',
+  // GraphQL
+  GraphQLNullResult: 'Neo.ClientError.Gateway.GraphQLNullResult',
+  GraphQLDepthLimit: 'Neo.ClientError.Gateway.GraphQLDepthLimit',
+  GraphQLAliasLimit: 'Neo.ClientError.Gateway.GraphQLAliasLimit',
+  GraphQLCostLimit: 'Neo.ClientError.Gateway.GraphQLCostLimit',
   // limits
   ResultTooLarge: 'Neo.ClientError.Gateway.ResultTooLarge',
-  StatementTooLarge: 'Neo.ClientError.Gateway.StatementTooLarge',
   TooManyTransactions: 'Neo.TransientError.Gateway.TooManyTransactions',
   TooManyConcurrentRequests: 'Neo.TransientError.Gateway.TooManyConcurrentRequests',
   RateLimited: 'Neo.TransientError.Gateway.RateLimited',
@@ -35,6 +72,7 @@ export const Codes = {
 export type GatewayCode = (typeof Codes)[keyof typeof Codes];
 
 export interface GatewayErrorOptions {
+  /** overrides the status the code implies; only for the Query API's own exceptions (see the header) */
   status?: number;
   retryable?: boolean;
   cause?: unknown;
@@ -68,15 +106,17 @@ export class GatewayError extends Error {
 
 const EXACT_STATUS: Record<string, number> = {
   [Codes.Unauthorized]: 401,
-  'Neo.ClientError.Security.AuthenticationRateLimit': 429,
-  'Neo.ClientError.Security.CredentialsExpired': 401,
-  'Neo.ClientError.Security.TokenExpired': 401,
+  [Codes.AuthenticationRateLimit]: 429,
+  [Codes.CredentialsExpired]: 401,
+  [Codes.TokenExpired]: 401,
   [Codes.Forbidden]: 403,
-  'Neo.ClientError.Security.AuthorizationExpired': 403,
+  [Codes.AuthorizationExpired]: 403,
   [Codes.PayloadTooLarge]: 413,
   [Codes.NotFound]: 404,
   [Codes.DatabaseNotFound]: 404,
   [Codes.TransactionNotFound]: 404,
+  [Codes.ConcurrentRequest]: 409,
+  [Codes.TransactionsNotSupported]: 501,
   [Codes.DeadlineExceeded]: 504,
   [Codes.StatementTooLarge]: 413,
   [Codes.TooManyTransactions]: 429,
@@ -101,5 +141,5 @@ export function isNeo4jCode(code: unknown): code is string {
 
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
-  return new GatewayError(Codes.Internal, 'The gateway failed to process the request.', { cause: err, status: 500 });
+  return new GatewayError(Codes.Internal, 'The gateway failed to process the request.', { cause: err });
 }

@@ -16,7 +16,7 @@ import { shardsForKey } from '../topology/shard-key.js';
 import type { AccessMode, Counters, Notification, RunResult, TypedValue } from '../transport/types.js';
 import { rowKey } from '../values/equivalence.js';
 import type { ExtraParam, GraphRef, Plan, ShardStatement } from './plan.js';
-import { CompositePlanner, FederationNotSupported, RESERVED, type PlanOutcome } from './planner.js';
+import { CompositePlanner, RESERVED, type PlanOutcome } from './planner.js';
 import { resolveInt, runPipeline, type Row } from './pipeline.js';
 
 export interface FederatedRequest {
@@ -106,7 +106,7 @@ export class FederatedExecutor {
     const composite = this.topology.composites[req.composite];
     if (!composite) throw new GatewayError(Codes.DatabaseNotFound, `Database does not exist. Database name: '${req.composite}'.`);
     for (const name of Object.keys(req.parameters)) {
-      if (name.startsWith(RESERVED)) throw new GatewayError(Codes.RequestInvalid, `Parameter names beginning with ${RESERVED} are reserved by the gateway.`, { status: 400 });
+      if (name.startsWith(RESERVED)) throw new GatewayError(Codes.RequestInvalid, `Parameter names beginning with ${RESERVED} are reserved by the gateway.`);
     }
     const analysis = await this.analyzer.analyze(req.statement);
     if (!analysis.ok) throw new GatewayError(Codes.Internal, 'The statement gate lets only analysed statements through.');
@@ -121,8 +121,8 @@ export class FederatedExecutor {
       if (selected.length !== 1 || !passthrough) {
         const refused = outcome as PlanOutcome & { ok: false };
         // a statement Neo4j itself refuses gets Neo4j's own error (EXPLAIN runs nothing)
-        if (refused.validation && refused.refusal.code === FederationNotSupported) await this.validate(analysis, refused.validation, req, selected[0]!);
-        throw new GatewayError(refused.refusal.code, refused.refusal.message, { status: 400 });
+        if (refused.validation && refused.refusal.code === Codes.FederationNotSupported) await this.validate(analysis, refused.validation, req, selected[0]!);
+        throw new GatewayError(refused.refusal.code, refused.refusal.message);
       }
       // one shard selected: it answers as written
       plan = { kind: 'single', graph: { kind: 'name', parts: [req.composite, selected[0]!] }, statement: passthrough };
@@ -131,10 +131,10 @@ export class FederatedExecutor {
       columns = outcome.planned.columns;
       const validation = outcome.planned.validation;
       if (validation) {
-        if (info.profile) throw new GatewayError(FederationNotSupported, 'PROFILE of a statement that runs on several shards is not supported: PROFILE it on one shard with USE.', { status: 400 });
+        if (info.profile) throw new GatewayError(Codes.FederationNotSupported, 'PROFILE of a statement that runs on several shards is not supported: PROFILE it on one shard with USE.');
         const v = await this.validate(analysis, validation, req, selected[0]!);
         if (columns !== undefined && columns.length !== v.fields.length) {
-          throw new GatewayError(FederationNotSupported, 'The gateway could not plan this statement exactly for a composite; run it on one shard with USE.', { status: 400 });
+          throw new GatewayError(Codes.FederationNotSupported, 'The gateway could not plan this statement exactly for a composite; run it on one shard with USE.');
         }
         columns = v.fields;
         if (info.explain) {
@@ -191,8 +191,8 @@ export class FederatedExecutor {
     let name: string;
     if (ref.kind === 'param') {
       const v = req.parameters[ref.name];
-      if (v === undefined) throw new GatewayError('Neo.ClientError.Statement.ParameterMissing', `Expected parameter(s): ${ref.name}`);
-      if (v.$type !== 'String') throw new GatewayError('Neo.ClientError.Statement.TypeError', `graph.byName() expects a String, got ${v.$type}.`);
+      if (v === undefined) throw new GatewayError(Codes.ParameterMissing, `Expected parameter(s): ${ref.name}`);
+      if (v.$type !== 'String') throw new GatewayError(Codes.TypeError, `graph.byName() expects a String, got ${v.$type}.`);
       name = v._value;
     } else {
       name = ref.parts.join('.');

@@ -11,7 +11,6 @@ import { aggregator, combineAvg, combineCount, combineMax, combineMin, combineSu
 import { rowKey } from '../values/equivalence.js';
 import { compareOrderBy } from '../values/order.js';
 import type { AggregatePlan, IntSource, SortKey, Stage, ValueSource } from './plan.js';
-import { FederationNotSupported } from './planner.js';
 
 export type Row = TypedValue[];
 
@@ -27,7 +26,7 @@ function containsEntity(v: TypedValue): boolean {
 
 function orderRefusal(): GatewayError {
   return new GatewayError(
-    FederationNotSupported,
+    Codes.FederationNotSupported,
     'ORDER BY (or min/max) over nodes, relationships or paths cannot be reproduced across shards: Neo4j orders them by internal ids that differ between databases. Order by a property instead.',
   );
 }
@@ -64,16 +63,16 @@ export function kWayMerge<T>(runs: readonly T[][], cmp: (a: T, b: T) => number, 
 
 function intParameter(params: Record<string, TypedValue>, name: string, clause: 'SKIP' | 'LIMIT'): bigint {
   const v = params[name];
-  if (v === undefined) throw new GatewayError('Neo.ClientError.Statement.ParameterMissing', `Expected parameter(s): ${name}`);
+  if (v === undefined) throw new GatewayError(Codes.ParameterMissing, `Expected parameter(s): ${name}`);
   if (v.$type === 'Integer') {
     const n = BigInt(v._value);
-    if (n < 0n) throw new GatewayError('Neo.ClientError.Statement.ArgumentError', `${clause}: Invalid input. '${v._value}' is not a valid value. Must be a non-negative integer.`);
+    if (n < 0n) throw new GatewayError(Codes.ArgumentError, `${clause}: Invalid input. '${v._value}' is not a valid value. Must be a non-negative integer.`);
     return n;
   }
   if (v.$type === 'Float') {
-    throw new GatewayError('Neo.ClientError.Statement.ArgumentError', `${clause}: Invalid input. '${v._value}' is not a valid value. Must be a non-negative integer.`);
+    throw new GatewayError(Codes.ArgumentError, `${clause}: Invalid input. '${v._value}' is not a valid value. Must be a non-negative integer.`);
   }
-  throw new GatewayError('Neo.ClientError.Statement.SyntaxError', `Type mismatch for parameter '${name}': expected Integer but was ${v.$type}`);
+  throw new GatewayError(Codes.SyntaxError, `Type mismatch for parameter '${name}': expected Integer but was ${v.$type}`);
 }
 
 /** the value of a SKIP/LIMIT source (literal or parameter), as an exact integer */
@@ -86,7 +85,7 @@ export function resolveValue(src: ValueSource | undefined, params: Record<string
   if (!src) return undefined;
   if (src.kind === 'literal') return src.value;
   const v = params[src.name];
-  if (v === undefined) throw new GatewayError('Neo.ClientError.Statement.ParameterMissing', `Expected parameter(s): ${src.name}`);
+  if (v === undefined) throw new GatewayError(Codes.ParameterMissing, `Expected parameter(s): ${src.name}`);
   return v;
 }
 

@@ -2,7 +2,7 @@
  * The composite planner (DESIGN §5): decides, for a statement on a composite, what each shard runs
  * and how the gateway merges the shards' rows so the answer is exactly the one a single database
  * holding every shard's data would give. Conservative by construction: it proves a shape is
- * mergeable or refuses it with FederationNotSupported and a reason naming the clause.
+ * mergeable or refuses it with Codes.FederationNotSupported and a reason naming the clause.
  *
  * The proof follows each query part clause by clause with a small state machine:
  *  - global: no graph data read yet; every shard computes the same rows (so running the prefix on
@@ -15,6 +15,7 @@
  *    such point before the final RETURN.
  * Plans are plain data (plan.ts); refusals are returned, not thrown.
  */
+import { Codes } from '../errors/index.js';
 import type { StatementInfo } from '../cypher/classify.js';
 import { stringLiteralValue } from '../cypher/classify.js';
 import type { ParseNode } from '../cypher/grammar.js';
@@ -24,8 +25,6 @@ import { ProjectionPlanner, readProjection, type FinalPlan } from './projection.
 import { ExprReader, type ExprFacts, type Scope, type VarKind } from './scope.js';
 import { applyEdits, spaces, type TextEdit } from './text-edits.js';
 
-export const FederationNotSupported = 'Neo.ClientError.Gateway.FederationNotSupported';
-export const MultiShardWrite = 'Neo.ClientError.Gateway.MultiShardWrite';
 export const GRAPH_NAMES_PARAM = '__n4gw_graph_names';
 export const GRAPH_NAME_PARAM = '__n4gw_graph';
 export const ROW_LIMIT_PARAM = '__n4gw_limit';
@@ -44,7 +43,7 @@ export class Refused extends Error {
   }
 }
 
-export function refuse(message: string, code = FederationNotSupported): never {
+export function refuse(message: string, code: string = Codes.FederationNotSupported): never {
   throw new Refused(code, message);
 }
 
@@ -152,7 +151,7 @@ export class CompositePlanner {
     if (parts.every((p) => p.plan.kind === 'once')) {
       return { plan: { kind: 'once', statement: this.passthrough() }, columns: undefined, validation: undefined, passthrough: this.passthroughOk ? this.passthrough() : undefined, writes };
     }
-    if (writes) refuse('A write in a UNION of several graphs would write to several shards.', MultiShardWrite);
+    if (writes) refuse('A write in a UNION of several graphs would write to several shards.', Codes.MultiShardWrite);
     const distinct = !tokens.includes('ALL');
     const plan: Plan = { kind: 'union', parts: parts.map((p) => p.plan), distinct };
     // Neo4j validates the whole UNION once (e.g. it refuses mixing UNION and UNION ALL)
@@ -351,7 +350,7 @@ export class CompositePlanner {
         case 'deleteClause':
         case 'foreachClause':
           if (mode === 'per-shard') break;
-          refuse(`A write on composite '${this.target.name}' must go to exactly one shard (as in Neo4j composite databases): name it with USE ${this.target.name}.<shard> or select it with a shard key.`, MultiShardWrite);
+          refuse(`A write on composite '${this.target.name}' must go to exactly one shard (as in Neo4j composite databases): name it with USE ${this.target.name}.<shard> or select it with a shard key.`, Codes.MultiShardWrite);
         // eslint-disable-next-line no-fallthrough
         default:
           refuse(`${t.text(c).split(/\s+/)[0]!.toUpperCase()} is not supported on composites.`);
@@ -483,7 +482,7 @@ export class CompositePlanner {
   private subquery(call: ParseNode, st: State, mode: 'top' | 'row' | 'producer' | 'per-shard'): void {
     const t = this.t;
     if (t.kid(call, 'subqueryInTransactionsParameters')) {
-      if (mode !== 'per-shard') refuse(`CALL { ... } IN TRANSACTIONS cannot run on a composite; send it to one shard with USE ${this.target.name}.<shard>.`, MultiShardWrite);
+      if (mode !== 'per-shard') refuse(`CALL { ... } IN TRANSACTIONS cannot run on a composite; send it to one shard with USE ${this.target.name}.<shard>.`, Codes.MultiShardWrite);
     }
     const inner = t.kid(call, 'regularQuery')!;
     const imported = this.importsOf(call, inner, st);
@@ -581,7 +580,7 @@ export class CompositePlanner {
     const inner = t.kid(call, 'regularQuery')!;
     const union = t.kid(inner, 'union');
     if (!union || t.kids(union, 'singleQuery').length !== 1) refuse('In the graph.names() idiom the CALL subquery must be one query (no UNION).');
-    if (t.kid(call, 'subqueryInTransactionsParameters')) refuse('CALL { ... } IN TRANSACTIONS cannot run on a composite.', MultiShardWrite);
+    if (t.kid(call, 'subqueryInTransactionsParameters')) refuse('CALL { ... } IN TRANSACTIONS cannot run on a composite.', Codes.MultiShardWrite);
     const sq = t.kids(union, 'singleQuery')[0]!;
     const clauses = t.kids(sq, 'clause').map((c) => (c.children ?? [])[0]!);
     let k = 0;

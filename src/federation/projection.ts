@@ -8,6 +8,7 @@
  * internal column is named `__n4gw_*` and renaming is done on identifiers only, so the user's
  * expressions are evaluated by Neo4j exactly as written.
  */
+import { Codes } from '../errors/index.js';
 import { stringLiteralValue } from '../cypher/classify.js';
 import type { ParseNode } from '../cypher/grammar.js';
 import { type Tree, unquote } from '../cypher/tree.js';
@@ -15,7 +16,7 @@ import type { AggregateName } from '../values/aggregate.js';
 import type { AggregatePlan, ExtraParam, IntSource, SortKey, Stage, ValueSource } from './plan.js';
 import { type ExprReader, isEntity, type ExprFacts, type Scope } from './scope.js';
 import { ident, type TextEdit } from './text-edits.js';
-import { FederationNotSupported, ROW_LIMIT_PARAM, refuse } from './planner.js';
+import { ROW_LIMIT_PARAM, refuse } from './planner.js';
 
 export interface FinalPlan {
   edits: TextEdit[];
@@ -454,7 +455,7 @@ export class ProjectionPlanner {
       const v = e ? t.only(e, 'variable') : undefined;
       const i = v ? m.items.findIndex((it) => it.name === this.x.varName(v)) : -1;
       if (i < 0) {
-        refuse(`${what}: after an aggregation over several shards (WITH ${t.text(m.body).slice(0, 60)}), a composite's RETURN can only return those columns or aggregate them as they are; compute expressions in the client, or use USE ${this.composite}.<shard>.`, FederationNotSupported);
+        refuse(`${what}: after an aggregation over several shards (WITH ${t.text(m.body).slice(0, 60)}), a composite's RETURN can only return those columns or aggregate them as they are; compute expressions in the client, or use USE ${this.composite}.<shard>.`, Codes.FederationNotSupported);
       }
       return i;
     };

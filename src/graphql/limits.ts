@@ -4,6 +4,7 @@
  * fragment used twice costs twice). Each fragment is measured once (memoized), so a document
  * that would expand exponentially is measured in linear time and refused, never run.
  */
+import { Codes } from '../errors/index.js';
 import {
   GraphQLError,
   Kind,
@@ -98,10 +99,10 @@ export function limitRules(limits: Limits, fields: Map<string, CypherField>) {
     OperationDefinition(node) {
       const fragments = Object.fromEntries(ctx.getDocument().definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
       const m = new Measurer(ctx.getSchema(), fragments, fields).operation(node);
-      if (m.depth > limits.maxDepth) ctx.reportError(new GraphQLError(`Query depth ${m.depth} exceeds the limit of ${limits.maxDepth}.`, { extensions: { code: 'Neo.ClientError.Gateway.GraphQLDepthLimit' } }));
-      if (m.aliases > limits.maxAliases) ctx.reportError(new GraphQLError(`${m.aliases} aliases exceed the limit of ${limits.maxAliases}.`, { extensions: { code: 'Neo.ClientError.Gateway.GraphQLAliasLimit' } }));
+      if (m.depth > limits.maxDepth) ctx.reportError(new GraphQLError(`Query depth ${m.depth} exceeds the limit of ${limits.maxDepth}.`, { extensions: { code: Codes.GraphQLDepthLimit } }));
+      if (m.aliases > limits.maxAliases) ctx.reportError(new GraphQLError(`${m.aliases} aliases exceed the limit of ${limits.maxAliases}.`, { extensions: { code: Codes.GraphQLAliasLimit } }));
       if (m.cost > limits.maxCost) {
-        ctx.reportError(new GraphQLError(`Query cost ${m.cost} exceeds the limit of ${limits.maxCost} (each @cypher field costs the number of shards it reads).`, { extensions: { code: 'Neo.ClientError.Gateway.GraphQLCostLimit' } }));
+        ctx.reportError(new GraphQLError(`Query cost ${m.cost} exceeds the limit of ${limits.maxCost} (each @cypher field costs the number of shards it reads).`, { extensions: { code: Codes.GraphQLCostLimit } }));
       }
     },
   });

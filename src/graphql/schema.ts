@@ -5,6 +5,7 @@
  * Nested fields are batched per level (batcher.ts). A non-null field with no row is a clear
  * error naming the field, never a masked one.
  */
+import { Codes } from '../errors/index.js';
 import { GraphQLError, buildSchema, type GraphQLField, GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import type { Topology } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
@@ -20,7 +21,6 @@ directive @cypher(statement: String!, database: String!, mode: CypherMode) on FI
 enum CypherMode { READ WRITE }
 `;
 
-export const NullResult = 'Neo.ClientError.Gateway.GraphQLNullResult';
 
 /** what a resolver needs from the gateway for one request */
 export interface StatementRunner {
@@ -60,7 +60,7 @@ export async function buildGatewaySchema(
         const values = cf.batch === undefined ? await runner.root(ctx.gw, cf, params) : await ctx.batcher.load(cf, parentParam(parent), params);
         if (cf.list) return values.map(toGraphQL);
         if (values.length === 0 && cf.nonNull) {
-          throw new GraphQLError(`${cf.typeName}.${cf.fieldName} is non-null, but its statement returned no row.`, { extensions: { code: NullResult } });
+          throw new GraphQLError(`${cf.typeName}.${cf.fieldName} is non-null, but its statement returned no row.`, { extensions: { code: Codes.GraphQLNullResult } });
         }
         return values.length > 0 ? toGraphQL(values[0]!) : null;
       };

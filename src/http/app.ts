@@ -91,7 +91,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     metrics.errors.inc({ code: ge.code });
     return errorResponse(ge, wantsTyped(c));
   });
-  app.notFound((c) => errorResponse(new GatewayError(Codes.NotFound, `No such resource: ${c.req.method} ${new URL(c.req.url).pathname}`, { status: 404 }), false));
+  app.notFound((c) => errorResponse(new GatewayError(Codes.NotFound, `No such resource: ${c.req.method} ${new URL(c.req.url).pathname}`), false));
 
   // metrics for every request
   app.use('*', async (c, next) => {

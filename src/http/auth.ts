@@ -166,7 +166,7 @@ export class ApiKeyAuth {
   async authenticate(header: string | undefined | null): Promise<Principal> {
     if (this.disabled) return ANONYMOUS;
     if (!header) {
-      throw new GatewayError(Codes.Unauthorized, 'No authentication header supplied. Send "Authorization: Bearer <api key>".', { status: 401, headers: CHALLENGE });
+      throw new GatewayError(Codes.Unauthorized, 'No authentication header supplied. Send "Authorization: Bearer <api key>".', { headers: CHALLENGE });
     }
     for (const secret of ApiKeyAuth.secrets(header).slice(0, 2)) {
       const digest = await this.sha256(secret);
@@ -189,7 +189,7 @@ export class ApiKeyAuth {
         return this.keys[index]!.principal;
       }
     }
-    throw new GatewayError(Codes.Unauthorized, 'Invalid API key.', { status: 401, headers: CHALLENGE });
+    throw new GatewayError(Codes.Unauthorized, 'Invalid API key.', { headers: CHALLENGE });
   }
 
   /** the index of the key `secret` matches, comparing against every key (no early exit) */
@@ -218,10 +218,10 @@ export class ApiKeyAuth {
   /** Checks that the principal may use `database` in `mode`; throws 403 otherwise. */
   static authorize(p: Principal, database: string, mode: AccessMode): void {
     if (p.databases !== '*' && !p.databases.has(database)) {
-      throw new GatewayError(Codes.Forbidden, `API key '${p.id}' may not access database '${database}'.`, { status: 403 });
+      throw new GatewayError(Codes.Forbidden, `API key '${p.id}' may not access database '${database}'.`);
     }
     if (!p.modes.has(mode)) {
-      throw new GatewayError(Codes.Forbidden, `API key '${p.id}' may not run ${mode} statements.`, { status: 403 });
+      throw new GatewayError(Codes.Forbidden, `API key '${p.id}' may not run ${mode} statements.`);
     }
   }
 }

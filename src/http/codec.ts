@@ -61,7 +61,7 @@ function isJsonMedia(header: string): boolean {
 export { typedFromPlain };
 
 function invalid(message: string): GatewayError {
-  return new GatewayError(Codes.RequestInvalid, message, { status: 400 });
+  return new GatewayError(Codes.RequestInvalid, message);
 }
 
 /** Decodes and validates a Query API request body. */
@@ -83,7 +83,7 @@ export function parseQueryRequest(text: string, contentType: string | null | und
     try {
       body = JSON.parse(protectedText?.text ?? text);
     } catch (err) {
-      throw new GatewayError(Codes.RequestInvalid, `Bad Request: the body is not valid JSON (${(err as Error).message}).`, { status: 400 });
+      throw new GatewayError(Codes.RequestInvalid, `Bad Request: the body is not valid JSON (${(err as Error).message}).`);
     }
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalid('Request body must be a JSON object.');
@@ -109,7 +109,7 @@ export function parseQueryRequest(text: string, contentType: string | null | und
     for (const [k, v] of Object.entries(p)) {
       if (typed) {
         if (v === null || typeof v !== 'object' || Array.isArray(v) || typeof (v as { $type?: unknown }).$type !== 'string' || !('_value' in v)) {
-          throw new GatewayError(Codes.RequestInvalidFormat, `Parameter "${k}" is not a typed value ({"$type": ..., "_value": ...}), as ${TYPED_JSON} requires.`, { status: 400 });
+          throw new GatewayError(Codes.RequestInvalidFormat, `Parameter "${k}" is not a typed value ({"$type": ..., "_value": ...}), as ${TYPED_JSON} requires.`);
         }
         parameters[k] = v as TypedValue;
       } else {

@@ -68,7 +68,7 @@ function markedNumber(lexeme: string): TypedValue {
   if (/[.eE]/.test(lexeme) || lexeme === '-0') return { $type: 'Float', _value: formatFloat(Number(lexeme)) };
   const n = BigInt(lexeme);
   if (n < LONG_MIN || n > LONG_MAX) {
-    throw new GatewayError(Codes.RequestInvalid, `Parameter value ${lexeme} is outside the range of a 64-bit integer.`, { status: 400 });
+    throw new GatewayError(Codes.RequestInvalid, `Parameter value ${lexeme} is outside the range of a 64-bit integer.`);
   }
   return { $type: 'Integer', _value: n.toString() };
 }

@@ -50,7 +50,7 @@ export type Kit = ReturnType<typeof createKit>;
  * (Neo4j answers some lexical errors, e.g. an unterminated comment, as a DatabaseError).
  */
 function asSyntaxError(err: { code: string; message: string }): { code: string; message: string } {
-  return err.code.startsWith('Neo.ClientError.') ? { code: err.code, message: err.message } : { code: 'Neo.ClientError.Statement.SyntaxError', message: err.message };
+  return err.code.startsWith('Neo.ClientError.') ? { code: err.code, message: err.message } : { code: Codes.SyntaxError, message: err.message };
 }
 
 export function createKit(deps: GatewayDeps) {
@@ -119,7 +119,7 @@ export function createKit(deps: GatewayDeps) {
     // the rest of the body is never read: close the connection so no client reuses it mid-body
     onError: (c) =>
       errorResponse(
-        new GatewayError(Codes.PayloadTooLarge, `Request body is larger than ${topology.limits.maxBodyBytes} bytes.`, { status: 413, headers: { connection: 'close' } }),
+        new GatewayError(Codes.PayloadTooLarge, `Request body is larger than ${topology.limits.maxBodyBytes} bytes.`, { headers: { connection: 'close' } }),
         isTypedMedia(c.req.header('accept')),
       ),
   });
@@ -157,7 +157,7 @@ export function createKit(deps: GatewayDeps) {
   const singleShard = (db: string): string => {
     const target = resolveDatabase(topology, db);
     if (target.kind === 'composite') {
-      throw new GatewayError('Neo.ClientError.Gateway.FederationNotSupported', `Explicit transactions on composite '${db}' are not supported; send auto-commit requests to /db/${db}/query/v2, or open the transaction on one shard (${target.shards.join(', ')}).`, { status: 400 });
+      throw new GatewayError(Codes.FederationNotSupported, `Explicit transactions on composite '${db}' are not supported; send auto-commit requests to /db/${db}/query/v2, or open the transaction on one shard (${target.shards.join(', ')}).`);
     }
     return target.shard;
   };
@@ -165,7 +165,7 @@ export function createKit(deps: GatewayDeps) {
   const decodeClientBookmarks = (tokens: string[]) => {
     const decoded = decodeBookmarks(tokens);
     if (decoded.invalid.length > 0) {
-      throw new GatewayError('Neo.ClientError.Transaction.InvalidBookmark', `Invalid bookmark: ${decoded.invalid[0]!.slice(0, 64)}`, { status: 400 });
+      throw new GatewayError(Codes.InvalidBookmark, `Invalid bookmark: ${decoded.invalid[0]!.slice(0, 64)}`);
     }
     return decoded;
   };

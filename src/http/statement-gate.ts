@@ -13,8 +13,6 @@ import { Codes, GatewayError } from '../errors/index.js';
 import { authorizeStatement, type Grants } from '../policy/statement-policy.js';
 import type { AccessMode } from '../transport/types.js';
 
-export const StatementNotUnderstood = 'Neo.ClientError.Gateway.StatementNotUnderstood';
-export const UseNotAllowed = 'Neo.ClientError.Gateway.UseNotAllowed';
 
 /** asks Neo4j to EXPLAIN a statement on a shard; resolves with Neo4j's error, or undefined when Neo4j accepts it */
 export type Neo4jVerdict = (shard: string, statement: string) => Promise<{ code: string; message: string } | undefined>;
@@ -49,9 +47,8 @@ export class StatementGate {
       throw new GatewayError(err.code, err.message);
     }
     throw new GatewayError(
-      StatementNotUnderstood,
+      Codes.StatementNotUnderstood,
       `The gateway could not analyse this statement (${analysis.failure.message}), so it does not forward it. Neo4j accepts it: the gateway's Cypher grammar may be older than the server's.`,
-      { status: 400 },
     );
   }
 
@@ -75,17 +72,17 @@ export class StatementGate {
   private checkShardUse(use: UseRef, shard: string): void {
     const t = use.target;
     if (t.kind !== 'name') {
-      throw new GatewayError(UseNotAllowed, `A statement sent to /db/${shard} may only USE ${shard}; graph functions in USE are for composites.`, { status: 400 });
+      throw new GatewayError(Codes.UseNotAllowed, `A statement sent to /db/${shard} may only USE ${shard}; graph functions in USE are for composites.`);
     }
     const name = t.parts.join('.');
     if (!use.top) {
-      throw new GatewayError(UseNotAllowed, `USE inside a subquery is not supported on shard '${shard}'; send the statement to the database it names.`, { status: 400 });
+      throw new GatewayError(Codes.UseNotAllowed, `USE inside a subquery is not supported on shard '${shard}'; send the statement to the database it names.`);
     }
     if (name.toLowerCase() === shard.toLowerCase()) return;
     if (!Object.hasOwn(this.topology.shards, name) && !Object.hasOwn(this.topology.composites, name)) {
       throw new GatewayError(Codes.DatabaseNotFound, `Database does not exist. Database name: '${name}'.`);
     }
-    throw new GatewayError(UseNotAllowed, `A statement sent to /db/${shard} may only USE ${shard}; send it to /db/${name} instead.`, { status: 400 });
+    throw new GatewayError(Codes.UseNotAllowed, `A statement sent to /db/${shard} may only USE ${shard}; send it to /db/${name} instead.`);
   }
 
   /** a statement for a composite: analysed and allowed for the key (USE targets are resolved by the planner) */

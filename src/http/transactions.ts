@@ -14,9 +14,6 @@ import { Codes, GatewayError } from '../errors/index.js';
 import type { AccessMode, TransactionHandle } from '../transport/types.js';
 import type { Route } from '../routing/service.js';
 
-/** 429: the key (or the instance) holds as many explicit transactions as it may */
-export const TOO_MANY_TRANSACTIONS = 'Neo.TransientError.Gateway.TooManyTransactions';
-
 /** A reserved transaction slot: becomes the transaction's (add), or is given back (cancel). */
 export interface TransactionSlot {
   readonly principal: string;
@@ -80,11 +77,11 @@ export class TransactionRegistry {
       const perKey = mine >= maxForKey;
       const retryAfter = this.retryAfterSeconds(perKey ? principal : undefined);
       throw new GatewayError(
-        TOO_MANY_TRANSACTIONS,
+        Codes.TooManyTransactions,
         perKey
           ? `API key '${principal}' already holds ${mine} open explicit transactions, the most it may hold on this gateway instance. Commit or roll back one first.`
           : `This gateway instance already holds ${this.heldTotal} open explicit transactions, the most it may hold. Retry later.`,
-        { status: 429, headers: { 'retry-after': String(retryAfter) } },
+        { headers: { 'retry-after': String(retryAfter) } },
       );
     }
     this.held.set(principal, mine + 1);
@@ -141,7 +138,7 @@ export class TransactionRegistry {
     if (!tx || tx.principal !== principal || tx.database !== database) {
       throw new GatewayError(Codes.RequestInvalid, `Transaction with Id: "${id}" was not found. It may have timed out and therefore rolled back or the routing header 'neo4j-cluster-affinity' was not provided.`, { status: 404 });
     }
-    if (tx.busy) throw new GatewayError('Neo.ClientError.Transaction.ConcurrentRequest', 'The transaction is already running a request.', { status: 409 });
+    if (tx.busy) throw new GatewayError(Codes.ConcurrentRequest, 'The transaction is already running a request.');
     tx.busy = true;
     return tx;
   }

@@ -5,10 +5,7 @@
  * never leak a slot: every admitted request gets a release that frees exactly one slot, however
  * often it is called.
  */
-import { GatewayError } from '../errors/index.js';
-
-/** 429: the key has as many requests running on this instance as it may */
-export const TOO_MANY_CONCURRENT_REQUESTS = 'Neo.TransientError.Gateway.TooManyConcurrentRequests';
+import { Codes, GatewayError } from '../errors/index.js';
 
 export interface ConcurrencyLimiterOptions {
   /**
@@ -46,10 +43,7 @@ export class ConcurrencyLimiter {
   acquire(key: string, max: number): () => void {
     const n = this.running.get(key) ?? 0;
     if (n >= max) {
-      throw new GatewayError(TOO_MANY_CONCURRENT_REQUESTS, `API key '${key}' already has ${n} requests running on this gateway instance, the most it may. Retry when one has finished.`, {
-        status: 429,
-        headers: { 'retry-after': this.retryAfter },
-      });
+      throw new GatewayError(Codes.TooManyConcurrentRequests, `API key '${key}' already has ${n} requests running on this gateway instance, the most it may. Retry when one has finished.`, { headers: { 'retry-after': this.retryAfter } });
     }
     this.running.set(key, n + 1);
     let released = false;

@@ -39,10 +39,7 @@
  * tests and single-process use.
  */
 import type { RateLeaseGrant, RateLeaseRequest } from '../cache/types.js';
-import { GatewayError } from '../errors/index.js';
-
-/** 429: the key sent more requests than its rate limit allows */
-export const RATE_LIMITED = 'Neo.TransientError.Gateway.RateLimited';
+import { Codes, GatewayError } from '../errors/index.js';
 
 /** The one operation the limiter needs from the fleet store (Cache.rateLease). */
 export interface RateStore {
@@ -284,8 +281,5 @@ export class FleetRateLimiter {
 
 /** the 429 a refused request answers */
 export function rateLimited(key: string, retryAfterSeconds: number): GatewayError {
-  return new GatewayError(RATE_LIMITED, `API key '${key}' sent more requests than its rate limit allows. Retry after ${retryAfterSeconds} s.`, {
-    status: 429,
-    headers: { 'retry-after': String(retryAfterSeconds) },
-  });
+  return new GatewayError(Codes.RateLimited, `API key '${key}' sent more requests than its rate limit allows. Retry after ${retryAfterSeconds} s.`, { headers: { 'retry-after': String(retryAfterSeconds) } });
 }

@@ -59,10 +59,9 @@ export function resultTooLarge(maxBytes: number): GatewayError {
   return new GatewayError(
     Codes.ResultTooLarge,
     `The result is larger than ${maxBytes} bytes, the most this gateway returns to this key. The statement was stopped (a write it made may or may not have been committed). Return fewer or smaller values, or page with SKIP/LIMIT.`,
-    { status: 400 },
   );
 }
 
 export function deadlineExceeded(): GatewayError {
-  return new GatewayError(Codes.DeadlineExceeded, 'The request deadline passed before the result was read.', { status: 504 });
+  return new GatewayError(Codes.DeadlineExceeded, 'The request deadline passed before the result was read.');
 }

@@ -18,7 +18,6 @@ export function assertRegion(topology: Topology, region: string): string {
     throw new GatewayError(
       Codes.UnknownRegion,
       `Unknown region '${region}'. Known regions: ${Object.keys(topology.regions).sort().join(', ')}.`,
-      { status: 400 },
     );
   }
   return region;

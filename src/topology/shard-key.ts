@@ -1,8 +1,7 @@
 /** Shard-key resolution for composites (pure): lookup map, consistent hash, ranges. */
 import type { CompositeConfig } from '../config/schema.js';
-import { GatewayError } from '../errors/index.js';
+import { Codes, GatewayError } from '../errors/index.js';
 
-export const UnknownShardKey = 'Neo.ClientError.Gateway.UnknownShardKey';
 
 /** FNV-1a, 32 bit: stable across runtimes and instances */
 function fnv1a(s: string): number {
@@ -46,12 +45,12 @@ function compare(a: number | string, b: number | string): number {
 export function shardsForKey(name: string, composite: CompositeConfig, value: string): string[] {
   const key = composite.shardKey;
   if (!key) {
-    throw new GatewayError(UnknownShardKey, `Composite '${name}' has no shard key configured; remove the shard key or use USE.`, { status: 400 });
+    throw new GatewayError(Codes.UnknownShardKey, `Composite '${name}' has no shard key configured; remove the shard key or use USE.`);
   }
   switch (key.strategy) {
     case 'lookup': {
       const shard = Object.hasOwn(key.map, value) ? key.map[value] : undefined;
-      if (!shard) throw new GatewayError(UnknownShardKey, `Shard key '${value}' maps to no shard of composite '${name}'. Known keys: ${Object.keys(key.map).sort().join(', ')}.`, { status: 400 });
+      if (!shard) throw new GatewayError(Codes.UnknownShardKey, `Shard key '${value}' maps to no shard of composite '${name}'. Known keys: ${Object.keys(key.map).sort().join(', ')}.`);
       return [shard];
     }
     case 'hash':
@@ -59,7 +58,7 @@ export function shardsForKey(name: string, composite: CompositeConfig, value: st
     case 'range': {
       const numeric = value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
       const hit = key.ranges.find((r) => (r.from === undefined || compare(numeric, r.from) >= 0) && (r.to === undefined || compare(numeric, r.to) < 0));
-      if (!hit) throw new GatewayError(UnknownShardKey, `Shard key '${value}' falls in no range of composite '${name}'.`, { status: 400 });
+      if (!hit) throw new GatewayError(Codes.UnknownShardKey, `Shard key '${value}' falls in no range of composite '${name}'.`);
       return [hit.shard];
     }
   }

@@ -106,12 +106,12 @@ export function mapDriverError(err: unknown): GatewayError {
     // the driver reports a refused or timed-out connect the same way as a connection lost
     // mid-statement; only the former proves the statement never reached the server
     const notSent = /Failed to connect|ECONNREFUSED|connect ETIMEDOUT|Connection refused/i.test(message);
-    return new GatewayError(Codes.DatabaseUnavailable, 'The database is unavailable: no connection to the cluster member could be made.', { cause: err, status: 503, retryable: true, notSent });
+    return new GatewayError(Codes.DatabaseUnavailable, 'The database is unavailable: no connection to the cluster member could be made.', { cause: err, retryable: true, notSent });
   }
   if (code === 'ProtocolError') {
     return new GatewayError(Codes.DatabaseUnavailable, 'The cluster member broke the Bolt protocol.', { cause: err, status: 502, retryable: false });
   }
-  return new GatewayError(Codes.Internal, 'The gateway failed to run the statement.', { cause: err, status: 500 });
+  return new GatewayError(Codes.Internal, 'The gateway failed to run the statement.', { cause: err });
 }
 
 /**
@@ -382,7 +382,7 @@ export class BoltTransport implements Transport {
     const key = `${cluster}/${address}`;
     let driver = this.drivers.get(key);
     if (!driver) {
-      if (this.closed) throw new GatewayError(Codes.DatabaseUnavailable, 'The gateway is shutting down.', { status: 503 });
+      if (this.closed) throw new GatewayError(Codes.DatabaseUnavailable, 'The gateway is shutting down.');
       const { user, password } = this.options.credentials(cluster);
       const scheme = `bolt${this.options.scheme?.(cluster) ?? ''}`;
       driver = neo4j.driver(`${scheme}://${address}`, neo4j.auth.basic(user, password), {
@@ -448,7 +448,7 @@ export class BoltTransport implements Transport {
     try {
       const res = await session.run('CALL dbms.routing.getRoutingTable($context, $database)', { context, database });
       const rec = res.records[0];
-      if (!rec) throw new GatewayError(Codes.DatabaseUnavailable, `Router ${router} returned no routing table.`, { status: 503 });
+      if (!rec) throw new GatewayError(Codes.DatabaseUnavailable, `Router ${router} returned no routing table.`);
       const ttl = rec.get('ttl') as unknown;
       const servers = rec.get('servers') as { addresses: string[]; role: string }[];
       const pick = (role: string) => servers.filter((s) => s.role === role).flatMap((s) => s.addresses);

@@ -87,7 +87,7 @@ export class QueryApiTransport implements Transport {
   private base(cluster: string, address: string): string {
     const http = this.options.httpOf(cluster, address);
     if (!http) {
-      throw new GatewayError(Codes.DatabaseUnavailable, `Member ${address} of cluster '${cluster}' has no "http" URL in the topology; the Query API transport cannot reach it.`, { status: 503, retryable: true });
+      throw new GatewayError(Codes.DatabaseUnavailable, `Member ${address} of cluster '${cluster}' has no "http" URL in the topology; the Query API transport cannot reach it.`, { retryable: true });
     }
     return http.replace(/\/$/, '');
   }
@@ -121,7 +121,7 @@ export class QueryApiTransport implements Transport {
         throw new GatewayError(Codes.DeadlineExceeded, 'The request deadline passed before the member answered.', { cause: err });
       }
       // nothing reached the member: safe to retry anywhere
-      throw new GatewayError(Codes.DatabaseUnavailable, 'The database is unavailable: no connection to the cluster member could be made.', { status: 503, retryable: true, notSent: true, cause: err });
+      throw new GatewayError(Codes.DatabaseUnavailable, 'The database is unavailable: no connection to the cluster member could be made.', { retryable: true, notSent: true, cause: err });
     }
     let parsed: QueryApiBody;
     const maxBytes = opts.maxResultBytes ?? this.defaultMaxResultBytes;
@@ -149,7 +149,7 @@ export class QueryApiTransport implements Transport {
     }
     const e = body.errors?.[0];
     if (e && isNeo4jCode(e.code)) throw new GatewayError(e.code, e.message);
-    if (body.status === 401 || body.status === 403) throw new GatewayError(Codes.DatabaseUnavailable, 'The gateway could not authenticate to the cluster member.', { status: 503 });
+    if (body.status === 401 || body.status === 403) throw new GatewayError(Codes.DatabaseUnavailable, 'The gateway could not authenticate to the cluster member.');
     throw new GatewayError(Codes.DatabaseUnavailable, `The cluster member answered ${body.status}.`, { status: 502 });
   }
 
@@ -197,7 +197,7 @@ export class QueryApiTransport implements Transport {
     });
     if (body.status >= 300 || !body.data || body.errors?.length) QueryApiTransport.fail(body);
     const row = body.data.values[0];
-    if (!row) throw new GatewayError(Codes.DatabaseUnavailable, `Router ${router} returned no routing table.`, { status: 503 });
+    if (!row) throw new GatewayError(Codes.DatabaseUnavailable, `Router ${router} returned no routing table.`);
     const [ttl, servers] = row as [TypedValue, TypedValue];
     const list = servers.$type === 'List' ? servers._value : [];
     const pick = (role: string) =>

@@ -60,17 +60,15 @@ export interface Aggregator {
 }
 
 /** Neo4j's codes for the errors its aggregating functions raise */
-export const TYPE_ERROR = 'Neo.ClientError.Statement.TypeError';
-export const ARGUMENT_ERROR = 'Neo.ClientError.Statement.ArgumentError';
 
 const NULL: TypedValue = { $type: 'Null', _value: null };
 
 function typeError(message: string): GatewayError {
-  return new GatewayError(TYPE_ERROR, message, { status: 400 });
+  return new GatewayError(Codes.TypeError, message);
 }
 
 function fromDurationError(err: unknown): unknown {
-  return err instanceof DurationOverflow ? new GatewayError(err.code, err.message, { status: 400 }) : err;
+  return err instanceof DurationOverflow ? new GatewayError(err.code, err.message) : err;
 }
 
 export function floatValue(d: number): TypedValue {
@@ -258,7 +256,7 @@ class Percentile implements Aggregator {
     const p = this.percentile ?? NULL;
     if (!isNumber(p)) throw typeError(`The percentile of ${this.name()}() must be a number; got a ${p.$type}.`);
     const x = toDouble(numberOf(p));
-    if (x < 0 || x > 1) throw new GatewayError(ARGUMENT_ERROR, `Invalid input '${javaDoubleToString(x)}' is not a valid argument, must be a number in the range 0.0 to 1.0`, { status: 400 });
+    if (x < 0 || x > 1) throw new GatewayError(Codes.ArgumentError, `Invalid input '${javaDoubleToString(x)}' is not a valid argument, must be a number in the range 0.0 to 1.0`);
     return x;
   }
   result(): TypedValue {

@@ -9,6 +9,7 @@
  * (`normalize()` after avg), or lose digits of a field (months, days and seconds are Java longs,
  * held as bigints).
  */
+import { Codes } from '../errors/index.js';
 import { LONG_MAX, LONG_MIN, TWO_63 } from './numbers.js';
 
 export interface Duration {
@@ -28,7 +29,7 @@ const AVG_NANOS_PER_MONTH = 2_629_746_000_000_000;
 export class DurationOverflow extends Error {
   constructor(
     message: string,
-    readonly code: 'Neo.ClientError.Statement.ArgumentError' | 'Neo.ClientError.Statement.ArithmeticError' = 'Neo.ClientError.Statement.ArgumentError',
+    readonly code: typeof Codes.ArgumentError | typeof Codes.ArithmeticError = Codes.ArgumentError,
   ) {
     super(message);
   }
@@ -165,7 +166,7 @@ export function addDurations(a: Duration, b: Duration): Duration {
 
 /** DurationValue.safeDoubleToLong: Java's (long) cast, refusing values outside the long range */
 function safeDoubleToLong(d: number): bigint {
-  if (d > TWO_63 || d < -TWO_63) throw new DurationOverflow('long overflow', 'Neo.ClientError.Statement.ArithmeticError');
+  if (d > TWO_63 || d < -TWO_63) throw new DurationOverflow('long overflow', Codes.ArithmeticError);
   if (Number.isNaN(d)) return 0n;
   return d === TWO_63 ? LONG_MAX : BigInt(Math.trunc(d));
 }

@@ -11,6 +11,7 @@
  * A Worker that is not fully configured serves nothing: every route but /health answers 500 with
  * the problem (never a value), instead of falling back to a sample topology or a weaker secret.
  */
+import { Codes } from '../../errors/index.js';
 import bundledSchema from '../../../schema/demo.graphql';
 import { ConfigError, jsonPath, parseTopologyText, resolveSecrets, type Topology } from '../../config/load.js';
 import { StatementAnalyzer } from '../../cypher/analyzer.js';
@@ -131,7 +132,7 @@ export default {
       // the process is up (load balancers may probe it); nothing else is served
       if (new URL(request.url).pathname === '/health') return json({ status: 'up', version: GATEWAY_VERSION, runtime: 'worker' }, 200);
       const problems = err instanceof ConfigError ? err.problems : ['the configuration could not be read'];
-      return json({ errors: [{ code: 'Neo.DatabaseError.General.UnknownError', message: `Gateway configuration is invalid: ${problems.join('; ')}` }] }, 500);
+      return json({ errors: [{ code: Codes.Internal, message: `Gateway configuration is invalid: ${problems.join('; ')}` }] }, 500);
     }
     const { topology, passwords, secret, redisUrl } = config;
     const credentials = (cluster: string) => ({ user: topology.clusters[cluster]!.auth.user, password: passwords.get(cluster)! });

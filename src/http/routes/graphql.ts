@@ -125,9 +125,9 @@ export function registerGraphQL(app: Hono<Env>, kit: Kit): Promise<void> {
   graphql?.catch(() => undefined);
 
   const graphqlHandler = async (c: Context<Env>) => {
-    if (!graphql) return errorResponse(new GatewayError(Codes.NotFound, 'GraphQL is not configured on this gateway (graphql.schema in the topology).', { status: 404 }), false);
+    if (!graphql) return errorResponse(new GatewayError(Codes.NotFound, 'GraphQL is not configured on this gateway (graphql.schema in the topology).'), false);
     const { yoga, newBatcher } = await graphql.catch((err: unknown) => {
-      throw new GatewayError(Codes.DatabaseUnavailable, `The GraphQL schema did not load: ${(err as Error).message}`, { status: 503 });
+      throw new GatewayError(Codes.DatabaseUnavailable, `The GraphQL schema did not load: ${(err as Error).message}`);
     });
     const wantsPage = c.req.method === 'GET' && (c.req.header('accept') ?? '').includes('text/html');
     const principal = wantsPage && topology.graphql.graphiql ? undefined : await auth.authenticate(c.req.header('authorization'));

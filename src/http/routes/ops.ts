@@ -9,6 +9,7 @@
 import type { Context, Hono } from 'hono';
 import { ConfigError, jsonPath } from '../../config/load.js';
 import type { Topology } from '../../config/schema.js';
+import { memberRegion } from '../../topology/index.js';
 import { toGatewayError } from '../../errors/index.js';
 import { COMPAT_NEO4J_VERSION, GATEWAY_VERSION } from '../app.js';
 import type { Principal } from '../auth.js';
@@ -202,7 +203,7 @@ export function registerOps(app: Hono<Env>, kit: Kit): void {
           }
           return {
             address,
-            region: cl.members[address]?.region ?? cl.region ?? topology.defaultRegion,
+            region: memberRegion(topology, name, address),
             roles: [...roles].sort(),
             ...routing.memberState(name, address),
           };

@@ -4,6 +4,7 @@
  */
 import type { Context, Hono } from 'hono';
 import { Codes, GatewayError } from '../../errors/index.js';
+import { memberRegion } from '../../topology/index.js';
 import { bookmarksFor, encodeBookmarks, mergeBookmarks } from '../../routing/bookmarks.js';
 import type { Route } from '../../routing/service.js';
 import type { AccessMode, RunResult, TransactionHandle } from '../../transport/types.js';
@@ -82,7 +83,7 @@ export function registerTransactions(app: Hono<Env>, kit: Kit): void {
       const db = c.req.param('db') ?? '';
       const tx = await txTokens.verify(c.req.param('id') ?? '', c.get('principal').id, db);
       const member = { cluster: tx.c, address: tx.a };
-      const route: Route = { shard: tx.s, member, role: 'WRITE', region: topology.clusters[tx.c]?.members[tx.a]?.region ?? topology.defaultRegion, cache: 'memory' };
+      const route: Route = { shard: tx.s, member, role: 'WRITE', region: memberRegion(topology, tx.c, tx.a), cache: 'memory' };
       return { tx, member, route, id: c.req.param('id') ?? '' };
     };
     app.post('/db/:db/query/v2/tx/:id', limit, authenticate, async (c) => {
@@ -116,7 +117,7 @@ export function registerTransactions(app: Hono<Env>, kit: Kit): void {
   app.post('/db/:db/query/v2/tx', limit, authenticate, async (c) => {
     const typed = responseKind(c);
     if (!transport.begin) {
-      throw new GatewayError('Neo.ClientError.Gateway.TransactionsNotSupported', 'Explicit transactions are not available on this runtime; send each statement to /db/{db}/query/v2.', { status: 501 });
+      throw new GatewayError(Codes.TransactionsNotSupported, 'Explicit transactions are not available on this runtime; send each statement to /db/{db}/query/v2.');
     }
     // a slot first (429 past the key's or the instance's cap): nothing is opened on Neo4j without one
     const caller = c.get('principal');
