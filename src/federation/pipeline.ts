@@ -6,7 +6,7 @@
  * would (a node or relationship, ordered by Neo4j's internal ids) is refused.
  */
 import { Codes, GatewayError } from '../errors/index.js';
-import type { TypedValue } from '../transport/types.js';
+import type { TypedValue } from '../values/typed.js';
 import { aggregator, combineAvg, combineCount, combineMax, combineMin, combineSum, type Aggregator } from '../values/aggregate.js';
 import { rowKey } from '../values/equivalence.js';
 import { compareOrderBy } from '../values/order.js';

@@ -5,7 +5,7 @@
  * values or on which shards a shard key selects: both are resolved when a plan runs, so one plan
  * per statement text serves every request.
  */
-import type { TypedValue } from '../transport/types.js';
+import type { TypedValue } from '../values/typed.js';
 import type { AggregateName } from '../values/aggregate.js';
 
 /** a graph named by USE: a literal name (as written, parts unquoted) or a parameter of graph.byName($p) */

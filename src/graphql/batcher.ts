@@ -3,7 +3,7 @@
  * every parent of a level that asks for the same field with the same arguments is answered by
  * one batched run. It never mixes requests: one batcher per request.
  */
-import type { TypedValue } from '../transport/types.js';
+import type { TypedValue } from '../values/typed.js';
 import type { CypherField } from './fields.js';
 
 interface Batch {

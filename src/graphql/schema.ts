@@ -10,7 +10,7 @@ import { GraphQLError, buildSchema, type GraphQLField, GraphQLObjectType, type G
 import type { Topology } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
 import type { StatementAnalyzer } from '../cypher/analyzer.js';
-import type { TypedValue } from '../transport/types.js';
+import type { TypedValue } from '../values/typed.js';
 import { FieldBatcher } from './batcher.js';
 import { FieldLoader, type CypherField } from './fields.js';
 import { argumentParams, parentParam, toGraphQL } from './values.js';

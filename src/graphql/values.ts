@@ -4,8 +4,8 @@
  * points their ISO strings. Each object remembers its typed properties, so a nested field gets its
  * parent back as an exact Cypher map ($parent), never a lossy JavaScript copy.
  */
-import type { TypedValue } from '../transport/types.js';
-import { typedFromPlain } from '../http/codec.js';
+import type { TypedValue } from '../values/typed.js';
+import { typedFromPlain } from '../values/plain-json.js';
 
 const RAW = Symbol('n4gw.raw');
 

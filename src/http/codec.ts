@@ -3,9 +3,10 @@
  * encoding, in plain JSON (`application/json`) and typed JSON (`application/vnd.neo4j.query`).
  */
 import { Codes, GatewayError } from '../errors/index.js';
-import { plainNumber, protectNumbers, typedFromPlain } from './json-numbers.js';
+import { plainNumber, protectNumbers, typedFromPlain } from '../values/plain-json.js';
 import { DEFAULT_MAX_JSON_DEPTH, assertJsonDepth } from './json-depth.js';
-import type { AccessMode, Counters, Notification, RunResult, TypedValue } from '../transport/types.js';
+import type { AccessMode, Counters, Notification, RunResult } from '../transport/types.js';
+import type { TypedValue } from '../values/typed.js';
 import { jsonString, jsonText, plainJson, typedJson } from './json-text.js';
 
 export const TYPED_JSON = 'application/vnd.neo4j.query';

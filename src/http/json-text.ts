@@ -15,7 +15,7 @@
  * finished text that data could imitate), or write an Integer whose text is not plain digits.
  */
 import { Codes, GatewayError } from '../errors/index.js';
-import type { TypedValue } from '../transport/types.js';
+import type { TypedValue } from '../values/typed.js';
 import { javaDoubleToString, javaFloatToString } from '../values/java-double.js';
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what must be escaped

@@ -9,7 +9,7 @@
 import { ConfigError, jsonPath } from '../config/load.js';
 import type { Topology } from '../config/schema.js';
 import { Codes, GatewayError } from '../errors/index.js';
-import { base64ToBytes, bytesToBase64Url } from '../transport/format.js';
+import { base64ToBytes, bytesToBase64Url } from '../values/format.js';
 
 /** the shortest fleet secret accepted (characters) */
 export const FLEET_SECRET_MIN_LENGTH = 32;

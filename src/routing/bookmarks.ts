@@ -7,7 +7,7 @@
  * that talked to Neo4j directly would send).
  */
 
-import { base64ToBytes, bytesToBase64Url } from '../transport/format.js';
+import { base64ToBytes, bytesToBase64Url } from '../values/format.js';
 
 const PREFIX = 'n4gw1:';
 

@@ -24,8 +24,8 @@ import neo4j, {
   isPath,
 } from 'neo4j-driver';
 import { Codes, GatewayError } from '../errors/index.js';
-import type { TypedValue } from './types.js';
-import { base64ToBytes, bytesToBase64, formatFloat, isFixedOffsetZone, pad } from './format.js';
+import type { TypedValue } from '../values/typed.js';
+import { base64ToBytes, bytesToBase64, formatFloat, isFixedOffsetZone, pad } from '../values/format.js';
 import { durationOf, formatDuration } from '../values/duration.js';
 
 type AnyInt = number | Integer | bigint;

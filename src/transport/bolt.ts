@@ -20,8 +20,8 @@ import type {
   RunResult,
   TransactionHandle,
   Transport,
-  TypedValue,
 } from './types.js';
+import type { TypedValue } from '../values/typed.js';
 
 export interface BoltTransportOptions {
   /** cluster name -> credentials */

@@ -7,7 +7,8 @@
 import { Codes, GatewayError, isNeo4jCode } from '../errors/index.js';
 import { DEFAULT_MAX_RESULT_BYTES } from '../limits/effective.js';
 import { deadlineExceeded, resultTooLarge } from '../limits/result-budget.js';
-import type { Counters, MemberRef, Notification, RemoteTransactions, RoutingTableData, RunRequest, RunResult, StatementBounds, Transport, TypedValue } from './types.js';
+import type { Counters, MemberRef, Notification, RemoteTransactions, RoutingTableData, RunRequest, RunResult, StatementBounds, Transport } from './types.js';
+import type { TypedValue } from '../values/typed.js';
 
 export interface QueryApiTransportOptions {
   credentials: (cluster: string) => { user: string; password: string };

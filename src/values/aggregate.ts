@@ -44,7 +44,7 @@
  * (Integer vs Float matters to clients).
  */
 import { Codes, GatewayError } from '../errors/index.js';
-import type { TypedValue } from '../transport/types.js';
+import type { TypedValue } from './typed.js';
 import { addDurations, approximate, durationOf, DurationOverflow, formatDuration, normalize, type Duration } from './duration.js';
 import { equivalenceKey } from './equivalence.js';
 import { javaDoubleToString } from './java-double.js';

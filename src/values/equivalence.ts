@@ -30,7 +30,7 @@
  * Must never: treat equal instants as equal values (that is comparison, not equivalence), or give
  * two NaN-holding values one key.
  */
-import type { TypedValue } from '../transport/types.js';
+import type { TypedValue } from './typed.js';
 import { durationKey } from './duration.js';
 import { numberClassKey } from './numbers.js';
 import { dateOf, dateTimeOf, durationValueOf, localDateTimeOf, localTimeOf, numberOf, pointOf, sequenceOf, timeOf } from './read.js';

@@ -23,7 +23,7 @@
  *
  * Must never: throw on a well-formed value of any type, or depend on the order values arrive in.
  */
-import type { TypedValue } from '../transport/types.js';
+import type { TypedValue } from './typed.js';
 import { compareDurations } from './duration.js';
 import { compareNumbers } from './numbers.js';
 import { dateOf, dateTimeOf, durationValueOf, internalIdOf, localDateTimeOf, localTimeOf, numberOf, pointOf, sequenceOf, timeOf } from './read.js';

@@ -6,8 +6,8 @@
  *
  * Must never: mutate a value, or keep a value alive (the cache is weak).
  */
-import { base64ToBytes } from '../transport/format.js';
-import type { TypedValue } from '../transport/types.js';
+import { base64ToBytes } from './format.js';
+import type { TypedValue } from './typed.js';
 import { parseDuration, type Duration } from './duration.js';
 import type { NumberParts } from './numbers.js';
 import { parsePoint, type PointParts } from './spatial.js';

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TopologyInput } from '../../src/config/schema.js';
 import type { RunningGateway } from '../../src/adapters/node/server.js';
-import type { TypedValue } from '../../src/transport/types.js';
+import type { TypedValue } from '../../src/values/typed.js';
 import { KEYS, query, sha256, startTestGateway } from '../support/fixture.js';
 
 const SHARDS = ['ex-us', 'ex-eu', 'ex-ap'] as const;

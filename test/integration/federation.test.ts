@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TopologyInput } from '../../src/config/schema.js';
 import type { RunningGateway } from '../../src/adapters/node/server.js';
 import { equivalenceKey as canonicalKey } from '../../src/values/equivalence.js';
-import type { TypedValue } from '../../src/transport/types.js';
+import type { TypedValue } from '../../src/values/typed.js';
 import { KEYS, query, sha256, startTestGateway } from '../support/fixture.js';
 
 const SHARDS = ['fed-us', 'fed-eu', 'fed-ap'] as const;

@@ -13,7 +13,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RunningGateway } from '../../src/adapters/node/server.js';
-import type { TypedValue } from '../../src/transport/types.js';
+import type { TypedValue } from '../../src/values/typed.js';
 import { KEYS, startTestGateway } from '../support/fixture.js';
 import { anyListA, renderList } from '../support/cypher-values.js';
 

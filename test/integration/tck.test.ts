@@ -26,7 +26,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RunningGateway } from '../../src/adapters/node/server.js';
-import type { TypedValue } from '../../src/transport/types.js';
+import type { TypedValue } from '../../src/values/typed.js';
 import { ensureTck, TCK_VERSION } from '../../infra/tck/fetch.mjs';
 import { sandboxTopology, sha256, startTestGateway } from '../support/fixture.js';
 import { parseFeature, tableCells } from '../tck/gherkin.js';

@@ -24,7 +24,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, inject, it } from 'vitest';
-import type { TypedValue } from '../../src/transport/types.js';
+import type { TypedValue } from '../../src/values/typed.js';
 import { compareOrderBy } from '../../src/values/order.js';
 import { equivalenceKey } from '../../src/values/equivalence.js';
 import { aggregator, combineAvg, combineCount, combineMax, combineMin, combineSum, type AggregateName } from '../../src/values/aggregate.js';

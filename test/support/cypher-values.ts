@@ -5,7 +5,7 @@
  * Neo4j evaluates them; its typed-JSON answer is then the canonical value (what a shard sends).
  */
 import fc from 'fast-check';
-import type { TypedValue } from '../../src/transport/types.js';
+import type { TypedValue } from '../../src/values/typed.js';
 import { javaDoubleToString } from '../../src/values/java-double.js';
 
 export type Spec = { lit: string } | { bytes: string } | { list: Spec[] } | { map: [string, Spec][] };

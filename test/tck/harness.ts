@@ -10,7 +10,7 @@
  * parallel, and the ground truth's answer for the swapped run is reused when its query wrote
  * nothing and is deterministic.
  */
-import type { TypedValue } from '../../src/transport/types.js';
+import type { TypedValue } from '../../src/values/typed.js';
 import { classify, graphDigest, show, showRow, writeCounters, type Answer, type RunClass } from './judge.js';
 import type { TckCase, TckQuery } from './scenario.js';
 

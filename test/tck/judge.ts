@@ -5,7 +5,7 @@
  * directions; Integer and Float stay distinct; maps ignore key order; lists keep their order
  * unless the scenario ignores element order for lists. Pure: no I/O.
  */
-import type { TypedValue } from '../../src/transport/types.js';
+import type { TypedValue } from '../../src/values/typed.js';
 
 export type Answer =
   | { ok: true; fields: string[]; values: TypedValue[][]; counters?: Record<string, number | boolean> }

@@ -4,7 +4,7 @@
  * (TypedValue), so a parameter reaches the gateway and Neo4j with its exact Cypher type.
  * Graph values (nodes, relationships, paths) cannot be parameters and are refused.
  */
-import type { TypedValue } from '../../src/transport/types.js';
+import type { TypedValue } from '../../src/values/typed.js';
 
 export class LiteralError extends Error {}
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { kWayMerge, runPipeline } from '../../src/federation/pipeline.js';
 import type { Stage } from '../../src/federation/plan.js';
 import { hashShard, shardsForKey } from '../../src/topology/shard-key.js';
-import type { TypedValue } from '../../src/transport/types.js';
+import type { TypedValue } from '../../src/values/typed.js';
 import { aggregator } from '../../src/values/aggregate.js';
 import { compareOrderBy } from '../../src/values/order.js';
 

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors/index.js';
-import type { TypedValue } from '../../src/transport/types.js';
+import type { TypedValue } from '../../src/values/typed.js';
 import { aggregator, combineAvg, combineCount, combineMax, combineMin, combineSum, type AggregateName } from '../../src/values/aggregate.js';
 
 const t = (type: TypedValue['$type'], v: string) => ({ $type: type, _value: v }) as TypedValue;

@@ -4,7 +4,7 @@
  * Neo4j itself wrote). Small pools make ties and equal values likely.
  */
 import fc from 'fast-check';
-import type { TypedValue } from '../../src/transport/types.js';
+import type { TypedValue } from '../../src/values/typed.js';
 import { javaDoubleToString } from '../../src/values/java-double.js';
 
 const pad = (n: number, w: number) => String(n).padStart(w, '0');

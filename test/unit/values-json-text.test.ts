@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { TypedValue } from '../../src/transport/types.js';
+import type { TypedValue } from '../../src/values/typed.js';
 import { encodeQueryResponse } from '../../src/http/codec.js';
 import { javaHashMapOrder, jsonString, plainJson, typedJson } from '../../src/http/json-text.js';
 import { typedValueA } from './values-arbitraries.js';

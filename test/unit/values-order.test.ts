@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { TypedValue } from '../../src/transport/types.js';
+import type { TypedValue } from '../../src/values/typed.js';
 import { compareCodePoints, compareOrderBy } from '../../src/values/order.js';
 import { typedValueA } from './values-arbitraries.js';
 

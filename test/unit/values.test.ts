@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromDriver, toDriver } from '../../src/transport/bolt-values.js';
-import { formatDurationParts, formatFloat } from '../../src/transport/format.js';
+import { formatDurationParts, formatFloat } from '../../src/values/format.js';
 import { negotiate, parseQueryRequest, plainOf, typedFromPlain } from '../../src/http/codec.js';
-import type { TypedValue } from '../../src/transport/types.js';
+import type { TypedValue } from '../../src/values/typed.js';
 import { GatewayError } from '../../src/errors/index.js';
 
 describe('float formatting (as Java prints doubles, which is what Neo4j emits)', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { protectNumbers, typedFromPlain } from '../../src/http/json-numbers.js';
+import { protectNumbers, typedFromPlain } from '../../src/values/plain-json.js';
 
 function parse(text: string) {
   const p = protectNumbers(text);

@@ -7,8 +7,8 @@
  * values after. Bodies without such numbers (the common case) are parsed untouched.
  */
 import { Codes, GatewayError } from '../errors/index.js';
-import type { TypedValue } from '../transport/types.js';
-import { formatFloat } from '../transport/format.js';
+import type { TypedValue } from './typed.js';
+import { formatFloat } from './format.js';
 
 const LONG_MIN = -9223372036854775808n;
 const LONG_MAX = 9223372036854775807n;
