@@ -8,6 +8,37 @@ const nodeBuiltins = [
   'module', 'net', 'os', 'path', 'perf_hooks', 'process', 'readline', 'stream', 'timers', 'tls', 'url', 'util', 'v8', 'vm', 'worker_threads', 'zlib',
 ];
 
+/**
+ * The layers of src/, lowest first: a folder may import from the folders before it, never from
+ * those after it (docs/ARCHITECTURE.md). Each layer is one folder.
+ */
+export const LAYERS = ['errors', 'config', 'values', 'cypher', 'topology', 'cache', 'limits', 'transport', 'routing', 'policy', 'federation', 'graphql', 'http', 'adapters'];
+
+function layerRules() {
+  const nodeOnly = (message) => ({
+    patterns: [{ group: ['node:*'], message }],
+    paths: nodeBuiltins.map((name) => ({ name, message })),
+  });
+  return LAYERS.map((layer, i) => {
+    const above = LAYERS.slice(i + 1);
+    const builtins = nodeOnly('Node built-ins belong in src/adapters/node/ only (docs/ARCHITECTURE.md).');
+    const patterns =
+      layer === 'adapters'
+        ? []
+        : [
+            {
+              regex: `(^|/)(${above.join('|')})/`,
+              message: `src/${layer}/ sits below ${above.join(', ')}: it may not import from them (docs/ARCHITECTURE.md).`,
+            },
+          ];
+    return {
+      files: [`src/${layer}/**/*.ts`],
+      ignores: layer === 'adapters' ? ['src/adapters/node/**'] : [],
+      rules: { 'no-restricted-imports': ['error', { patterns: [...builtins.patterns, ...patterns], paths: builtins.paths }] },
+    };
+  });
+}
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'infra/sandbox/target/**', '.wrangler/**', 'dist/**', '**/*.d.mts'] },
   js.configs.recommended,
@@ -27,39 +58,18 @@ export default tseslint.config(
       'no-empty': ['error', { allowEmptyCatch: true }],
     },
   },
+  // Node built-ins only in src/adapters/node/; the layers import downwards only (docs/ARCHITECTURE.md)
+  ...layerRules(),
   {
     files: ['src/**/*.ts'],
     ignores: ['src/adapters/node/**'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [{ group: ['node:*'], message: 'node:* modules belong in src/adapters/node/ only (DESIGN §2).' }],
-          paths: nodeBuiltins.map((name) => ({ name, message: 'Node built-ins belong in src/adapters/node/ only (DESIGN §2).' })),
-        },
-      ],
       'no-restricted-globals': [
         'error',
-        { name: 'process', message: 'process belongs in src/adapters/node/ only (DESIGN §2).' },
-        { name: 'Buffer', message: 'Buffer belongs in src/adapters/node/ only; use Uint8Array (DESIGN §2).' },
+        { name: 'process', message: 'process belongs in src/adapters/node/ only (docs/ARCHITECTURE.md).' },
+        { name: 'Buffer', message: 'Buffer belongs in src/adapters/node/ only; use Uint8Array (docs/ARCHITECTURE.md).' },
         { name: '__dirname', message: 'Node-only.' },
         { name: 'require', message: 'ESM only.' },
-      ],
-    },
-  },
-  {
-    files: ['src/**/*.ts'],
-    ignores: ['src/adapters/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['node:*'], message: 'node:* modules belong in src/adapters/node/ only (DESIGN §2).' },
-            { group: ['**/adapters/**'], message: 'Nothing imports adapters (DESIGN §2).' },
-          ],
-          paths: nodeBuiltins.map((name) => ({ name, message: 'Node built-ins belong in src/adapters/node/ only (DESIGN §2).' })),
-        },
       ],
     },
   },

@@ -11,12 +11,14 @@ import type { Analysis, StatementAnalyzer } from '../cypher/analyzer.js';
 import { Codes, GatewayError } from '../errors/index.js';
 import { bookmarksFor, type ShardBookmarks } from '../routing/bookmarks.js';
 import type { ShardExecutor, ShardResult } from '../routing/executor.js';
-import type { Route } from '../routing/service.js';
+import type { Route } from '../routing/types.js';
 import { shardsForKey } from '../topology/shard-key.js';
-import type { AccessMode, Counters, Notification, RunResult, TypedValue } from '../transport/types.js';
+import type { AccessMode, Counters, Notification, RunResult } from '../transport/types.js';
+import type { TypedValue } from '../values/typed.js';
 import { rowKey } from '../values/equivalence.js';
 import type { ExtraParam, GraphRef, Plan, ShardStatement } from './plan.js';
-import { CompositePlanner, RESERVED, type PlanOutcome } from './planner.js';
+import { CompositePlanner, type PlanOutcome } from './planner.js';
+import { RESERVED } from './plan.js';
 import { resolveInt, runPipeline, type Row } from './pipeline.js';
 
 export interface FederatedRequest {

@@ -8,6 +8,13 @@
 import type { TypedValue } from '../values/typed.js';
 import type { AggregateName } from '../values/aggregate.js';
 
+/** the prefix of every name the gateway adds to a statement; a user's statement may not use it */
+export const RESERVED = '__n4gw_';
+/** parameters the gateway adds to shard statements */
+export const GRAPH_NAMES_PARAM = '__n4gw_graph_names';
+export const GRAPH_NAME_PARAM = '__n4gw_graph';
+export const ROW_LIMIT_PARAM = '__n4gw_limit';
+
 /** a graph named by USE: a literal name (as written, parts unquoted) or a parameter of graph.byName($p) */
 export type GraphRef = { kind: 'name'; parts: string[] } | { kind: 'param'; name: string };
 

@@ -20,32 +20,14 @@ import type { StatementInfo } from '../cypher/classify.js';
 import { stringLiteralValue } from '../cypher/classify.js';
 import type { ParseNode } from '../cypher/grammar.js';
 import { type Tree, nameParts, unquote } from '../cypher/tree.js';
-import type { ExtraParam, GraphRef, Plan, Refusal, ShardStatement } from './plan.js';
+import { GRAPH_NAMES_PARAM, GRAPH_NAME_PARAM, RESERVED, type ExtraParam, type GraphRef, type Plan, type Refusal, type ShardStatement } from './plan.js';
+import { Refused, refuse } from './refusal.js';
 import { ProjectionPlanner, readProjection, type FinalPlan } from './projection.js';
 import { ExprReader, type ExprFacts, type Scope, type VarKind } from './scope.js';
 import { applyEdits, spaces, type TextEdit } from './text-edits.js';
 
-export const GRAPH_NAMES_PARAM = '__n4gw_graph_names';
-export const GRAPH_NAME_PARAM = '__n4gw_graph';
-export const ROW_LIMIT_PARAM = '__n4gw_limit';
-/** the prefix of every name the gateway adds to a statement */
-export const RESERVED = '__n4gw_';
 
 const IDIOM_HINT = 'name each shard with UNWIND graph.names() AS g CALL { USE graph.byName(g) ... } RETURN ...';
-
-/** a planning refusal travelling up the recursion (caught in planComposite) */
-export class Refused extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export function refuse(message: string, code: string = Codes.FederationNotSupported): never {
-  throw new Refused(code, message);
-}
 
 export interface CompositeTarget {
   name: string;

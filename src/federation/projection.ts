@@ -13,10 +13,10 @@ import { stringLiteralValue } from '../cypher/classify.js';
 import type { ParseNode } from '../cypher/grammar.js';
 import { type Tree, unquote } from '../cypher/tree.js';
 import type { AggregateName } from '../values/aggregate.js';
-import type { AggregatePlan, ExtraParam, IntSource, SortKey, Stage, ValueSource } from './plan.js';
+import { ROW_LIMIT_PARAM, type AggregatePlan, type ExtraParam, type IntSource, type SortKey, type Stage, type ValueSource } from './plan.js';
 import { type ExprReader, isEntity, type ExprFacts, type Scope } from './scope.js';
 import { ident, type TextEdit } from './text-edits.js';
-import { ROW_LIMIT_PARAM, refuse } from './planner.js';
+import { refuse } from './refusal.js';
 
 export interface FinalPlan {
   edits: TextEdit[];

@@ -6,12 +6,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { startSandbox, DEFAULT_PASSWORD, type Sandbox } from '../../../infra/sandbox/run.mjs';
-import { parseTopologyText } from '../../config/load.js';
-import { startNodeGateway, type RunningGateway } from './server.js';
+import { startSandbox, DEFAULT_PASSWORD, type Sandbox } from '../infra/sandbox/run.mjs';
+import { parseTopologyText } from '../src/config/load.js';
+import { startNodeGateway, type RunningGateway } from '../src/adapters/node/server.js';
 
 const DEMO_KEY = 'demo-key-do-not-use-in-production';
-const SAMPLE = new URL('../../../schema/topology.sample.json', import.meta.url);
+const SAMPLE = new URL('../schema/topology.sample.json', import.meta.url);
 
 const DEMO_DATA: Record<string, { statement: string; parameters: Record<string, unknown> }> = {
   'users-us': {
