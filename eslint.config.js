@@ -12,7 +12,7 @@ const nodeBuiltins = [
  * The layers of src/, lowest first: a folder may import from the folders before it, never from
  * those after it (docs/ARCHITECTURE.md). Each layer is one folder.
  */
-export const LAYERS = ['errors', 'config', 'values', 'cypher', 'topology', 'cache', 'limits', 'transport', 'routing', 'policy', 'federation', 'graphql', 'http', 'adapters'];
+export const LAYERS = ['errors', 'config', 'telemetry', 'values', 'cypher', 'topology', 'cache', 'limits', 'transport', 'routing', 'policy', 'federation', 'graphql', 'http', 'adapters'];
 
 function layerRules() {
   const nodeOnly = (message) => ({
