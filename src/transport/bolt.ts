@@ -3,6 +3,7 @@
  * cluster member for the life of the process. The gateway picks the member; the driver never
  * routes on its own.
  */
+import { GATEWAY_AGENT } from '../config/version.js';
 import neo4j, { isNode, isPath, isRelationship, type Driver, type Session, type Record as NeoRecord, type Result, type ResultSummary, type Transaction, type Config } from 'neo4j-driver';
 import { Codes, GatewayError, isNeo4jCode } from '../errors/index.js';
 import { DEFAULT_MAX_RESULT_BYTES } from '../limits/effective.js';
@@ -391,7 +392,7 @@ export class BoltTransport implements Transport {
         connectionAcquisitionTimeout: 10000,
         maxTransactionRetryTime: 0,
         disableLosslessIntegers: false,
-        userAgent: 'neo4j-edge-gateway/0.1',
+        userAgent: GATEWAY_AGENT,
         ...this.options.driverConfig,
       });
       this.drivers.set(key, driver);

@@ -1,7 +1,8 @@
 /** Trusted proxies (addresses and CIDR ranges, IPv4 and IPv6) and what /topology shows a key (src/http/routes/ops.ts). */
 import { describe, expect, it } from 'vitest';
 import { parseTopology } from '../../src/config/load.js';
-import { inRanges, parseIp, parseTrustedProxies, visibleTopology } from '../../src/http/routes/ops.js';
+import { inRanges, parseIp, parseTrustedProxies } from '../../src/http/proxies.js';
+import { visibleTopology } from '../../src/http/visibility.js';
 
 const hex = (b: Uint8Array | undefined) => (b ? [...b].map((x) => x.toString(16).padStart(2, '0')).join('') : undefined);
 

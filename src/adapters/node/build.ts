@@ -11,7 +11,7 @@ import { ConfigError, parseTopologyText, resolveSecrets, type Topology } from '.
 import { RedisCache } from '../../cache/redis.js';
 import type { Cache } from '../../cache/types.js';
 import { createGateway, type Gateway } from '../../http/app.js';
-import { parseTrustedProxies } from '../../http/routes/ops.js';
+import { parseTrustedProxies } from '../../http/proxies.js';
 import { resolveFleetSecret } from '../../http/tx-token.js';
 import { BoltTransport } from '../../transport/bolt.js';
 
