@@ -9,7 +9,8 @@ import { cors } from 'hono/cors';
 import type { Topology } from '../config/schema.js';
 import type { Cache } from '../cache/types.js';
 import { Codes, GatewayError, toGatewayError } from '../errors/index.js';
-import type { RoutingService, RoutingState } from '../routing/service.js';
+import type { Router } from '../routing/router.js';
+import type { RoutingState } from '../routing/types.js';
 import type { Transport } from '../transport/types.js';
 import type { StatementAnalyzer } from '../cypher/analyzer.js';
 import type { Sha256 } from './auth.js';
@@ -71,7 +72,7 @@ export interface Gateway {
   app: Hono<GatewayEnv>;
   /** resolves when everything built asynchronously (the GraphQL schema) is ready; rejects on a bad schema */
   ready: Promise<void>;
-  routing: RoutingService;
+  routing: Router;
   metrics: Metrics;
   transactions: TransactionRegistry;
   close(): Promise<void>;

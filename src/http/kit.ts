@@ -6,7 +6,8 @@ import { type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { Codes, GatewayError } from '../errors/index.js';
 import { assertRegion, resolveDatabase } from '../topology/index.js';
-import { RoutingService, type Route } from '../routing/service.js';
+import { Router } from '../routing/router.js';
+import type { Route } from '../routing/types.js';
 import { ShardExecutor } from '../routing/executor.js';
 import { decodeBookmarks } from '../routing/bookmarks.js';
 import { FederatedExecutor } from '../federation/execute.js';
@@ -57,7 +58,7 @@ export function createKit(deps: GatewayDeps) {
   const { topology, transport } = deps;
   const now = deps.now ?? Date.now;
   const instanceId = deps.instanceId ?? 'gw';
-  const routing = new RoutingService(topology, transport, deps.sharedCache, {
+  const routing = new Router(topology, transport, deps.sharedCache, {
     now,
     instanceId,
     ...(deps.routingState ? { state: deps.routingState } : {}),

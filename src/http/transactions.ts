@@ -12,7 +12,7 @@
  */
 import { Codes, GatewayError } from '../errors/index.js';
 import type { AccessMode, TransactionHandle } from '../transport/types.js';
-import type { Route } from '../routing/service.js';
+import type { Route } from '../routing/types.js';
 
 /** A reserved transaction slot: becomes the transaction's (add), or is given back (cancel). */
 export interface TransactionSlot {

@@ -6,31 +6,14 @@
  *   (refused before execution; the table is refreshed), a connection that could not be opened,
  *   or a transient error that rolled the transaction back.
  * - Everything happens within the request's deadline.
+ *
+ * Which errors are retried, how often and after which wait: retry-policy.ts.
  */
 import { Codes, GatewayError } from '../errors/index.js';
 import type { AccessMode, RunRequest, RunResult, Transport } from '../transport/types.js';
-import type { Route, RoutingService } from './service.js';
-
-/** refused before anything was written: the member is no longer the writer */
-const LEADER_SWITCH = new Set([
-  'Neo.ClientError.Cluster.NotALeader',
-  'Neo.ClientError.General.ForbiddenOnReadOnlyDatabase',
-  // what Neo4j 5 answers when a write reaches a database that has become read-only
-  'Neo.ClientError.General.WriteOnReadOnlyAccessDatabase',
-]);
-
-/** the reader has not caught up with the client's bookmarks in time */
-const BOOKMARK_NOT_REACHED = new Set(['Neo.TransientError.Transaction.BookmarkTimeout']);
-
-/** transient errors after which Neo4j's drivers do not retry */
-const NOT_RETRIED_TRANSIENT = new Set([
-  'Neo.TransientError.Transaction.Terminated',
-  'Neo.TransientError.Transaction.LockClientStopped',
-]);
-
-function isRetriableTransient(code: string): boolean {
-  return code.startsWith('Neo.TransientError.') && !NOT_RETRIED_TRANSIENT.has(code) && code !== Codes.DeadlineExceeded && code !== Codes.NoReaderInRegion;
-}
+import { BOOKMARK_NOT_REACHED, LEADER_SWITCH, isRetriableTransient, nextBackoff, retryPolicy, type RetryPolicy } from './retry-policy.js';
+import type { Router } from './router.js';
+import type { Route } from './types.js';
 
 export interface ShardRun {
   shard: string;
@@ -54,21 +37,37 @@ export interface ShardResult {
   attempts: number;
 }
 
+/** what the executor needs of the router */
+export type ExecutorRouting = Pick<Router, 'route' | 'acquire' | 'markHealthy' | 'markFailed' | 'invalidate'>;
+
+export interface ShardExecutorOptions {
+  /** retry limits and back-off (absent fields: DEFAULT_RETRY_POLICY) */
+  policy?: Partial<RetryPolicy>;
+  /** waits between attempts (tests: a fake) */
+  sleep?: (ms: number) => Promise<void>;
+}
 
 export class ShardExecutor {
+  private readonly policy: RetryPolicy;
+  private readonly sleep: (ms: number) => Promise<void>;
+
   constructor(
-    private readonly routing: RoutingService,
-    private readonly transport: Transport,
+    private readonly routing: ExecutorRouting,
+    private readonly transport: Pick<Transport, 'run'>,
     private readonly topologyDatabase: (shard: string) => { cluster: string; database: string },
     private readonly now: () => number = Date.now,
-  ) {}
+    options: ShardExecutorOptions = {},
+  ) {
+    this.policy = retryPolicy(options.policy);
+    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
 
   async run(req: ShardRun): Promise<ShardResult> {
     const { cluster, database } = this.topologyDatabase(req.shard);
     const exclude = new Set<string>();
     let attempts = 0;
     let lastError: GatewayError | undefined;
-    let backoff = 50;
+    let backoff = this.policy.initialBackoffMs;
     // after a bookmark timeout on a reader, the writer (which has every write) serves the read
     let onWriter = false;
     while (true) {
@@ -120,16 +119,16 @@ export class ShardExecutor {
           await this.routing.invalidate(cluster, database);
           if (req.accessMode === 'READ' || err.notSent) {
             exclude.add(route.member.address);
-            await sleep(Math.min(backoff, Math.max(0, req.deadline - this.now())));
-            backoff = Math.min(backoff * 2, 1000);
-            if (attempts < 8) continue;
+            await this.sleep(Math.min(backoff, Math.max(0, req.deadline - this.now())));
+            backoff = nextBackoff(this.policy, backoff);
+            if (attempts < this.policy.maxFailoverAttempts) continue;
           }
           throw err;
         }
-        if (isRetriableTransient(err.code) && attempts < 5) {
+        if (isRetriableTransient(err.code) && attempts < this.policy.maxTransientAttempts) {
           // a transient error rolled the transaction back: it is safe to run again
-          await sleep(Math.min(backoff, Math.max(0, req.deadline - this.now())));
-          backoff = Math.min(backoff * 2, 1000);
+          await this.sleep(Math.min(backoff, Math.max(0, req.deadline - this.now())));
+          backoff = nextBackoff(this.policy, backoff);
           continue;
         }
         throw err;
@@ -138,8 +137,4 @@ export class ShardExecutor {
       }
     }
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

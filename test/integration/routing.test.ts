@@ -166,12 +166,16 @@ describe('a fleet sharing Redis', () => {
     const a = await gateway(topology);
     const b = await gateway(topology);
     const calls = peer.routeCalls;
+    // the first statement of a process or an instance is slow (parser, pools); on a loaded machine
+    // so slow that the steady load below would send few requests, and then make few discoveries
+    await Promise.all([a, b].map((g) => query(g, 'orders', { statement: 'RETURN 1', accessMode: 'READ' })));
+    const loadMs = 4200;
     const startedAt = Date.now();
     let ok = 0;
     const failures: string[] = [];
     await Promise.all(
       [a, b, a, b].map(async (g) => {
-        while (Date.now() - startedAt < 4200) {
+        while (Date.now() - startedAt < loadMs) {
           const r = await query(g, 'orders', { statement: 'RETURN 1', accessMode: 'READ' });
           if (r.status === 202) ok++;
           else failures.push(r.text);
@@ -179,13 +183,19 @@ describe('a fleet sharing Redis', () => {
       }),
     );
     const elapsedS = (Date.now() - startedAt) / 1000;
+    // the last request may have started a background refresh (stale-while-revalidate) that the
+    // instance has counted but whose routing request has not reached the peer yet: let it land
+    const counted = () => a.gateway.routing.discoveries + b.gateway.routing.discoveries;
+    const until = Date.now() + 2000;
+    while (Date.now() < until && peer.routeCalls - calls !== counted()) await new Promise((r) => setTimeout(r, 10));
     const discoveries = peer.routeCalls - calls;
     expect(failures).toEqual([]);
     expect(ok).toBeGreaterThan(50);
-    // one per expiry (ttl 1 s), never one per instance per expiry
-    expect(discoveries).toBeGreaterThanOrEqual(Math.floor(elapsedS) - 1);
+    // one per expiry (ttl 1 s) plus the first, never one per instance per expiry; only requests
+    // start refreshes, and none starts after loadMs (the last one may end much later)
+    expect(discoveries).toBeGreaterThanOrEqual(Math.floor(loadMs / 1000) - 1);
     expect(discoveries).toBeLessThanOrEqual(Math.ceil(elapsedS) + 1);
-    expect(a.gateway.routing.discoveries + b.gateway.routing.discoveries).toBe(discoveries);
+    expect(counted()).toBe(discoveries);
   });
 
   it('an invalidation on one instance reaches the other (pub/sub)', async () => {

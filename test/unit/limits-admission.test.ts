@@ -8,7 +8,7 @@ import { Admission, limitStateFor, newLimitState } from '../../src/limits/admiss
 import { ConcurrencyLimiter } from '../../src/limits/concurrency.js';
 import { defaultBurst, effectiveLimits } from '../../src/limits/effective.js';
 import { TransactionRegistry, type TransactionSlot } from '../../src/http/transactions.js';
-import type { Route } from '../../src/routing/service.js';
+import type { Route } from '../../src/routing/types.js';
 import type { TransactionHandle } from '../../src/transport/types.js';
 
 const topology = parseTopology({ regions: { r: { lat: 0, lon: 0 } }, defaultRegion: 'r', clusters: {}, shards: {}, limits: { maxConcurrentPerKey: 3, maxOpenTransactionsPerKey: 2, maxResultBytes: 1000, maxRows: 10 } });

@@ -19,7 +19,7 @@ import { GATEWAY_VERSION, createGateway } from '../../http/app.js';
 import { keyVerifier } from '../../http/auth.js';
 import { parseTrustedProxies } from '../../http/routes/ops.js';
 import { resolveFleetSecret } from '../../http/tx-token.js';
-import { newRoutingState } from '../../routing/service.js';
+import { newRoutingState } from '../../routing/types.js';
 import { Metrics } from '../../http/metrics.js';
 import { nearestRegion } from '../../topology/index.js';
 import { QueryApiTransport } from '../../transport/query-api.js';

@@ -4,7 +4,7 @@ import { GraphQLError } from 'graphql';
 import { Codes, GatewayError, toGatewayError } from '../../errors/index.js';
 import { resolveDatabase } from '../../topology/index.js';
 import { bookmarksFor, encodeBookmarks, mergeBookmarks, type ShardBookmarks } from '../../routing/bookmarks.js';
-import type { Route } from '../../routing/service.js';
+import type { Route } from '../../routing/types.js';
 import type { RunResult, TypedValue } from '../../transport/types.js';
 import type { FederatedResult } from '../../federation/execute.js';
 import { PARENTS_PARAM, type CypherField } from '../../graphql/fields.js';

@@ -6,7 +6,7 @@ import type { Context, Hono } from 'hono';
 import { Codes, GatewayError } from '../../errors/index.js';
 import { memberRegion } from '../../topology/index.js';
 import { bookmarksFor, encodeBookmarks, mergeBookmarks } from '../../routing/bookmarks.js';
-import type { Route } from '../../routing/service.js';
+import type { Route } from '../../routing/types.js';
 import type { AccessMode, RunResult, TransactionHandle } from '../../transport/types.js';
 import { ApiKeyAuth, type Principal } from '../auth.js';
 import { encodeQueryResponse, type QueryRequest } from '../codec.js';

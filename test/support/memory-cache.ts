@@ -1,6 +1,6 @@
-import type { Cache } from './types.js';
+import type { Cache } from '../../src/cache/types.js';
 
-/** In-process cache with per-entry expiry. Plain data only, so it is safe across Worker requests. */
+/** The Cache port in this process's memory, for unit tests: entries with expiry, locks, pub/sub among the caches of one store. */
 export class MemoryCache implements Cache {
   readonly kind = 'memory' as const;
   private readonly entries = new Map<string, { value: string; expiresAt: number }>();
