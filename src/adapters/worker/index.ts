@@ -17,7 +17,7 @@ import { ConfigError, jsonPath, parseTopologyText, resolveSecrets, type Topology
 import { StatementAnalyzer } from '../../cypher/analyzer.js';
 import { GATEWAY_VERSION, createGateway } from '../../http/app.js';
 import { keyVerifier } from '../../http/auth.js';
-import { parseTrustedProxies } from '../../http/routes/ops.js';
+import { parseTrustedProxies } from '../../http/proxies.js';
 import { resolveFleetSecret } from '../../http/tx-token.js';
 import { newRoutingState } from '../../routing/types.js';
 import { Metrics } from '../../http/metrics.js';
