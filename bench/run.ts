@@ -54,15 +54,23 @@ function spawnJsonLine(cmd: string, args: string[], env: Record<string, string>)
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     const rl = readline.createInterface({ input: child.stdout! });
-    rl.once('line', (l) => {
+    // the first line that is a ready line: a JSON object (a port, or the gateway's "listening" log line)
+    const onLine = (l: string) => {
+      let parsed: Record<string, unknown> | undefined;
       try {
-        resolve({ child, line: JSON.parse(l) as Record<string, unknown> });
+        parsed = JSON.parse(l) as Record<string, unknown>;
       } catch {
-        const m = /listening on http:\/\/[^:]+:(\d+)/.exec(l);
-        if (m) resolve({ child, line: { port: Number(m[1]) } });
-        else reject(new Error(`unexpected output: ${l}`));
+        parsed = undefined;
       }
-    });
+      if (parsed && (parsed.port !== undefined || parsed.msg === undefined)) {
+        rl.off('line', onLine);
+        resolve({ child, line: parsed });
+      } else if (!parsed) {
+        rl.off('line', onLine);
+        reject(new Error(`unexpected output: ${l}`));
+      }
+    };
+    rl.on('line', onLine);
     child.once('exit', (code) => reject(new Error(`${cmd} exited with ${code}`)));
   });
 }

@@ -62,19 +62,19 @@ async function main(): Promise<void> {
   running.sandbox = sandbox;
   log(`sandbox ready in ${(sandbox.startMs / 1000).toFixed(1)} s`);
 
-  const env: Record<string, string | undefined> = { NEO4J_PASSWORD_C_US: DEFAULT_PASSWORD, NEO4J_PASSWORD_C_EU: DEFAULT_PASSWORD, ...process.env };
+  // short log lines for a terminal unless LOG_FORMAT says otherwise
+  const env: Record<string, string | undefined> = { NEO4J_PASSWORD_C_US: DEFAULT_PASSWORD, NEO4J_PASSWORD_C_EU: DEFAULT_PASSWORD, LOG_FORMAT: 'pretty', ...process.env };
   // the fleet secret (needed with Redis): a random one for this run when none is set
   const secretName = topology.secrets.fleetSecretEnv;
   const generatedSecret = !env[secretName];
   if (generatedSecret) env[secretName] = randomBytes(32).toString('base64url');
   const gateway = await startNodeGateway({
     topology,
-    baseDir: new URL('../../../schema/', import.meta.url).pathname,
+    baseDir: new URL('../schema/', import.meta.url).pathname,
     env,
     ...(process.env.GATEWAY_REDIS_URL ? { redisUrl: process.env.GATEWAY_REDIS_URL } : {}),
     host: process.env.HOST ?? '127.0.0.1',
     port,
-    log: (l) => process.stderr.write(`${l}\n`),
   });
 
   running.gateway = gateway;

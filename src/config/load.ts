@@ -47,7 +47,15 @@ export function parseTopologyText(text: string, source = 'topology'): Topology {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError([`$: ${source} is not valid JSON (${(err as Error).message})`]);
+    // the parser's message may quote the text, and the text may hold a secret (a Redis URL with a password): say where, never what
+    const at = /at position (\d+)/.exec((err as Error).message);
+    let where = '';
+    if (at) {
+      const before = text.slice(0, Number(at[1]));
+      const line = before.split('\n').length;
+      where = ` at line ${line}, column ${before.length - before.lastIndexOf('\n')}`;
+    }
+    throw new ConfigError([`$: ${source} is not valid JSON${where}`]);
   }
   return parseTopology(json);
 }

@@ -286,9 +286,31 @@ export const TopologySchema = z
       .object({
         strictRegionPin: z.boolean().default(false).describe('A pinned read with no reader in the pinned region fails (503) instead of leaving the region.'),
         maxRoutingTableTtlSeconds: z.number().int().positive().default(300).describe('Upper bound on the TTL a routing table is cached for.'),
+        drainedShards: z
+          .array(name)
+          .default([])
+          .describe('Shards drained for maintenance (a restore): every statement for them, alone or in a fan-out, answers 503 ShardDrained with Retry-After; nothing is sent to their cluster.'),
+        drainRetryAfterSeconds: z.number().int().positive().default(60).describe('Retry-After of a drained shard\'s 503.'),
       })
       .strict()
-      .default({ strictRegionPin: false, maxRoutingTableTtlSeconds: 300 }),
+      .default({ strictRegionPin: false, maxRoutingTableTtlSeconds: 300, drainedShards: [], drainRetryAfterSeconds: 60 }),
+    observability: z
+      .object({
+        logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Least severe log lines written (Node: LOG_LEVEL overrides).'),
+        logFormat: z.enum(['json', 'pretty']).default('json').describe('json: one JSON object per line; pretty: short lines for a terminal (Node: LOG_FORMAT overrides).'),
+        logParameters: z
+          .boolean()
+          .default(false)
+          .describe('Debugging only: request log lines carry the statement and its parameter values. Off (the default): no statement text, parameter value, key or secret is ever logged.'),
+        otlpEndpoint: z
+          .string()
+          .regex(/^https?:\/\//, 'must be an http:// or https:// URL')
+          .optional()
+          .describe('Node: export spans by OTLP/HTTP to this collector URL (e.g. http://otel-collector:4318/v1/traces). Absent: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT, else no spans leave the process.'),
+        serviceName: z.string().min(1).default('neo4j-edge-gateway').describe('service.name of exported spans.'),
+      })
+      .strict()
+      .default({ logLevel: 'info', logFormat: 'json', logParameters: false, serviceName: 'neo4j-edge-gateway' }),
   })
   .strict()
   .superRefine((t, ctx) => {
@@ -321,6 +343,9 @@ export const TopologySchema = z
         });
       }
     }
+    t.routing.drainedShards.forEach((s, i) => {
+      if (!(s in t.shards)) issue(['routing', 'drainedShards', i], `unknown shard "${s}"`);
+    });
     const databases = new Set([...Object.keys(t.shards), ...Object.keys(t.composites)]);
     t.apiKeys.forEach((k, i) => {
       k.databases.forEach((d, j) => {

@@ -80,7 +80,12 @@ export interface GatewayErrorOptions {
   headers?: Record<string, string>;
   /** the transport knows nothing reached the server (no connection was made): safe to send again */
   notSent?: boolean;
+  /** what refused the request, for metrics and logs: a limit, or a capability the key lacks */
+  refused?: Refused;
 }
+
+/** a refusal by one of the gateway's limits, or by the key's policy (what the statement needs) */
+export type Refused = { limit: string } | { need: string };
 
 export class GatewayError extends Error {
   readonly code: string;
@@ -88,6 +93,7 @@ export class GatewayError extends Error {
   readonly retryable: boolean;
   readonly headers: Record<string, string> | undefined;
   readonly notSent: boolean;
+  readonly refused: Refused | undefined;
 
   constructor(code: string, message: string, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -97,6 +103,7 @@ export class GatewayError extends Error {
     this.retryable = options.retryable ?? code.startsWith('Neo.TransientError.');
     this.headers = options.headers;
     this.notSent = options.notSent ?? false;
+    this.refused = options.refused;
   }
 
   toBody(): { errors: { code: string; message: string }[] } {

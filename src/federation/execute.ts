@@ -39,6 +39,8 @@ export interface FederatedRequest {
   maxResultBytes?: number;
   timeoutMs?: number;
   impersonatedUser?: string;
+  /** transaction metadata for Neo4j (request id, trace, key) */
+  metadata?: Record<string, string>;
 }
 
 export interface MissingShard {
@@ -244,6 +246,7 @@ export class FederatedExecutor {
       deadline: Math.min(req.deadline, req.shardDeadline ?? req.deadline),
       ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
       ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
+      ...(req.metadata !== undefined ? { metadata: req.metadata } : {}),
     });
   }
 

@@ -72,17 +72,17 @@ export class StatementGate {
   private checkShardUse(use: UseRef, shard: string): void {
     const t = use.target;
     if (t.kind !== 'name') {
-      throw new GatewayError(Codes.UseNotAllowed, `A statement sent to /db/${shard} may only USE ${shard}; graph functions in USE are for composites.`);
+      throw new GatewayError(Codes.UseNotAllowed, `A statement sent to /db/${shard} may only USE ${shard}; graph functions in USE are for composites.`, { refused: { need: 'use' } });
     }
     const name = t.parts.join('.');
     if (!use.top) {
-      throw new GatewayError(Codes.UseNotAllowed, `USE inside a subquery is not supported on shard '${shard}'; send the statement to the database it names.`);
+      throw new GatewayError(Codes.UseNotAllowed, `USE inside a subquery is not supported on shard '${shard}'; send the statement to the database it names.`, { refused: { need: 'use' } });
     }
     if (name.toLowerCase() === shard.toLowerCase()) return;
     if (!Object.hasOwn(this.topology.shards, name) && !Object.hasOwn(this.topology.composites, name)) {
       throw new GatewayError(Codes.DatabaseNotFound, `Database does not exist. Database name: '${name}'.`);
     }
-    throw new GatewayError(Codes.UseNotAllowed, `A statement sent to /db/${shard} may only USE ${shard}; send it to /db/${name} instead.`);
+    throw new GatewayError(Codes.UseNotAllowed, `A statement sent to /db/${shard} may only USE ${shard}; send it to /db/${name} instead.`, { refused: { need: 'use' } });
   }
 
   /** a statement for a composite: analysed and allowed for the key (USE targets are resolved by the planner) */

@@ -24,7 +24,8 @@ const NEED_WORDS: Record<Need, string> = {
 };
 
 function forbidden(key: string, what: string, capability: string): GatewayError {
-  return new GatewayError(Codes.Forbidden, `API key '${key}' may not run ${what}: the key's "allow" does not grant "${capability}".`);
+  const need = capability.startsWith('procedures:') ? 'procedure' : capability;
+  return new GatewayError(Codes.Forbidden, `API key '${key}' may not run ${what}: the key's "allow" does not grant "${capability}".`, { refused: { need } });
 }
 
 /** glob of a procedures:<pattern> grant ("*" matches any run of characters), case-insensitive */
@@ -64,9 +65,9 @@ export function authorizeStatement(grants: Grants, info: StatementInfo, req: Sta
     if (!mayCall(grants, f)) throw forbidden(grants.id, `the function ${f}`, `procedures:${f}`);
   }
   if ((info.writes || info.inTransactions) && !grants.modes.has('WRITE')) {
-    throw new GatewayError(Codes.Forbidden, `API key '${grants.id}' may not run statements that write (its modes are ${[...grants.modes].join(', ')}).`);
+    throw new GatewayError(Codes.Forbidden, `API key '${grants.id}' may not run statements that write (its modes are ${[...grants.modes].join(', ')}).`, { refused: { need: 'write' } });
   }
   if (!grants.modes.has(req.mode)) {
-    throw new GatewayError(Codes.Forbidden, `API key '${grants.id}' may not run ${req.mode} statements.`);
+    throw new GatewayError(Codes.Forbidden, `API key '${grants.id}' may not run ${req.mode} statements.`, { refused: { need: req.mode === 'WRITE' ? 'write' : 'read' } });
   }
 }

@@ -28,6 +28,8 @@ export interface ShardRun {
   maxResultBytes?: number;
   timeoutMs?: number;
   impersonatedUser?: string;
+  /** transaction metadata for Neo4j (request id, trace, key) */
+  metadata?: Record<string, string>;
   deadline: number;
 }
 
@@ -90,6 +92,7 @@ export class ShardExecutor {
           ...(req.maxResultBytes !== undefined ? { maxResultBytes: req.maxResultBytes } : {}),
           ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
           ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
+          ...(req.metadata !== undefined ? { metadata: req.metadata } : {}),
         };
         const result = await this.transport.run(route.member, runReq);
         this.routing.markHealthy(cluster, route.member.address);

@@ -40,13 +40,21 @@ export class MemberHealthBook {
     return this.health.get(memberKey(cluster, address))?.failures ?? 0;
   }
 
-  /** A member failed: eject it for a back-off period (doubling per consecutive failure). */
-  markFailed(cluster: string, address: string): void {
+  /** A member failed: eject it for a back-off period (doubling per consecutive failure). Returns the period (ms). */
+  markFailed(cluster: string, address: string): number {
     const k = memberKey(cluster, address);
     const h = this.health.get(k) ?? { failures: 0, ejectedUntil: 0 };
     h.failures++;
-    h.ejectedUntil = this.now() + Math.min(this.maxEjectMs, this.ejectMs * 2 ** (h.failures - 1));
+    const period = Math.min(this.maxEjectMs, this.ejectMs * 2 ** (h.failures - 1));
+    h.ejectedUntil = this.now() + period;
     this.health.set(k, h);
+    return period;
+  }
+
+  /** how much longer the member stays ejected (ms; 0 when it is not, or its period has ended) */
+  ejectedForMs(cluster: string, address: string): number {
+    const h = this.health.get(memberKey(cluster, address));
+    return h ? Math.max(0, h.ejectedUntil - this.now()) : 0;
   }
 
   markHealthy(cluster: string, address: string): void {

@@ -41,9 +41,12 @@ export const BOOKMARK_NOT_REACHED: ReadonlySet<string> = new Set<string>([Codes.
 /** transient errors after which Neo4j's drivers do not retry */
 export const NOT_RETRIED_TRANSIENT: ReadonlySet<string> = new Set<string>([Codes.Terminated, Codes.LockClientStopped]);
 
-/** A transient error that rolled the transaction back and that is worth running again (not the gateway's own deadline or region pin). */
+/**
+ * A transient error from Neo4j that rolled the transaction back and that is worth running again;
+ * never one of the gateway's own (its deadline, a strict region pin, a drained shard, a limit).
+ */
 export function isRetriableTransient(code: string): boolean {
-  return code.startsWith('Neo.TransientError.') && !NOT_RETRIED_TRANSIENT.has(code) && code !== Codes.DeadlineExceeded && code !== Codes.NoReaderInRegion;
+  return code.startsWith('Neo.TransientError.') && !code.startsWith('Neo.TransientError.Gateway.') && !NOT_RETRIED_TRANSIENT.has(code);
 }
 
 /** The policy with `overrides` applied over the defaults. */

@@ -18,6 +18,14 @@ import { newRoutingState, type Route, type RouteRequest, type RoutingState, type
 /** how long a probe of an ejected member may take */
 const PROBE_DEADLINE_MS = 5000;
 
+/** what the router reports as it works (logs and metrics; all optional) */
+export interface RoutingEvents {
+  tableRefreshed?(e: { cluster: string; database: string; source: 'discovered' | 'shared'; writers: string[]; readers: string[]; ttlSeconds: number; previousWriters: string[] | undefined }): void;
+  refreshFailed?(e: { cluster: string; database: string; error: { code: string; message: string } }): void;
+  memberEjected?(e: { cluster: string; address: string; failures: number; ejectedForMs: number }): void;
+  memberRestored?(e: { cluster: string; address: string }): void;
+}
+
 export interface RouterOptions {
   now?: () => number;
   /** waits between polls for another instance's table (tests: a fake) */
@@ -35,6 +43,7 @@ export interface RouterOptions {
   /** first ejection period after a failure; doubles per failure */
   ejectMs?: number;
   maxEjectMs?: number;
+  events?: RoutingEvents;
 }
 
 export class Router {
@@ -43,6 +52,8 @@ export class Router {
   private readonly health: MemberHealthBook;
   private readonly inFlight = new InFlight();
   private readonly now: () => number;
+  private readonly events: RoutingEvents;
+  private readonly waitUntil: ((work: Promise<unknown>) => void) | undefined;
   private rotation = 0;
   /** region -> all regions by distance from it (the topology is fixed for the router's life) */
   private readonly orders = new Map<string, string[]>();
@@ -54,6 +65,8 @@ export class Router {
     options: RouterOptions = {},
   ) {
     this.now = options.now ?? Date.now;
+    const events = (this.events = options.events ?? {});
+    this.waitUntil = options.waitUntil;
     const state = options.state ?? newRoutingState();
     this.discovery = new Discovery(topology, transport);
     this.tables = new TableCache(this.discovery, shared, {
@@ -65,6 +78,22 @@ export class Router {
       ...(options.instanceId !== undefined ? { instanceId: options.instanceId } : {}),
       ...(options.staleGraceMs !== undefined ? { staleGraceMs: options.staleGraceMs } : {}),
       ...(options.lockMs !== undefined ? { lockMs: options.lockMs } : {}),
+      events: {
+        refreshed: ({ cluster, database, source, table, previous }) =>
+          events.tableRefreshed?.({
+            cluster,
+            database,
+            source,
+            writers: table.writers,
+            readers: table.readers,
+            ttlSeconds: Math.round((table.expiresAt - table.fetchedAt) / 1000),
+            previousWriters: previous?.writers,
+          }),
+        failed: ({ cluster, database, error }) => {
+          const e = error as { code?: unknown; message?: unknown };
+          events.refreshFailed?.({ cluster, database, error: { code: typeof e?.code === 'string' ? e.code : Codes.Internal, message: typeof e?.message === 'string' ? e.message : String(error) } });
+        },
+      },
     });
     this.health = new MemberHealthBook(state.health, {
       now: this.now,
@@ -104,11 +133,14 @@ export class Router {
 
   /** A member failed: eject it for a back-off period (doubling per consecutive failure). */
   markFailed(cluster: string, address: string): void {
-    this.health.markFailed(cluster, address);
+    const ejectedForMs = this.health.markFailed(cluster, address);
+    this.events.memberEjected?.({ cluster, address, failures: this.health.failures(cluster, address), ejectedForMs });
   }
 
   markHealthy(cluster: string, address: string): void {
+    if (this.health.isHealthy(cluster, address)) return;
     this.health.markHealthy(cluster, address);
+    this.events.memberRestored?.({ cluster, address });
   }
 
   /** Counts a request on the member until the returned (idempotent) release is called. */
@@ -120,6 +152,10 @@ export class Router {
   async route(req: RouteRequest): Promise<Route> {
     const shard = this.topology.shards[req.shard];
     if (!shard) throw new GatewayError(Codes.DatabaseNotFound, `Database does not exist. Database name: '${req.shard}'.`);
+    if (this.topology.routing.drainedShards.includes(req.shard)) {
+      const retryAfter = this.topology.routing.drainRetryAfterSeconds;
+      throw new GatewayError(Codes.ShardDrained, `Shard '${req.shard}' is drained for maintenance (routing.drainedShards); retry after ${retryAfter} s.`, { headers: { 'retry-after': String(retryAfter) } });
+    }
     const { table, source } = await this.tables.tableFor(shard.cluster, shard.database);
     const cluster = shard.cluster;
     const memberRef = (address: string): MemberRef => {
@@ -164,12 +200,20 @@ export class Router {
   /** Probes an ejected member (RETURN 1) in the background, once at a time; the outcome restores or re-ejects it. */
   private probe(cluster: string, address: string, database: string): void {
     if (!this.health.beginProbe(cluster, address)) return;
-    void this.transport
+    const probe = this.transport
       .run({ cluster, address }, { database, statement: 'RETURN 1', parameters: {}, accessMode: 'READ', bookmarks: [], maxRows: 1, deadline: this.now() + PROBE_DEADLINE_MS })
       .then(
-        () => this.health.endProbe(cluster, address, true),
-        () => this.health.endProbe(cluster, address, false),
+        () => {
+          this.health.endProbe(cluster, address, true);
+          this.events.memberRestored?.({ cluster, address });
+        },
+        () => {
+          this.health.endProbe(cluster, address, false);
+          this.events.memberEjected?.({ cluster, address, failures: this.health.failures(cluster, address), ejectedForMs: this.health.ejectedForMs(cluster, address) });
+        },
       );
+    // the runtime keeps the request alive until the probe is done (Workers: waitUntil)
+    this.waitUntil?.(probe);
   }
 
   /** A snapshot for /topology and /ready. */

@@ -23,6 +23,14 @@ export interface TableDiscovery {
   discover(cluster: string, database: string, knownRouters: readonly string[]): Promise<RoutingTableData>;
 }
 
+/** what happened to a table (for logs and metrics) */
+export interface TableEvents {
+  /** a refresh got a table: by its own discovery, or from the shared cache (another instance's) */
+  refreshed?(e: { cluster: string; database: string; source: 'discovered' | 'shared'; table: RoutingTable; previous: RoutingTable | undefined }): void;
+  /** a refresh found no table (every router failed) */
+  failed?(e: { cluster: string; database: string; error: unknown }): void;
+}
+
 export interface TableCacheOptions {
   /** upper bound on the TTL a discovered table is cached for (topology.routing.maxRoutingTableTtlSeconds) */
   maxTtlSeconds: number;
@@ -38,6 +46,7 @@ export interface TableCacheOptions {
   staleGraceMs?: number;
   /** how long a refresh lock is held at most */
   lockMs?: number;
+  events?: TableEvents;
 }
 
 export class TableCache {
@@ -52,6 +61,7 @@ export class TableCache {
   private readonly instanceId: string;
   private readonly staleGraceMs: number;
   private readonly lockMs: number;
+  private readonly events: TableEvents;
   /** invalidations received from other instances */
   invalidationsReceived = 0;
 
@@ -68,6 +78,7 @@ export class TableCache {
     this.instanceId = options.instanceId ?? Math.random().toString(36).slice(2);
     this.staleGraceMs = options.staleGraceMs ?? 60_000;
     this.lockMs = options.lockMs ?? 5_000;
+    this.events = options.events ?? {};
   }
 
   /** Listens for fleet-wide invalidations (call once after construction). */
@@ -112,7 +123,20 @@ export class TableCache {
     const key = tableKey(cluster, database);
     const running = this.refreshing.get(key);
     if (running) return running;
-    const p = this.refreshOnce(cluster, database, key).finally(() => this.refreshing.delete(key));
+    const previous = this.tables.get(key);
+    const p = this.refreshOnce(cluster, database, key)
+      .then(
+        (table) => {
+          // serving the table it already had (another instance holds the lock) is no refresh
+          if (table !== previous) this.events.refreshed?.({ cluster, database, source: table.origin === 'discovery' ? 'discovered' : 'shared', table, previous });
+          return table;
+        },
+        (error: unknown) => {
+          this.events.failed?.({ cluster, database, error });
+          throw error;
+        },
+      )
+      .finally(() => this.refreshing.delete(key));
     this.refreshing.set(key, p);
     return p;
   }

@@ -24,7 +24,7 @@ export interface MetricSources {
   shards(): Iterable<{ shard: string; drained: boolean }>;
 }
 
-export type LimitName = 'concurrency' | 'rate' | 'transactions' | 'result_size' | 'statement_size' | 'json_depth' | 'graphql';
+export type LimitName = 'concurrency' | 'rate' | 'transactions' | 'result_size' | 'statement_size' | 'statement_complexity' | 'body_size' | 'json_depth' | 'graphql';
 
 export class GatewayMetrics {
   readonly registry = new Registry();

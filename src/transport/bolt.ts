@@ -24,6 +24,12 @@ import type {
 } from './types.js';
 import type { TypedValue } from '../values/typed.js';
 
+/** the driver's transaction config of a request: its timeout and metadata, when it has them */
+function txConfigOf(req: { timeoutMs?: number; metadata?: Record<string, string> }): { timeout?: number; metadata?: Record<string, string> } | undefined {
+  if (!req.timeoutMs && !req.metadata) return undefined;
+  return { ...(req.timeoutMs ? { timeout: req.timeoutMs } : {}), ...(req.metadata ? { metadata: req.metadata } : {}) };
+}
+
 export interface BoltTransportOptions {
   /** cluster name -> credentials */
   credentials: (cluster: string) => { user: string; password: string };
@@ -271,7 +277,7 @@ function collect(
   params: Record<string, unknown>,
   maxRows: number,
   budget: ResultBudget,
-  txConfig?: { timeout?: number },
+  txConfig?: { timeout?: number; metadata?: Record<string, string> },
 ): Collection {
   const result = 'lastBookmarks' in session ? (session as Session).run(statement, params, txConfig) : (session as Transaction).run(statement, params);
   let stopped = false;
@@ -409,7 +415,7 @@ export class BoltTransport implements Transport {
       ...(req.impersonatedUser ? { impersonatedUser: req.impersonatedUser } : {}),
     });
     const budget = new ResultBudget({ maxBytes: req.maxResultBytes ?? this.defaultMaxResultBytes, deadline: req.deadline });
-    const run = collect(session, req.statement, params, req.maxRows, budget, req.timeoutMs ? { timeout: req.timeoutMs } : undefined);
+    const run = collect(session, req.statement, params, req.maxRows, budget, txConfigOf(req));
     // one plain timer per statement (cheaper than an AbortSignal): past the deadline a streaming
     // result is cancelled; a statement still computing (no record yet) is stopped by closing the
     // session (a RESET, the only way to interrupt it)
@@ -476,7 +482,7 @@ export class BoltTransport implements Transport {
     });
     let tx: Transaction;
     try {
-      tx = session.beginTransaction(req.timeoutMs ? { timeout: req.timeoutMs } : undefined);
+      tx = session.beginTransaction(txConfigOf(req));
       // surface BEGIN failures (auth, unknown database) now rather than on the first statement
       await tx.run('RETURN 1').summary();
     } catch (err) {

@@ -29,6 +29,8 @@ export interface RunRequest {
   /** transaction timeout sent to Neo4j */
   timeoutMs?: number;
   impersonatedUser?: string;
+  /** transaction metadata Neo4j shows in SHOW TRANSACTIONS and its query log (Bolt; HTTP transports leave it out) */
+  metadata?: Record<string, string>;
   /** refuse results with more rows than this */
   maxRows: number;
   /**
@@ -92,6 +94,8 @@ export interface BeginRequest {
   bookmarks: string[];
   timeoutMs?: number;
   impersonatedUser?: string;
+  /** as RunRequest.metadata */
+  metadata?: Record<string, string>;
 }
 
 /**

@@ -131,7 +131,7 @@ describe('result size in bytes (Bolt), checked while rows are converted', () => 
     // the transaction is gone (as after any error in a transaction), its slot free
     const again = await fetch(`${gw.url}/db/users-us/query/v2/tx/${res.id}`, { method: 'POST', headers: headers(key('small')), body: JSON.stringify({ statement: 'RETURN 1' }) });
     expect(again.status).toBe(404);
-    expect(gw.gateway.transactions.heldBy('small')).toBe(0);
+    expect(gw.gateway.transactions!.heldBy('small')).toBe(0);
   });
 
   it('a single huge row is refused before it is converted', async () => {
@@ -283,7 +283,7 @@ describe('open explicit transactions, per key and per instance', () => {
       expect(r.body.errors![0]!.code).toBe('Neo.TransientError.Gateway.TooManyTransactions');
       expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
     }
-    expect(gw.gateway.transactions.heldBy('tx')).toBe(3);
+    expect(gw.gateway.transactions!.heldBy('tx')).toBe(3);
     // another key opens, runs and commits meanwhile
     const other = await begin(KEYS.admin);
     expect(other.status).toBe(202);
@@ -295,7 +295,7 @@ describe('open explicit transactions, per key and per instance', () => {
     const again = await begin(key('tx'));
     expect(again.status).toBe(202);
     for (const id of [opened[1]!.body.transaction!.id, opened[2]!.body.transaction!.id, await idOf(again)]) expect((await rollback(key('tx'), id)).status).toBe(200);
-    expect(gw.gateway.transactions.heldBy('tx')).toBe(0);
+    expect(gw.gateway.transactions!.heldBy('tx')).toBe(0);
   });
 
   it('caps all keys together at limits.maxOpenTransactions', async () => {
@@ -319,7 +319,7 @@ describe('open explicit transactions, per key and per instance', () => {
     const body = (await over.json()) as { errors: { code: string; message: string }[] };
     expect(body.errors[0]!.code).toBe('Neo.TransientError.Gateway.TooManyTransactions');
     expect(body.errors[0]!.message).toContain('instance');
-    expect(gw.gateway.transactions.size).toBe(6);
+    expect(gw.gateway.transactions!.size).toBe(6);
     // auto-commit statements still run
     expect((await query(gw, 'users-us', { statement: 'RETURN 1 AS one', accessMode: 'READ' }, { key: key('tx') })).status).toBe(202);
     for (const [k, id] of ids) expect((await rollback(k, id)).status).toBe(200);
@@ -330,7 +330,7 @@ describe('open explicit transactions, per key and per instance', () => {
       const r = await begin(key('tx'), { statement: 'RETURN nonsense(', accessMode: 'READ' });
       expect(r.status).toBe(400);
     }
-    expect(gw.gateway.transactions.heldBy('tx')).toBe(0);
+    expect(gw.gateway.transactions!.heldBy('tx')).toBe(0);
     const ok = await begin(key('tx'));
     expect(ok.status).toBe(202);
     await rollback(key('tx'), await idOf(ok));

@@ -83,7 +83,7 @@ describe('member selection', () => {
     const topology = peerTopology();
     const { startNodeGateway } = await import('../../src/adapters/node/server.js');
     const { parseTopology } = await import('../../src/config/load.js');
-    const g = await startNodeGateway({ topology: parseTopology(topology), env: { NEO4J_PASSWORD_C_US: inject('sandbox').password, GATEWAY_REGION: 'eu' }, port: 0 });
+    const g = await startNodeGateway({ topology: parseTopology(topology), env: { NEO4J_PASSWORD_C_US: inject('sandbox').password, GATEWAY_REGION: 'eu', LOG_LEVEL: 'error' }, port: 0 });
     started.push(g);
     const res = await query(g, 'orders', { statement: 'RETURN 1', accessMode: 'READ' });
     expect(member(res)).toBe(`${addr('eu')};READ;eu`);
@@ -227,7 +227,7 @@ describe('Redis failures', () => {
     peer.table = { ttl: 1, writers: [addr('us')], readers: [addr('eu'), addr('ap')] };
     const { startNodeGateway } = await import('../../src/adapters/node/server.js');
     const { parseTopology } = await import('../../src/config/load.js');
-    const g = await startNodeGateway({ topology: parseTopology(peerTopology()), env: { NEO4J_PASSWORD_C_US: inject('sandbox').password, GATEWAY_SECRET: FLEET_SECRET }, redisUrl: redis.url, port: 0 });
+    const g = await startNodeGateway({ topology: parseTopology(peerTopology()), env: { NEO4J_PASSWORD_C_US: inject('sandbox').password, GATEWAY_SECRET: FLEET_SECRET, LOG_LEVEL: 'error' }, redisUrl: redis.url, port: 0 });
     started.push(g);
     const failures: string[] = [];
     let running = true;

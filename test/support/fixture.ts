@@ -56,7 +56,8 @@ export function sandboxTopology(overrides: Partial<TopologyInput> = {}): Topolog
 
 export function sandboxEnv(): Record<string, string> {
   const { password } = inject('sandbox');
-  return { NEO4J_PASSWORD_C_US: password, NEO4J_PASSWORD_C_EU: password, GATEWAY_SECRET: FLEET_SECRET };
+  // request lines stay out of the test output; errors (5xx, unexpected) still show
+  return { NEO4J_PASSWORD_C_US: password, NEO4J_PASSWORD_C_EU: password, GATEWAY_SECRET: FLEET_SECRET, LOG_LEVEL: 'error' };
 }
 
 export async function startTestGateway(opts: { topology?: TopologyInput; env?: Record<string, string>; redis?: boolean; graphqlSchema?: string } = {}): Promise<RunningGateway> {

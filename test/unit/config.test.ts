@@ -80,6 +80,20 @@ describe('topology config', () => {
     expect(() => parseTopologyText('{ nope', 'topology.json')).toThrow(/topology\.json is not valid JSON/);
   });
 
+  it('says where text is not JSON, never what it says there (it may hold a secret)', () => {
+    for (const text of ['{"cache": {"redisUrl": "redis://u:hunter2-secret@h"} x', 'hunter2-secret', '{"a": hunter2-secret}']) {
+      let message = '';
+      try {
+        parseTopologyText(text, 'GATEWAY_CONFIG');
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/GATEWAY_CONFIG is not valid JSON/);
+      expect(message).not.toContain('hunter2');
+    }
+    expect(() => parseTopologyText('{\n  "a": 1,\n}', 'x')).toThrow(/at line 3, column 1/);
+  });
+
   it('names missing password variables, never values', () => {
     const t = parseTopologyText(sampleText);
     try {

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseTopology } from '../../src/config/load.js';
 import { GatewayError } from '../../src/errors/index.js';
-import { FLEET_SECRET_MIN_LENGTH, TxTokens, resolveFleetSecret } from '../../src/http/tx-token.js';
+import { FLEET_SECRET_MIN_LENGTH, resolveFleetSecret } from '../../src/config/fleet-secret.js';
+import { TxTokens, type RemoteTx } from '../../src/http/transactions/tx-token.js';
 
 const topology = (secrets?: { fleetSecretEnv: string }) =>
   parseTopology({
@@ -14,7 +15,7 @@ const topology = (secrets?: { fleetSecretEnv: string }) =>
   });
 
 const SECRET = 'a-fleet-secret-of-enough-length-0123456789';
-const tx = { c: 'c', a: '10.0.0.1:7687', d: 'neo4j', s: 's', g: 's', i: '42', p: 'app' };
+const tx: RemoteTx = { cluster: 'c', member: '10.0.0.1:7687', database: 'neo4j', shard: 's', requested: 's', mode: 'WRITE', neo4jId: '42', apiKey: 'app' };
 
 function configError(fn: () => unknown): ConfigError {
   try {

@@ -7,7 +7,7 @@ import { parseTopology } from '../../src/config/load.js';
 import { Admission, limitStateFor, newLimitState } from '../../src/limits/admission.js';
 import { ConcurrencyLimiter } from '../../src/limits/concurrency.js';
 import { defaultBurst, effectiveLimits } from '../../src/limits/effective.js';
-import { TransactionRegistry, type TransactionSlot } from '../../src/http/transactions.js';
+import { TransactionRegistry, type TransactionSlot } from '../../src/http/transactions/registry.js';
 import type { Route } from '../../src/routing/types.js';
 import type { TransactionHandle } from '../../src/transport/types.js';
 

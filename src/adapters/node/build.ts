@@ -12,8 +12,11 @@ import { RedisCache } from '../../cache/redis.js';
 import type { Cache } from '../../cache/types.js';
 import { createGateway, type Gateway } from '../../http/app.js';
 import { parseTrustedProxies } from '../../http/proxies.js';
-import { resolveFleetSecret } from '../../http/tx-token.js';
+import { resolveFleetSecret } from '../../config/fleet-secret.js';
 import { BoltTransport } from '../../transport/bolt.js';
+import { createLogger, type LogFormat, type Logger, type LogLevel } from '../../telemetry/log.js';
+import { registerProcessMetrics } from './process-metrics.js';
+import { otlpEndpoint, startTracing, type Tracing } from './tracing.js';
 
 export interface NodeGatewayOptions {
   topology: Topology;
@@ -25,7 +28,8 @@ export interface NodeGatewayOptions {
   /** where relative paths of the topology resolve from (the topology file's folder) */
   baseDir?: string;
   instanceId?: string;
-  log?: (line: string) => void;
+  /** where log lines go (default: stdout, at the level and in the format of topology.observability, LOG_LEVEL / LOG_FORMAT overriding) */
+  logger?: Logger;
 }
 
 export interface NodeGateway extends Gateway {
@@ -39,6 +43,15 @@ export interface NodeGateway extends Gateway {
 export function loadTopology(source: string): Topology {
   const text = source.trimStart().startsWith('{') ? source : readFileSync(source, 'utf8');
   return parseTopologyText(text, source.trimStart().startsWith('{') ? 'GATEWAY_CONFIG' : source);
+}
+
+const LEVELS = new Set(['debug', 'info', 'warn', 'error']);
+
+/** JSON lines on stdout, at the topology's level and format; LOG_LEVEL and LOG_FORMAT override them */
+export function nodeLogger(topology: Topology, env: Record<string, string | undefined>): Logger {
+  const level = (env.LOG_LEVEL && LEVELS.has(env.LOG_LEVEL) ? env.LOG_LEVEL : topology.observability.logLevel) as LogLevel;
+  const format = (env.LOG_FORMAT === 'json' || env.LOG_FORMAT === 'pretty' ? env.LOG_FORMAT : topology.observability.logFormat) as LogFormat;
+  return createLogger({ level, format, write: (line) => process.stdout.write(`${line}\n`) });
 }
 
 export function buildNodeGateway(opts: NodeGatewayOptions): NodeGateway {
@@ -64,6 +77,9 @@ export function buildNodeGateway(opts: NodeGatewayOptions): NodeGateway {
   const sdl =
     opts.graphqlSchema ??
     (topology.graphql.schema.length > 0 ? topology.graphql.schema.map((f) => readFileSync(path.resolve(opts.baseDir ?? '.', f), 'utf8')).join('\n') : undefined);
+  const logger = opts.logger ?? nodeLogger(topology, env);
+  const spansTo = otlpEndpoint(topology.observability.otlpEndpoint, env);
+  const tracing: Tracing | undefined = spansTo ? startTracing(spansTo, topology.observability.serviceName) : undefined;
   const gateway = createGateway({
     ...(sdl !== undefined ? { graphqlSchema: sdl } : {}),
     topology,
@@ -76,8 +92,9 @@ export function buildNodeGateway(opts: NodeGatewayOptions): NodeGateway {
     runtime: 'node',
     // node:crypto hashes synchronously in ~1 µs; crypto.subtle's async round trip costs far more
     sha256: (text) => createHash('sha256').update(text, 'utf8').digest(),
-    onInternalError: (err) => opts.log?.(`internal error: ${(err as Error)?.stack ?? String(err)}`),
+    logger,
   });
+  const stopProcessMetrics = registerProcessMetrics(gateway.metrics.registry);
   return {
     ...gateway,
     transport,
@@ -88,9 +105,11 @@ export function buildNodeGateway(opts: NodeGatewayOptions): NodeGateway {
       return gateway.app.fetch(request, bindings);
     },
     async close() {
+      stopProcessMetrics();
       await gateway.close();
       await transport.close();
       await cache?.close();
+      await tracing?.shutdown();
     },
   };
 }

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { ConfigError } from '../../config/load.js';
-import { loadTopology } from './build.js';
+import { loadTopology, nodeLogger } from './build.js';
 import { startNodeGateway } from './server.js';
 
 function arg(name: string): string | undefined {
@@ -21,17 +21,19 @@ async function main(): Promise<void> {
   }
   const topology = loadTopology(source);
   const isFile = !source.trimStart().startsWith('{');
+  const logger = nodeLogger(topology, process.env);
   const running = await startNodeGateway({
+    logger,
     topology,
     baseDir: isFile ? path.dirname(path.resolve(source)) : process.cwd(),
     env: process.env,
     ...(process.env.GATEWAY_REDIS_URL ? { redisUrl: process.env.GATEWAY_REDIS_URL } : {}),
     host: process.env.HOST ?? '127.0.0.1',
     port: Number(process.env.PORT ?? 8787),
-    log: (l) => process.stderr.write(`${l}\n`),
   });
-  process.stdout.write(`neo4j-edge-gateway listening on ${running.url}\n`);
+  logger.info('listening', { url: running.url, port: running.port });
   const stop = () => {
+    logger.info('stopping');
     void running.stop().then(() => process.exit(0));
   };
   process.once('SIGINT', stop);

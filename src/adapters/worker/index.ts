@@ -1,8 +1,9 @@
 /**
- * Cloudflare Worker adapter (DESIGN §6): the same createGateway() as Node, with the Query API
- * transport over fetch. Only plain data lives across requests (the parsed topology, routing tables,
- * member health, Cypher parse trees); every I/O object is made per request, since workerd refuses
- * I/O objects shared between requests.
+ * Cloudflare Worker adapter: the same createGateway() as Node, with the Query API transport over
+ * fetch. The gateway (routes, services, GraphQL schema, routing tables, statement analyses) is
+ * built once per isolate and configuration; every I/O object (transport, Redis client) is made
+ * per request and reached through the request's async context (request-io.ts), since workerd
+ * refuses I/O objects shared between requests.
  *
  * Bindings: GATEWAY_CONFIG (the topology JSON; required), the password variables the topology
  * names and the fleet secret (secrets.fleetSecretEnv, default GATEWAY_SECRET) as Worker secrets,
@@ -14,18 +15,18 @@
 import { Codes } from '../../errors/index.js';
 import bundledSchema from '../../../schema/demo.graphql';
 import { ConfigError, jsonPath, parseTopologyText, resolveSecrets, type Topology } from '../../config/load.js';
-import { StatementAnalyzer } from '../../cypher/analyzer.js';
-import { GATEWAY_VERSION, createGateway } from '../../http/app.js';
+import { resolveFleetSecret } from '../../config/fleet-secret.js';
+import { GATEWAY_VERSION } from '../../config/version.js';
+import { createGateway, type Gateway } from '../../http/app.js';
 import { keyVerifier } from '../../http/auth.js';
 import { parseTrustedProxies } from '../../http/proxies.js';
-import { resolveFleetSecret } from '../../http/tx-token.js';
-import { newRoutingState } from '../../routing/types.js';
-import { Metrics } from '../../http/metrics.js';
+import { createLogger } from '../../telemetry/log.js';
 import { nearestRegion } from '../../topology/index.js';
 import { QueryApiTransport } from '../../transport/query-api.js';
 import { BoltTransport } from '../../transport/bolt.js';
 import { RedisCache } from '../../cache/redis.js';
 import type { Transport } from '../../transport/types.js';
+import { currentCache, currentTransport, waitUntilCurrent, withRequestIO, type RequestIO } from './request-io.js';
 
 export interface WorkerEnv {
   GATEWAY_CONFIG?: string;
@@ -46,12 +47,9 @@ interface ExecutionContextLike {
 /** Workers' crypto.subtle derives PBKDF2 with at most this many iterations */
 const WORKER_MAX_PBKDF2_ITERATIONS = 100_000;
 
-// per isolate: plain data only
+// per isolate: the configuration read last, and the gateway built from it
 let loaded: { source: string; topology: Topology; passwords: Map<string, string> } | undefined;
-let routingState = newRoutingState();
-// plain data too: the metrics registry and the statement analyses (with their composite plans) live as long as the isolate
-const metrics = new Metrics();
-let analyzer: StatementAnalyzer | undefined;
+let built: { config: Configured; transportKind: string; gateway: Gateway } | undefined;
 
 const binding = (env: WorkerEnv) => (name: string) => (typeof env[name] === 'string' ? (env[name] as string) : undefined);
 
@@ -93,14 +91,7 @@ function configure(env: WorkerEnv): Configured {
       }
     });
     const passwords = collect(problems, () => resolveSecrets(topology, binding(env)));
-    if (passwords && problems.length === 0) {
-      if (loaded) {
-        // a new topology: tables and plans of the old one do not apply
-        routingState = newRoutingState();
-        analyzer = undefined;
-      }
-      loaded = { source, topology, passwords };
-    }
+    if (passwords && problems.length === 0) loaded = { source, topology, passwords };
     parsed = { source, topology, passwords: passwords ?? new Map() };
   }
   const { topology, passwords } = parsed;
@@ -123,6 +114,30 @@ function regionOf(topology: Topology, request: Request, env: WorkerEnv): string 
   return Number.isFinite(lat) && Number.isFinite(lon) && cf?.latitude !== undefined ? nearestRegion(topology, { lat, lon }) : undefined;
 }
 
+/** the gateway of this isolate for `config` (built on first use, and again when the configuration changes) */
+function gatewayFor(config: Configured, transportKind: string, env: WorkerEnv): Gateway {
+  if (built && built.config.topology === config.topology && built.config.secret === config.secret && built.config.redisUrl === config.redisUrl && built.transportKind === transportKind) {
+    return built.gateway;
+  }
+  const { topology, secret, redisUrl } = config;
+  const sdl = env.GATEWAY_GRAPHQL_SCHEMA ?? (topology.graphql.schema.length > 0 ? bundledSchema : undefined);
+  const gateway = createGateway({
+    topology,
+    ...(sdl !== undefined ? { graphqlSchema: sdl } : {}),
+    transport: currentTransport(transportKind === 'query-api'),
+    ...(redisUrl && secret ? { sharedCache: currentCache() } : {}),
+    instanceId: 'worker',
+    runtime: 'worker',
+    ...(secret ? { txSecret: secret } : {}),
+    waitUntil: waitUntilCurrent,
+    runtimeRegion: (request) => regionOf(topology, request, env),
+    // console lines are what `wrangler tail` shows
+    logger: createLogger({ level: topology.observability.logLevel, format: topology.observability.logFormat, write: (line, level) => (level === 'error' ? console.error(line) : console.log(line)) }),
+  });
+  built = { config, transportKind, gateway };
+  return gateway;
+}
+
 export default {
   async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContextLike): Promise<Response> {
     let config: Configured;
@@ -135,13 +150,15 @@ export default {
       return json({ errors: [{ code: Codes.Internal, message: `Gateway configuration is invalid: ${problems.join('; ')}` }] }, 500);
     }
     const { topology, passwords, secret, redisUrl } = config;
+    const transportKind = env.GATEWAY_TRANSPORT === 'bolt' ? 'bolt' : 'query-api';
+    const gateway = gatewayFor(config, transportKind, env);
     const credentials = (cluster: string) => ({ user: topology.clusters[cluster]!.auth.user, password: passwords.get(cluster)! });
     // I/O objects live for this request only: the transport (and its connections) and the Redis client
     let transport: Transport;
-    if (env.GATEWAY_TRANSPORT === 'bolt') {
+    if (transportKind === 'bolt') {
       const bolt = new BoltTransport({
         credentials,
-        maxPoolSize: 8,
+        maxPoolSize: topology.limits.memberPoolSize,
         maxResultBytes: topology.limits.maxResultBytes,
         maxMessageBytes: Math.max(topology.limits.maxResultBytes, ...topology.apiKeys.map((k) => k.limits?.maxResultBytes ?? 0)),
       });
@@ -150,41 +167,14 @@ export default {
     } else {
       transport = new QueryApiTransport({ credentials, httpOf: (cluster, address) => topology.clusters[cluster]?.members[address]?.http, maxResultBytes: topology.limits.maxResultBytes });
     }
-    const background: Promise<unknown>[] = [];
-    const sharedCache = redisUrl && secret ? new RedisCache({ url: redisUrl, keyPrefix: topology.cache.keyPrefix, secret, lazy: true, subscribe: false }) : undefined;
-    const region = regionOf(topology, request, env);
-    const sdl = env.GATEWAY_GRAPHQL_SCHEMA ?? (topology.graphql.schema.length > 0 ? bundledSchema : undefined);
-    const gateway = createGateway({
-      topology,
-      // the schema is rebuilt per request (resolvers hold this request's I/O); statement parses are cached per isolate
-      ...(sdl !== undefined ? { graphqlSchema: sdl } : {}),
-      transport,
-      ...(sharedCache ? { sharedCache } : {}),
-      routingState,
-      analyzer: (analyzer ??= new StatementAnalyzer({
-        maxStatementBytes: topology.limits.maxStatementBytes,
-        parseBudgetMs: topology.limits.parseBudgetMs,
-        cacheEntries: topology.limits.analysisCacheEntries,
-        cacheBytes: topology.limits.analysisCacheBytes,
-      })),
-      metrics,
-      instanceId: 'worker',
-      runtime: 'worker',
-      // the app is built per request here: a router without a compile step
-      router: 'linear',
-      ...(secret ? { txSecret: secret } : {}),
-      waitUntil: (work) => {
-        background.push(work);
-        ctx.waitUntil(work);
-      },
-      ...(region ? { runtimeRegion: () => region } : {}),
-    });
-    const response = await gateway.app.fetch(request);
+    const cache = redisUrl && secret ? new RedisCache({ url: redisUrl, keyPrefix: topology.cache.keyPrefix, secret, lazy: true, subscribe: false }) : undefined;
+    const io: RequestIO = { transport, cache, waitUntil: (work) => ctx.waitUntil(work), background: [] };
+    const response = await withRequestIO(io, async () => gateway.app.fetch(request));
     // close what this request opened once the response has gone out and its background work
-    // (a table refresh, the rate limit's exchange with Redis) has settled
+    // (a table refresh, a member probe, the rate limit's exchange with Redis) has settled
     ctx.waitUntil(
-      Promise.allSettled(background)
-        .then(() => Promise.all([transport.close(), sharedCache?.close()]))
+      Promise.allSettled(io.background)
+        .then(() => Promise.all([transport.close(), cache?.close()]))
         .catch(() => undefined),
     );
     return response;

@@ -1,5 +1,5 @@
 /** /graphql: the GraphQL schema of @cypher fields, run through the same routed and federated executors. */
-import type { Context, Hono } from 'hono';
+import type { Hono } from 'hono';
 import { GraphQLError } from 'graphql';
 import { Codes, GatewayError, toGatewayError } from '../../errors/index.js';
 import { resolveDatabase } from '../../topology/index.js';
@@ -14,22 +14,26 @@ import { maxResultBytesFor, maxRowsFor } from '../../limits/effective.js';
 import { createGraphQL } from '../../graphql/server.js';
 import { ApiKeyAuth, type Principal } from '../auth.js';
 import { assertJsonDepth } from '../json-depth.js';
-import { SHARD_KEY_HEADER, errorResponse, routeHeaders, type GatewayEnv, type Kit } from '../kit.js';
+import { SHARD_KEY_HEADER, transactionMetadata, type ClientBookmarks, type GatewayContext, type GatewayEnv, type RequestState } from '../context.js';
+import { clientBookmarks, type Guards } from '../middleware/guards.js';
+import { errorResponse, routeHeaders } from '../respond.js';
+import type { Services } from '../services.js';
 
 type Env = GatewayEnv;
 
 /** mounts /graphql when the deps carry a schema; resolves when the schema has loaded */
-export function registerGraphQL(app: Hono<Env>, kit: Kit): Promise<void> {
-  const { deps, topology, executor, federated, gate, metrics, analyzer, auth, admission, limit, requestRegion, decodeClientBookmarks, recordShard } = kit;
+export function registerGraphQL(app: Hono<Env>, s: Services, g: Guards): Promise<void> {
+  const { deps, topology, executor, federated, gate, metrics, analyzer, auth, admission } = s;
   // ---- GraphQL ----
   interface GraphQLRequestInfo {
     principal: Principal;
     region: string;
     pinned: boolean;
-    started: number;
+    /** the request's state: its clock, and the shards it reaches (for headers, metrics, the log line) */
+    request: RequestState;
+    metadata: Record<string, string>;
     shardKey: string | undefined;
-    sent: { shards: ShardBookmarks; raw: string[] };
-    routes: Route[];
+    sent: ClientBookmarks;
     touched: ShardBookmarks;
   }
   /** runs a field's statement (or its batched form) for this request; client errors keep their Neo4j code */
@@ -51,8 +55,9 @@ export function registerGraphQL(app: Hono<Env>, kit: Kit): Promise<void> {
     pinned: info.pinned,
     maxRows: maxRowsFor(info.principal, topology.limits),
     maxResultBytes: maxResultBytesFor(info.principal, topology.limits),
-    deadline: info.started + topology.limits.requestDeadlineMs,
+    deadline: info.request.started + topology.limits.requestDeadlineMs,
     timeoutMs: topology.limits.queryTimeoutMs,
+    metadata: info.metadata,
   });
 
   /** the key may use the field's database in its mode, and run its statement (statement gate); the shard's text */
@@ -65,16 +70,14 @@ export function registerGraphQL(app: Hono<Env>, kit: Kit): Promise<void> {
   };
 
   const tookShard = (info: GraphQLRequestInfo, r: { route: Route; attempts: number; result: RunResult }, shard: string) => {
-    recordShard(r.route, 'ok', r.attempts);
-    info.routes.push(r.route);
+    info.request.shards.push({ route: r.route, attempts: r.attempts, outcome: 'ok' });
     if (r.result.bookmarks.length) info.touched[shard] = r.result.bookmarks;
     if (r.result.error) throw new GatewayError(r.result.error.code, r.result.error.message);
   };
 
   const tookComposite = (info: GraphQLRequestInfo, db: string, out: FederatedResult) => {
-    for (const r of out.routes) recordShard(r, 'ok', 1);
+    for (const route of out.routes) info.request.shards.push({ route, attempts: 1, outcome: 'ok' });
     metrics.fanout.observe({ database: db }, out.width);
-    info.routes.push(...out.routes);
     Object.assign(info.touched, out.shardBookmarks);
     if (out.result.error) throw new GatewayError(out.result.error.code, out.result.error.message);
   };
@@ -125,24 +128,25 @@ export function registerGraphQL(app: Hono<Env>, kit: Kit): Promise<void> {
   // a schema that fails to load is reported by `ready`; requests answer 503 meanwhile
   graphql?.catch(() => undefined);
 
-  const graphqlHandler = async (c: Context<Env>) => {
+  const graphqlHandler = async (c: GatewayContext) => {
     if (!graphql) return errorResponse(new GatewayError(Codes.NotFound, 'GraphQL is not configured on this gateway (graphql.schema in the topology).'), false);
     const { yoga, newBatcher } = await graphql.catch((err: unknown) => {
       throw new GatewayError(Codes.DatabaseUnavailable, `The GraphQL schema did not load: ${(err as Error).message}`);
     });
     const wantsPage = c.req.method === 'GET' && (c.req.header('accept') ?? '').includes('text/html');
     const principal = wantsPage && topology.graphql.graphiql ? undefined : await auth.authenticate(c.req.header('authorization'));
-    const { region, pinned } = requestRegion(c);
+    if (principal) c.set('principal', principal);
+    const { region, pinned } = c.get('region');
     const headerKey = c.req.header(SHARD_KEY_HEADER);
     const bookmarkHeader = c.req.header('x-neo4j-bookmarks');
     const info: GraphQLRequestInfo = {
       principal: principal ?? { id: 'graphiql', databases: new Set(), modes: new Set(), allow: [], limits: {} },
       region,
       pinned,
-      started: c.get('started'),
+      request: c.get('request'),
+      metadata: transactionMetadata(c, s.instanceId),
       shardKey: headerKey !== undefined && headerKey !== '' ? headerKey : undefined,
-      sent: decodeClientBookmarks(bookmarkHeader ? bookmarkHeader.split(',').map((b) => b.trim()).filter(Boolean) : []),
-      routes: [],
+      sent: clientBookmarks(bookmarkHeader ? bookmarkHeader.split(',').map((b) => b.trim()).filter(Boolean) : []),
       touched: {},
     };
     let request = c.req.raw;
@@ -179,13 +183,13 @@ export function registerGraphQL(app: Hono<Env>, kit: Kit): Promise<void> {
       release();
     }
     const headers = new Headers(res.headers);
-    for (const [k, v] of Object.entries(routeHeaders(info.routes))) headers.set(k, v);
+    for (const [k, v] of Object.entries(routeHeaders(info.request.shards.map((t) => t.route)))) headers.set(k, v);
     const bm = encodeBookmarks(mergeBookmarks(info.sent.shards, info.touched));
     if (bm.length > 0) headers.set('x-neo4j-bookmarks', bm.join(','));
     return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
   };
-  app.get('/graphql', graphqlHandler);
-  app.post('/graphql', limit, graphqlHandler);
+  app.get('/graphql', g.region, graphqlHandler);
+  app.post('/graphql', g.bodyLimit, g.region, graphqlHandler);
 
   return graphql ? graphql.then(() => undefined) : Promise.resolve();
 }

@@ -14,12 +14,15 @@ import { COMPAT_NEO4J_VERSION, GATEWAY_AGENT, GATEWAY_VERSION } from '../../conf
 import { FORWARDED_HOST, inRanges, lastValue, parseTrustedProxies } from '../proxies.js';
 import { visibleTopology } from '../visibility.js';
 import type { Principal } from '../auth.js';
-import type { GatewayEnv, Kit } from '../kit.js';
+import type { GatewayEnv } from '../context.js';
+import type { Guards } from '../middleware/guards.js';
+import type { Services } from '../services.js';
 
 type Env = GatewayEnv;
 
-export function registerOps(app: Hono<Env>, kit: Kit): void {
-  const { deps, topology, routing, metrics, transactions, now, authenticate } = kit;
+export function registerOps(app: Hono<Env>, s: Services, g: Guards): void {
+  const { deps, topology, router: routing, metrics, now, runtime } = s;
+  const authenticate = g.authenticate;
   const proxies = parseTrustedProxies(topology.http.trustedProxies);
   if (proxies.problems.length > 0) throw new ConfigError(proxies.problems);
   const publicBase = topology.http.publicUrl?.replace(/\/+$/, '');
@@ -52,7 +55,7 @@ export function registerOps(app: Hono<Env>, kit: Kit): void {
   });
 
   // ---- ops ----
-  app.get('/health', (c) => c.json({ status: 'up', version: GATEWAY_VERSION, runtime: deps.runtime ?? 'unknown' }));
+  app.get('/health', (c) => c.json({ status: 'up', version: GATEWAY_VERSION, runtime }));
 
   app.get('/ready', async (c) => {
     const shards = Object.entries(topology.shards);
@@ -128,20 +131,5 @@ export function registerOps(app: Hono<Env>, kit: Kit): void {
     });
   });
 
-  app.get('/metrics', opsAuth('metrics'), (c) => {
-    const lines: string[] = [metrics.render().trimEnd()];
-    lines.push('# HELP gateway_member_in_flight Statements running on a member.', '# TYPE gateway_member_in_flight gauge');
-    lines.push('# HELP gateway_member_healthy 1 when the member is not ejected.', '# TYPE gateway_member_healthy gauge');
-    for (const { table } of routing.snapshot()) {
-      for (const address of new Set([...table.writers, ...table.readers])) {
-        const s = routing.memberState(table.cluster, address);
-        const l = `{cluster="${table.cluster}",member="${address}"}`;
-        lines.push(`gateway_member_in_flight${l} ${s.inFlight}`, `gateway_member_healthy${l} ${s.healthy ? 1 : 0}`);
-      }
-    }
-    lines.push('# HELP gateway_open_transactions Explicit transactions open on this instance.', '# TYPE gateway_open_transactions gauge', `gateway_open_transactions ${transactions.size}`);
-    lines.push('# HELP gateway_discoveries_total Routing-table discoveries made by this instance.', '# TYPE gateway_discoveries_total counter', `gateway_discoveries_total ${routing.discoveries}`);
-    return c.text(lines.join('\n') + '\n', 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-  });
-
+  app.get('/metrics', opsAuth('metrics'), (c) => c.text(metrics.registry.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
 }

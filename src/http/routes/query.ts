@@ -1,27 +1,32 @@
 /** POST /db/{db}/query/v2: one statement on a shard (routed) or a composite (federated). */
-import type { Context, Hono } from 'hono';
+import type { Hono } from 'hono';
 import { Codes, GatewayError } from '../../errors/index.js';
-import { resolveDatabase } from '../../topology/index.js';
-import { bookmarksFor, encodeBookmarks, mergeBookmarks } from '../../routing/bookmarks.js';
-import { ApiKeyAuth } from '../auth.js';
 import { maxResultBytesFor, maxRowsFor } from '../../limits/effective.js';
-import { encodeQueryResponse, type QueryRequest } from '../codec.js';
-import { PARTIAL_HEADER, SHARD_KEY_HEADER, type GatewayEnv, type Kit } from '../kit.js';
+import { bookmarksFor, encodeBookmarks, mergeBookmarks } from '../../routing/bookmarks.js';
+import { resolveDatabase } from '../../topology/index.js';
+import { ApiKeyAuth } from '../auth.js';
+import { encodeQueryResponse } from '../codec.js';
+import { PARTIAL_HEADER, SHARD_KEY_HEADER, touched, transactionMetadata, type GatewayContext, type GatewayEnv } from '../context.js';
+import type { Guards } from '../middleware/guards.js';
+import { respond } from '../respond.js';
+import type { Services } from '../services.js';
 
-type Env = GatewayEnv;
+export function registerQuery(app: Hono<GatewayEnv>, s: Services, g: Guards): void {
+  const { topology, executor, federated, gate, metrics } = s;
+  const limits = topology.limits;
 
-export function registerQuery(app: Hono<Env>, kit: Kit): void {
-  const { topology, executor, federated, gate, metrics, limit, authenticate, responseKind, readBody, singleShard, requestRegion, decodeClientBookmarks, respond, recordShard } = kit;
-
-  const runFederated = async (c: Context<Env>, db: string, req: QueryRequest, typed: boolean): Promise<Response> => {
+  const runFederated = async (c: GatewayContext, db: string): Promise<Response> => {
     const principal = c.get('principal');
+    const req = c.get('query');
+    const sent = c.get('bookmarks');
+    const { region, pinned } = c.get('region');
     ApiKeyAuth.authorize(principal, db, req.accessMode);
     const composite = topology.composites[db]!;
     await gate.forComposite(principal, composite.shards[0]!, req.statement, { mode: req.accessMode, impersonates: req.impersonatedUser !== undefined });
-    const { region, pinned } = requestRegion(c);
-    const sent = decodeClientBookmarks(req.bookmarks);
     const headerKey = c.req.header(SHARD_KEY_HEADER);
     const shardKey = headerKey !== undefined && headerKey !== '' ? headerKey : req.shardKey;
+    const started = c.get('request').started;
+    const maxRows = maxRowsFor(principal, limits);
     const out = await federated.run({
       composite: db,
       statement: req.statement,
@@ -32,55 +37,53 @@ export function registerQuery(app: Hono<Env>, kit: Kit): void {
       pinned,
       ...(shardKey !== undefined ? { shardKey } : {}),
       allowPartial: (c.req.header(PARTIAL_HEADER) ?? '').toLowerCase() === 'allow',
-      deadline: c.get('started') + topology.limits.requestDeadlineMs,
-      ...(topology.limits.shardDeadlineMs !== undefined ? { shardDeadline: c.get('started') + topology.limits.shardDeadlineMs } : {}),
-      maxRows: maxRowsFor(principal, topology.limits),
-      maxResultBytes: maxResultBytesFor(principal, topology.limits),
-      timeoutMs: Math.min(req.maxExecutionTime ?? topology.limits.queryTimeoutMs, topology.limits.queryTimeoutMs),
+      deadline: started + limits.requestDeadlineMs,
+      ...(limits.shardDeadlineMs !== undefined ? { shardDeadline: started + limits.shardDeadlineMs } : {}),
+      maxRows,
+      maxResultBytes: maxResultBytesFor(principal, limits),
+      timeoutMs: Math.min(req.maxExecutionTime ?? limits.queryTimeoutMs, limits.queryTimeoutMs),
+      metadata: transactionMetadata(c, s.instanceId),
       ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
     });
-    const maxRows = maxRowsFor(principal, topology.limits);
     if (out.result.values.length > maxRows) {
       throw new GatewayError(Codes.ResultTooLarge, `The merged result has more than ${maxRows} rows, the most this gateway returns. Add a LIMIT.`);
     }
-    for (const r of out.routes) recordShard(r, 'ok', 1);
+    touched(c, out.routes);
     metrics.fanout.observe({ database: db }, out.width);
     const bookmarks = encodeBookmarks(mergeBookmarks(sent.shards, out.shardBookmarks));
     const extra = out.missing.length > 0 ? { gateway: { missingShards: out.missing } } : undefined;
-    const res = respond(c, 202, encodeQueryResponse({ result: out.result, bookmarks, includeCounters: req.includeCounters, typed, ...(extra ? { extra } : {}) }), typed, out.routes);
-    if (out.missing.length > 0) res.headers.set('x-gateway-missing-shards', out.missing.map((m) => m.shard).join(', '));
-    return res;
+    const body = encodeQueryResponse({ result: out.result, bookmarks, includeCounters: req.includeCounters, typed: c.get('typed'), ...(extra ? { extra } : {}) });
+    return respond(c, body, out.missing.length > 0 ? { 'x-gateway-missing-shards': out.missing.map((m) => m.shard).join(', ') } : {});
   };
 
-  app.post('/db/:db/query/v2', limit, authenticate, async (c) => {
+  app.post('/db/:db/query/v2', g.bodyLimit, g.authenticate, g.negotiate, g.queryBody(true), g.region, async (c) => {
     const db = c.req.param('db');
-    const typed = responseKind(c);
-    const req = await readBody(c, true);
-    if (resolveDatabase(topology, db).kind === 'composite') return runFederated(c, db, req, typed);
-    const shard = singleShard(db);
+    c.get('request').database = db;
+    const target = resolveDatabase(topology, db);
+    if (target.kind === 'composite') return runFederated(c, db);
     const principal = c.get('principal');
+    const req = c.get('query');
     ApiKeyAuth.authorize(principal, db, req.accessMode);
-    const { text } = await gate.forShard(principal, shard, req.statement, { mode: req.accessMode, impersonates: req.impersonatedUser !== undefined });
-    const { region, pinned } = requestRegion(c);
-    const sent = decodeClientBookmarks(req.bookmarks);
-    const started = c.get('started');
+    const { text } = await gate.forShard(principal, target.shard, req.statement, { mode: req.accessMode, impersonates: req.impersonatedUser !== undefined });
+    const { region, pinned } = c.get('region');
+    const sent = c.get('bookmarks');
     const { result, route, attempts } = await executor.run({
-      shard,
+      shard: target.shard,
       statement: text,
       parameters: req.parameters,
       accessMode: req.accessMode,
-      bookmarks: bookmarksFor(sent, shard),
+      bookmarks: bookmarksFor(sent, target.shard),
       region,
       pinned,
-      maxRows: maxRowsFor(principal, topology.limits),
-      maxResultBytes: maxResultBytesFor(principal, topology.limits),
-      timeoutMs: Math.min(req.maxExecutionTime ?? topology.limits.queryTimeoutMs, topology.limits.queryTimeoutMs),
+      maxRows: maxRowsFor(principal, limits),
+      maxResultBytes: maxResultBytesFor(principal, limits),
+      timeoutMs: Math.min(req.maxExecutionTime ?? limits.queryTimeoutMs, limits.queryTimeoutMs),
+      metadata: transactionMetadata(c, s.instanceId),
       ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
-      deadline: started + topology.limits.requestDeadlineMs,
+      deadline: c.get('request').started + limits.requestDeadlineMs,
     });
-    recordShard(route, 'ok', attempts);
-    const bookmarks = encodeBookmarks(mergeBookmarks(sent.shards, { [shard]: result.bookmarks }));
-    return respond(c, 202, encodeQueryResponse({ result, bookmarks, includeCounters: req.includeCounters, typed }), typed, [route]);
+    touched(c, [route], attempts);
+    const bookmarks = encodeBookmarks(mergeBookmarks(sent.shards, { [target.shard]: result.bookmarks }));
+    return respond(c, encodeQueryResponse({ result, bookmarks, includeCounters: req.includeCounters, typed: c.get('typed') }));
   });
-
 }

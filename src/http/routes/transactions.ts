@@ -1,234 +1,125 @@
 /**
- * Explicit transactions of the Query API (/db/{db}/query/v2/tx...): held by this instance when the
- * transport can keep a connection (Bolt on Node), or by Neo4j with signed ids (HTTP transports).
+ * Explicit transactions of the Query API: begin (POST /tx), run (POST /tx/{id}), commit
+ * (POST /tx/{id}/commit), roll back (DELETE /tx/{id}). Registered once over the runtime's
+ * TransactionBackend (held here or by Neo4j); every statement passes the statement gate first,
+ * and a refused statement leaves its transaction open, as it was.
  */
-import type { Context, Hono } from 'hono';
+import type { Hono } from 'hono';
 import { Codes, GatewayError } from '../../errors/index.js';
-import { memberRegion } from '../../topology/index.js';
-import { bookmarksFor, encodeBookmarks, mergeBookmarks } from '../../routing/bookmarks.js';
-import type { Route } from '../../routing/types.js';
-import type { AccessMode, RunResult, TransactionHandle } from '../../transport/types.js';
-import { ApiKeyAuth, type Principal } from '../auth.js';
-import { encodeQueryResponse, type QueryRequest } from '../codec.js';
-import { TxTokens } from '../tx-token.js';
-import { AFFINITY_HEADER, type GatewayEnv, type Kit } from '../kit.js';
 import { effectiveLimits } from '../../limits/effective.js';
+import { bookmarksFor, encodeBookmarks } from '../../routing/bookmarks.js';
+import { resolveDatabase } from '../../topology/index.js';
+import type { AccessMode, RunResult } from '../../transport/types.js';
+import { ApiKeyAuth, type Principal } from '../auth.js';
+import { encodeQueryResponse } from '../codec.js';
+import { AFFINITY_HEADER, touched, transactionMetadata, type GatewayContext, type GatewayEnv } from '../context.js';
+import type { Guards } from '../middleware/guards.js';
+import { respond } from '../respond.js';
+import type { Services } from '../services.js';
+import type { Bounds, HeldTransaction, Statement, TransactionBackend } from '../transactions/backend.js';
 
-type Env = GatewayEnv;
+export function registerTransactions(app: Hono<GatewayEnv>, s: Services, g: Guards): void {
+  const { topology, gate, router } = s;
+  const backend: TransactionBackend | undefined = s.transactions;
 
-export function registerTransactions(app: Hono<Env>, kit: Kit): void {
-  const { deps, topology, transport, routing, transactions, gate, now, instanceId, limit, authenticate, responseKind, readBody, singleShard, requestRegion, decodeClientBookmarks, respond, recordShard } = kit;
-
-  /** a statement inside a transaction passes the statement gate like any other ('' stays '') */
-  const gated = async (principal: Principal, shard: string, statement: string, mode: AccessMode, impersonates = false): Promise<string> =>
-    statement.trim() === '' ? statement : (await gate.forShard(principal, shard, statement, { mode, impersonates })).text;
-
-  /** the bounds of one statement of `principal` in a transaction: its key's limits, the request deadline */
-  const bounds = (c: Context<Env>, principal: Principal) => {
-    const l = effectiveLimits(principal.limits, topology.limits);
-    return { maxRows: l.maxRows, maxResultBytes: l.maxResultBytes, deadline: c.get('started') + topology.limits.requestDeadlineMs };
+  const available = (): TransactionBackend => {
+    if (!backend) throw new GatewayError(Codes.TransactionsNotSupported, 'Explicit transactions are not available on this runtime; send each statement to /db/{db}/query/v2.');
+    return backend;
   };
 
-  /** what beginning a transaction needs, wherever it is held: the request, its shard and member */
-  const opening = async (c: Context<Env>) => {
-    const db = c.req.param('db') ?? '';
-    const req: QueryRequest = await readBody(c, false);
-    const shard = singleShard(db);
-    const principal = c.get('principal');
-    ApiKeyAuth.authorize(principal, db, req.accessMode);
-    req.statement = await gated(principal, shard, req.statement, req.accessMode, req.impersonatedUser !== undefined);
-    const { region, pinned } = requestRegion(c);
-    const sent = decodeClientBookmarks(req.bookmarks);
-    const route = await routing.route({ shard, mode: req.accessMode, region, pinned });
-    return { db, req, shard, principal, sent, route, database: topology.shards[shard]!.database, timeoutMs: Math.min(req.maxExecutionTime ?? topology.limits.queryTimeoutMs, topology.limits.queryTimeoutMs) };
+  /** a statement inside a transaction passes the statement gate like any other; none ('') is none */
+  const gated = async (principal: Principal, shard: string, statement: string, mode: AccessMode, impersonates = false): Promise<Statement['statement'] | undefined> =>
+    statement.trim() === '' ? undefined : (await gate.forShard(principal, shard, statement, { mode, impersonates })).text;
+
+  /** the bounds of one statement of the request's key: its limits, the request deadline */
+  const bounds = (c: GatewayContext): Bounds => {
+    const l = effectiveLimits(c.get('principal').limits, topology.limits);
+    return { maxRows: l.maxRows, maxResultBytes: l.maxResultBytes, deadline: c.get('request').started + topology.limits.requestDeadlineMs };
   };
 
-  // ---- explicit transactions ----
   /** a response inside a transaction: the statement's result (if any), no bookmarks, the transaction */
-  const txBody = (result: RunResult | undefined, typed: boolean, includeCounters: boolean, transaction: { id: string; expires: string }): string =>
-    result ? encodeQueryResponse({ result, bookmarks: null, includeCounters, typed, extra: { transaction } }) : JSON.stringify({ transaction });
+  const txBody = (c: GatewayContext, result: RunResult | undefined, transaction: { id: string; expires: string }): string =>
+    result ? encodeQueryResponse({ result, bookmarks: null, includeCounters: c.get('query').includeCounters, typed: c.get('typed'), extra: { transaction } }) : JSON.stringify({ transaction });
 
-  const txResponse = (c: Context, tx: { id: string; expiresAt: number }, result: RunResult | undefined, includeCounters: boolean, typed: boolean, routes: Route[]) => {
-    const res = respond(c, 202, txBody(result, typed, includeCounters, { id: tx.id, expires: new Date(tx.expiresAt).toISOString() }), typed, routes);
-    res.headers.set(AFFINITY_HEADER, instanceId);
-    return res;
-  };
+  const affinity = (): Record<string, string> => (backend?.affinity !== undefined ? { [AFFINITY_HEADER]: backend.affinity } : {});
 
-  // ---- explicit transactions held by Neo4j (HTTP transports: Workers) ----
-  const remote = !transport.begin && transport.remoteTransactions ? transport.remoteTransactions : undefined;
-  // the adapters refuse to start without the fleet secret where ids are signed; never a constant key
-  if (remote && !deps.txSecret) throw new GatewayError(Codes.Internal, 'Explicit transactions held by Neo4j need the fleet secret (GATEWAY_SECRET) to sign their ids.');
-  const txTokens = remote && deps.txSecret ? new TxTokens(deps.txSecret) : undefined;
-  if (remote && txTokens) {
-    app.post('/db/:db/query/v2/tx', limit, authenticate, async (c) => {
-      const typed = responseKind(c);
-      const { db, req, shard, principal, sent, route, database: dbName, timeoutMs } = await opening(c);
-      const b = bounds(c, principal);
-      const begun = await remote.begin(route.member, {
-        database: dbName,
-        accessMode: req.accessMode,
-        bookmarks: bookmarksFor(sent, shard),
-        maxRows: b.maxRows,
-        maxResultBytes: b.maxResultBytes,
-        deadline: b.deadline,
-        ...(req.statement.trim() !== '' ? { statement: req.statement, parameters: req.parameters } : {}),
-        timeoutMs,
-        ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
-      });
-      const id = await txTokens.sign({ c: route.member.cluster, a: route.member.address, d: dbName, s: shard, g: db, i: begun.id, ...(begun.affinity ? { f: begun.affinity } : {}), p: principal.id });
-      recordShard(route, 'begin', 1);
-      return respond(c, 202, txBody(begun.result, typed, req.includeCounters, { id, expires: begun.expires }), typed, [route]);
-    });
-    const txOf = async (c: Context<Env>) => {
-      const db = c.req.param('db') ?? '';
-      const tx = await txTokens.verify(c.req.param('id') ?? '', c.get('principal').id, db);
-      const member = { cluster: tx.c, address: tx.a };
-      const route: Route = { shard: tx.s, member, role: 'WRITE', region: memberRegion(topology, tx.c, tx.a), cache: 'memory' };
-      return { tx, member, route, id: c.req.param('id') ?? '' };
-    };
-    app.post('/db/:db/query/v2/tx/:id', limit, authenticate, async (c) => {
-      const typed = responseKind(c);
-      const req = await readBody(c, true);
-      const { tx, member, route, id } = await txOf(c);
-      const principal = c.get('principal');
-      const statement = await gated(principal, tx.s, req.statement, principal.modes.has('WRITE') ? 'WRITE' : 'READ');
-      const b = bounds(c, principal);
-      const out = await remote.run(member, tx.d, tx.i, tx.f, statement, req.parameters, b.maxRows, { maxResultBytes: b.maxResultBytes, deadline: b.deadline });
-      return respond(c, 202, txBody(out.result, typed, req.includeCounters, { id, expires: out.expires ?? new Date(now() + topology.limits.transactionIdleMs).toISOString() }), typed, [route]);
-    });
-    app.post('/db/:db/query/v2/tx/:id/commit', limit, authenticate, async (c) => {
-      const typed = responseKind(c);
-      const req = await readBody(c, false);
-      const { tx, member, route } = await txOf(c);
-      const principal = c.get('principal');
-      const statement = await gated(principal, tx.s, req.statement, principal.modes.has('WRITE') ? 'WRITE' : 'READ');
-      const out = await remote.commit(member, tx.d, tx.i, tx.f, statement.trim() !== '' ? { statement, parameters: req.parameters, ...bounds(c, principal) } : undefined);
-      const bookmarks = encodeBookmarks({ [tx.s]: out.bookmarks });
-      const body = out.result ? encodeQueryResponse({ result: out.result, bookmarks, includeCounters: req.includeCounters, typed }) : JSON.stringify({ bookmarks });
-      return respond(c, 202, body, typed, [route]);
-    });
-    app.delete('/db/:db/query/v2/tx/:id', authenticate, async (c) => {
-      const { tx, member } = await txOf(c);
-      await remote.rollback(member, tx.d, tx.i, tx.f);
-      return c.body(null, 200);
-    });
-  }
-
-  app.post('/db/:db/query/v2/tx', limit, authenticate, async (c) => {
-    const typed = responseKind(c);
-    if (!transport.begin) {
-      throw new GatewayError(Codes.TransactionsNotSupported, 'Explicit transactions are not available on this runtime; send each statement to /db/{db}/query/v2.');
-    }
-    // a slot first (429 past the key's or the instance's cap): nothing is opened on Neo4j without one
-    const caller = c.get('principal');
-    const slot = transactions.reserve(caller.id, effectiveLimits(caller.limits, topology.limits).maxOpenTransactions, topology.limits.maxOpenTransactions);
-    let o: Awaited<ReturnType<typeof opening>>;
-    let handle: TransactionHandle;
+  /** the caller's transaction for this request, and a statement of the request gated for it; a refusal gives the transaction back */
+  const takeWith = async (c: GatewayContext): Promise<{ held: HeldTransaction; statement: Statement | undefined }> => {
+    const db = c.req.param('db') ?? '';
+    c.get('request').database = db;
+    const held = await available().take(c.req.param('id') ?? '', c.get('principal'), db);
+    touched(c, [held.route]);
     try {
-      o = await opening(c);
-      handle = await transport.begin(o.route.member, {
-        database: o.database,
-        accessMode: o.req.accessMode,
-        bookmarks: bookmarksFor(o.sent, o.shard),
-        timeoutMs: o.timeoutMs,
-        ...(o.req.impersonatedUser !== undefined ? { impersonatedUser: o.req.impersonatedUser } : {}),
-      });
-    } catch (err) {
-      slot.cancel();
-      throw err;
-    }
-    const { db, req, shard, principal, sent, route } = o;
-    const tx = transactions.add({ principal: principal.id, database: db, shard, mode: req.accessMode, handle, route, sentBookmarks: sent.shards, slot });
-    recordShard(route, 'begin', 1);
-    let result: RunResult | undefined;
-    if (req.statement.trim() !== '') {
-      tx.busy = true;
-      try {
-        const { maxRows, ...rest } = bounds(c, principal);
-        result = await handle.run(req.statement, req.parameters, maxRows, rest);
-      } catch (err) {
-        transactions.remove(tx);
-        await handle.rollback();
-        throw err;
-      } finally {
-        transactions.release(tx);
-      }
-    }
-    return txResponse(c, tx, result, req.includeCounters, typed, [route]);
-  });
-
-  app.post('/db/:db/query/v2/tx/:id', limit, authenticate, async (c) => {
-    const db = c.req.param('db');
-    const typed = responseKind(c);
-    const req = await readBody(c, true);
-    const tx = transactions.take(c.req.param('id'), c.get('principal').id, db);
-    let statement: string;
-    try {
-      statement = await gated(c.get('principal'), tx.shard, req.statement, tx.mode);
+      const query = c.get('query');
+      const text = await gated(c.get('principal'), held.shard, query.statement, held.mode);
+      return { held, statement: text === undefined ? undefined : { statement: text, parameters: query.parameters } };
     } catch (err) {
       // refused before anything ran: the transaction stays open, as it was
-      transactions.release(tx);
+      held.release();
       throw err;
     }
-    try {
-      const { maxRows, ...rest } = bounds(c, c.get('principal'));
-      const result = await tx.handle.run(statement, req.parameters, maxRows, rest);
-      if (result.error) {
-        transactions.remove(tx);
-        await tx.handle.rollback();
-      }
-      return txResponse(c, tx, result, req.includeCounters, typed, [tx.route]);
-    } catch (err) {
-      // Neo4j rolls a transaction back on any error
-      transactions.remove(tx);
-      await tx.handle.rollback();
-      throw err;
-    } finally {
-      transactions.release(tx);
-    }
-  });
+  };
 
-  app.post('/db/:db/query/v2/tx/:id/commit', limit, authenticate, async (c) => {
+  app.post('/db/:db/query/v2/tx', g.bodyLimit, g.authenticate, g.negotiate, g.queryBody(false), g.region, async (c) => {
+    const tx = available();
     const db = c.req.param('db');
-    const typed = responseKind(c);
-    const req = await readBody(c, false);
-    const tx = transactions.take(c.req.param('id'), c.get('principal').id, db);
-    let statement: string;
-    try {
-      statement = await gated(c.get('principal'), tx.shard, req.statement, tx.mode);
-    } catch (err) {
-      transactions.release(tx);
-      throw err;
-    }
-    transactions.remove(tx);
-    let result: RunResult | undefined;
-    try {
-      if (statement.trim() !== '') {
-        const { maxRows, ...rest } = bounds(c, c.get('principal'));
-        result = await tx.handle.run(statement, req.parameters, maxRows, rest);
+    c.get('request').database = db;
+    const principal = c.get('principal');
+    const begun = await tx.begin(principal, async () => {
+      const target = resolveDatabase(topology, db);
+      if (target.kind === 'composite') {
+        throw new GatewayError(
+          Codes.FederationNotSupported,
+          `Explicit transactions on composite '${db}' are not supported; send auto-commit requests to /db/${db}/query/v2, or open the transaction on one shard (${target.shards.join(', ')}).`,
+        );
       }
-    } catch (err) {
-      await tx.handle.rollback();
-      throw err;
-    }
-    if (result?.error) {
-      await tx.handle.rollback();
-      return respond(c, 202, encodeQueryResponse({ result, bookmarks: null, includeCounters: req.includeCounters, typed }), typed, [tx.route]);
-    }
-    const bm = await tx.handle.commit();
-    const bookmarks = encodeBookmarks(mergeBookmarks(tx.sentBookmarks, { [tx.shard]: bm }));
-    const body = result
-      ? encodeQueryResponse({ result, bookmarks, includeCounters: req.includeCounters, typed })
-      : JSON.stringify({ bookmarks });
-    return respond(c, 202, body, typed, [tx.route]);
+      const req = c.get('query');
+      ApiKeyAuth.authorize(principal, db, req.accessMode);
+      const first = await gated(principal, target.shard, req.statement, req.accessMode, req.impersonatedUser !== undefined);
+      const { region, pinned } = c.get('region');
+      const route = await router.route({ shard: target.shard, mode: req.accessMode, region, pinned });
+      const sent = c.get('bookmarks');
+      return {
+        requested: db,
+        shard: target.shard,
+        database: topology.shards[target.shard]!.database,
+        route,
+        mode: req.accessMode,
+        sent: sent.shards,
+        bookmarks: bookmarksFor(sent, target.shard),
+        first: first === undefined ? undefined : { statement: first, parameters: req.parameters },
+        bounds: bounds(c),
+        timeoutMs: Math.min(req.maxExecutionTime ?? topology.limits.queryTimeoutMs, topology.limits.queryTimeoutMs),
+        impersonatedUser: req.impersonatedUser,
+        metadata: transactionMetadata(c, s.instanceId),
+      };
+    });
+    touched(c, [begun.route], 1, 'begin');
+    return respond(c, txBody(c, begun.result, { id: begun.id, expires: begun.expires }), affinity());
   });
 
-  app.delete('/db/:db/query/v2/tx/:id', authenticate, async (c) => {
+  app.post('/db/:db/query/v2/tx/:id', g.bodyLimit, g.authenticate, g.negotiate, g.queryBody(true), async (c) => {
+    const { held, statement } = await takeWith(c);
+    // a blank statement is refused by the body reader (requireStatement), so there is one here
+    const out = await held.run(statement!, bounds(c));
+    return respond(c, txBody(c, out.result, { id: c.req.param('id'), expires: out.expires }), affinity());
+  });
+
+  app.post('/db/:db/query/v2/tx/:id/commit', g.bodyLimit, g.authenticate, g.negotiate, g.queryBody(false), async (c) => {
+    const { held, statement } = await takeWith(c);
+    const out = await held.commit(statement, bounds(c));
+    const bookmarks = out.bookmarks ? encodeBookmarks(out.bookmarks) : null;
+    const includeCounters = c.get('query').includeCounters;
+    const body = out.result ? encodeQueryResponse({ result: out.result, bookmarks, includeCounters, typed: c.get('typed') }) : JSON.stringify({ bookmarks });
+    return respond(c, body);
+  });
+
+  app.delete('/db/:db/query/v2/tx/:id', g.authenticate, async (c) => {
     const db = c.req.param('db') ?? '';
-    const tx = transactions.take(c.req.param('id') ?? '', c.get('principal').id, db);
-    transactions.remove(tx);
-    await tx.handle.rollback();
+    c.get('request').database = db;
+    const held = await available().take(c.req.param('id') ?? '', c.get('principal'), db);
+    touched(c, [held.route]);
+    await held.rollback();
     return c.body(null, 200);
   });
-
 }

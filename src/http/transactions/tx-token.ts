@@ -6,45 +6,27 @@
  * The key is the fleet secret (secrets.fleetSecretEnv), shared by every instance and used for
  * nothing the gateway derives from other secrets: never a constant, never the cluster passwords.
  */
-import { ConfigError, jsonPath } from '../config/load.js';
-import type { Topology } from '../config/schema.js';
-import { Codes, GatewayError } from '../errors/index.js';
-import { base64ToBytes, bytesToBase64Url } from '../values/format.js';
+import { ConfigError, jsonPath } from '../../config/load.js';
+import { FLEET_SECRET_MIN_LENGTH } from '../../config/fleet-secret.js';
+import { Codes, GatewayError } from '../../errors/index.js';
+import { base64ToBytes, bytesToBase64Url } from '../../values/format.js';
 
-/** the shortest fleet secret accepted (characters) */
-export const FLEET_SECRET_MIN_LENGTH = 32;
-
-/**
- * The fleet secret, from the variable (Node: environment; Workers: secret binding) the topology
- * names in secrets.fleetSecretEnv. `requiredBy` lists why this gateway needs it (signed
- * transaction ids, Redis); when it is needed and absent, or set but too short, a ConfigError
- * names the variable, never its value.
- */
-export function resolveFleetSecret(topology: Topology, lookup: (name: string) => string | undefined, requiredBy: string[]): string | undefined {
-  const name = topology.secrets.fleetSecretEnv;
-  const value = lookup(name);
-  const where = jsonPath(['secrets', 'fleetSecretEnv']);
-  const advice = `set ${name} to the same random value of at least ${FLEET_SECRET_MIN_LENGTH} characters on every instance (e.g. openssl rand -base64 48)`;
-  if (value === undefined || value === '') {
-    if (requiredBy.length === 0) return undefined;
-    throw new ConfigError([`${where}: the fleet secret ${name} is not set; it is required because ${requiredBy.join(' and ')}: ${advice}`]);
-  }
-  if (value.length < FLEET_SECRET_MIN_LENGTH) throw new ConfigError([`${where}: the fleet secret ${name} is shorter than ${FLEET_SECRET_MIN_LENGTH} characters: ${advice}`]);
-  return value;
-}
-
+/** what a signed id carries: where Neo4j holds the transaction, and whose it is */
 export interface RemoteTx {
-  /** cluster, member address, Neo4j database, shard, gateway database name */
-  c: string;
-  a: string;
-  d: string;
-  s: string;
-  g: string;
-  /** Neo4j's transaction id and cluster affinity */
-  i: string;
-  f?: string;
-  /** API key id */
-  p: string;
+  cluster: string;
+  /** the member's Bolt address ("host:port") */
+  member: string;
+  /** the Neo4j database name of the shard */
+  database: string;
+  shard: string;
+  /** the database the client named (/db/{db}): the id is valid there only */
+  requested: string;
+  mode: 'READ' | 'WRITE';
+  /** Neo4j's own transaction id, and its cluster affinity */
+  neo4jId: string;
+  affinity?: string;
+  /** the API key it belongs to */
+  apiKey: string;
 }
 
 export class TxTokens {
@@ -58,14 +40,14 @@ export class TxTokens {
   async sign(tx: RemoteTx): Promise<string> {
     const payload = bytesToBase64Url(new TextEncoder().encode(JSON.stringify(tx)));
     const sig = new Uint8Array(await crypto.subtle.sign('HMAC', await this.key, new TextEncoder().encode(payload)));
-    return `r1.${payload}.${bytesToBase64Url(sig)}`;
+    return `r2.${payload}.${bytesToBase64Url(sig)}`;
   }
 
   async verify(token: string, principal: string, database: string): Promise<RemoteTx> {
     const notFound = () =>
       new GatewayError(Codes.RequestInvalid, `Transaction with Id: "${token.slice(0, 80)}" was not found. It may have timed out and therefore rolled back.`, { status: 404 });
     const [v, payload, sig] = token.split('.');
-    if (v !== 'r1' || !payload || !sig) throw notFound();
+    if (v !== 'r2' || !payload || !sig) throw notFound();
     let ok = false;
     try {
       ok = await crypto.subtle.verify('HMAC', await this.key, base64ToBytes(sig), new TextEncoder().encode(payload));
@@ -74,7 +56,7 @@ export class TxTokens {
     }
     if (!ok) throw notFound();
     const tx = JSON.parse(new TextDecoder().decode(base64ToBytes(payload))) as RemoteTx;
-    if (tx.p !== principal || tx.g !== database) throw notFound();
+    if (tx.apiKey !== principal || tx.requested !== database) throw notFound();
     return tx;
   }
 }

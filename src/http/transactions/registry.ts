@@ -10,9 +10,9 @@
  * freed when the transaction ends however it ends (commit, rollback, error, idle rollback); the
  * registry must never let a begin through past a cap, nor keep a slot after its transaction.
  */
-import { Codes, GatewayError } from '../errors/index.js';
-import type { AccessMode, TransactionHandle } from '../transport/types.js';
-import type { Route } from '../routing/types.js';
+import { Codes, GatewayError } from '../../errors/index.js';
+import type { AccessMode, TransactionHandle } from '../../transport/types.js';
+import type { Route } from '../../routing/types.js';
 
 /** A reserved transaction slot: becomes the transaction's (add), or is given back (cancel). */
 export interface TransactionSlot {
