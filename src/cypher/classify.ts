@@ -184,7 +184,10 @@ export function classify(tree: Tree, statementOrCommand: ParseNode): StatementIn
         .filter((n) => !BUILTIN_FUNCTIONS.has(n.toLowerCase())),
     ),
   ];
-  const writes = tree.findAny(body, WRITE_CLAUSES).length > 0 || (cmd !== undefined && (needs.has('schema') || needs.has('admin') || needs.has('terminate')));
+  // a command writes unless it only shows (SHOW ... [YIELD ...] [RETURN ...]: no TERMINATE combined with it)
+  const kindRule = cmd ? tree.rule((cmd.children ?? []).find((c) => c.ruleIndex !== undefined && !tree.is(c, 'useClause'))) : undefined;
+  const showsOnly = kindRule === 'showCommand' && !needs.has('terminate') && !needs.has('schema');
+  const writes = tree.findAny(body, WRITE_CLAUSES).length > 0 || (cmd !== undefined && !showsOnly && (needs.has('schema') || needs.has('admin') || needs.has('terminate')));
   return {
     kind: cmd ? 'command' : 'query',
     explain,

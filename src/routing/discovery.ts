@@ -4,6 +4,7 @@
  */
 import type { Topology } from '../config/schema.js';
 import { Codes, GatewayError } from '../errors/index.js';
+import { inSpan, SpanKind } from '../telemetry/trace.js';
 import type { RoutingTableData, Transport } from '../transport/types.js';
 
 const isAuthFailure = (err: unknown): boolean => err instanceof GatewayError && err.code.startsWith('Neo.ClientError.Security.');
@@ -22,7 +23,11 @@ export class Discovery {
    * (`knownRouters`), then the cluster's seed routers, until one answers. An unknown database is
    * final; so is a failed authentication (every router would refuse the same credentials).
    */
-  async discover(cluster: string, database: string, knownRouters: readonly string[] = []): Promise<RoutingTableData> {
+  discover(cluster: string, database: string, knownRouters: readonly string[] = []): Promise<RoutingTableData> {
+    return inSpan(`discovery ${cluster}`, SpanKind.CLIENT, { 'gateway.cluster': cluster, 'db.namespace': database }, () => this.ask(cluster, database, knownRouters));
+  }
+
+  private async ask(cluster: string, database: string, knownRouters: readonly string[]): Promise<RoutingTableData> {
     const c = this.topology.clusters[cluster];
     if (!c) throw new GatewayError(Codes.Internal, `Unknown cluster ${cluster}.`);
     const seeds = c.routers.map((u) => u.replace(/^[a-z0-9+]+:\/\//, '').replace(/\/$/, ''));

@@ -10,6 +10,7 @@
  * Which errors are retried, how often and after which wait: retry-policy.ts.
  */
 import { Codes, GatewayError } from '../errors/index.js';
+import { inSpan, SpanKind } from '../telemetry/trace.js';
 import type { AccessMode, RunRequest, RunResult, Transport } from '../transport/types.js';
 import { BOOKMARK_NOT_REACHED, LEADER_SWITCH, isRetriableTransient, nextBackoff, retryPolicy, type RetryPolicy } from './retry-policy.js';
 import type { Router } from './router.js';
@@ -64,7 +65,16 @@ export class ShardExecutor {
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
-  async run(req: ShardRun): Promise<ShardResult> {
+  /** Runs one statement on one shard, in a span of its own (shard, member, role, region, attempts). */
+  run(req: ShardRun): Promise<ShardResult> {
+    return inSpan(`shard ${req.shard}`, SpanKind.CLIENT, { 'gateway.shard': req.shard, 'gateway.access_mode': req.accessMode }, async (span) => {
+      const out = await this.attempt(req);
+      span.setAttributes({ 'gateway.member': out.route.member.address, 'gateway.role': out.route.role, 'gateway.region': out.route.region, 'gateway.attempts': out.attempts });
+      return out;
+    });
+  }
+
+  private async attempt(req: ShardRun): Promise<ShardResult> {
     const { cluster, database } = this.topologyDatabase(req.shard);
     const exclude = new Set<string>();
     let attempts = 0;
