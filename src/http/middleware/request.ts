@@ -33,6 +33,17 @@ const failures = new WeakMap<Context, GatewayError>();
 
 export function requestMiddleware(s: Services): MiddlewareHandler<GatewayEnv> {
   const { metrics, logger, now } = s;
+  const shared = s.deps.sharedCache;
+  let sharedHealthy = true;
+  /** the shared cache going down or coming back is an event of its own (seen as requests use it) */
+  const watchSharedCache = () => {
+    if (!shared) return;
+    const healthy = shared.healthy();
+    if (healthy === sharedHealthy) return;
+    sharedHealthy = healthy;
+    if (healthy) logger.info('shared cache recovered', { kind: shared.kind });
+    else logger.warn('shared cache degraded: serving from memory and discovering alone until it answers', { kind: shared.kind });
+  };
   return async (c, next) => {
     const started = now();
     const id = requestIdFrom(c.req.header(REQUEST_ID_HEADER));
@@ -68,24 +79,28 @@ export function requestMiddleware(s: Services): MiddlewareHandler<GatewayEnv> {
       if (FEDERATION_REFUSALS.has(error.code)) metrics.federationRefusals.inc();
     }
     endSpan(span, status, error?.code);
-    const principal = c.get('principal') as Principal | undefined;
-    const fields: LogFields = {
-      requestId: id,
-      traceId: trace.traceId,
-      key: principal?.id,
-      method: c.req.method,
-      route,
-      database: rq.database,
-      status,
-      durationMs: Math.round(seconds * 1e6) / 1000,
-      shards: rq.shards.length > 0 ? rq.shards.map((t) => ({ shard: t.route.shard, member: t.route.member.address, role: t.route.role, region: t.route.region, attempts: t.attempts })) : undefined,
-      retries: retries > 0 ? retries : undefined,
-      tableSource: rq.shards.length > 0 ? [...new Set(rq.shards.map((t) => t.route.cache))] : undefined,
-      error: error?.code,
-      statement: s.topology.observability.logParameters ? rq.statement : undefined,
-      parameters: s.topology.observability.logParameters ? rq.parameters : undefined,
-    };
-    logger.log(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', 'request', fields);
+    const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+    if (logger.enabled(level)) {
+      const principal = c.get('principal') as Principal | undefined;
+      const fields: LogFields = {
+        requestId: id,
+        traceId: trace.traceId,
+        key: principal?.id,
+        method: c.req.method,
+        route,
+        database: rq.database,
+        status,
+        durationMs: Math.round(seconds * 1e6) / 1000,
+        shards: rq.shards.length > 0 ? rq.shards.map((t) => ({ shard: t.route.shard, member: t.route.member.address, role: t.route.role, region: t.route.region, attempts: t.attempts })) : undefined,
+        retries: retries > 0 ? retries : undefined,
+        tableSource: rq.shards.length > 0 ? [...new Set(rq.shards.map((t) => t.route.cache))] : undefined,
+        error: error?.code,
+        statement: s.topology.observability.logParameters ? rq.statement : undefined,
+        parameters: s.topology.observability.logParameters ? rq.parameters : undefined,
+      };
+      logger.log(level, 'request', fields);
+    }
+    watchSharedCache();
   };
 }
 
