@@ -7,7 +7,8 @@
  */
 import { Codes, GatewayError } from '../errors/index.js';
 import type { TypedValue } from '../values/typed.js';
-import { aggregator, combineAvg, combineCount, combineMax, combineMin, combineSum, type Aggregator } from '../values/aggregate.js';
+import { aggregator, type Aggregator } from '../values/aggregate.js';
+import { combineAvg, combineCount, combineMax, combineMin, combineSum } from '../values/aggregate-combiners.js';
 import { rowKey } from '../values/equivalence.js';
 import { compareOrderBy } from '../values/order.js';
 import type { AggregatePlan, IntSource, SortKey, Stage, ValueSource } from './plan.js';

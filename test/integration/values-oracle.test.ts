@@ -27,7 +27,8 @@ import { describe, expect, inject, it } from 'vitest';
 import type { TypedValue } from '../../src/values/typed.js';
 import { compareOrderBy } from '../../src/values/order.js';
 import { equivalenceKey } from '../../src/values/equivalence.js';
-import { aggregator, combineAvg, combineCount, combineMax, combineMin, combineSum, type AggregateName } from '../../src/values/aggregate.js';
+import { aggregator, type AggregateName } from '../../src/values/aggregate.js';
+import { combineAvg, combineCount, combineMax, combineMin, combineSum } from '../../src/values/aggregate-combiners.js';
 import { GatewayError } from '../../src/errors/index.js';
 import { anyListA, durationListA, numberListA, renderList, smallIntListA, type Spec } from '../support/cypher-values.js';
 

@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors/index.js';
 import type { TypedValue } from '../../src/values/typed.js';
-import { aggregator, combineAvg, combineCount, combineMax, combineMin, combineSum, type AggregateName } from '../../src/values/aggregate.js';
+import { aggregator, type AggregateName } from '../../src/values/aggregate.js';
+import { combineAvg, combineCount, combineMax, combineMin, combineSum } from '../../src/values/aggregate-combiners.js';
 
 const t = (type: TypedValue['$type'], v: string) => ({ $type: type, _value: v }) as TypedValue;
 const i = (v: string | number) => t('Integer', String(v));
