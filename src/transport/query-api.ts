@@ -2,7 +2,9 @@
  * Query API transport: runs statements on a member through Neo4j's own HTTP Query API with
  * fetch, in typed JSON, so values pass through untouched. It opens nothing that outlives a call,
  * which is what Workers need (no I/O object may cross requests). Routing tables come from the
- * same endpoint (CALL dbms.routing.getRoutingTable). Explicit transactions are not offered.
+ * same endpoint (CALL dbms.routing.getRoutingTable). Explicit transactions are held by Neo4j
+ * (the Query API's /tx endpoints: `remoteTransactions`); Neo4j's Query API has no field for
+ * transaction metadata, so none is sent.
  */
 import { Codes, GatewayError, isNeo4jCode } from '../errors/index.js';
 import { DEFAULT_MAX_RESULT_BYTES } from '../limits/effective.js';
