@@ -9,7 +9,8 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { startNodeGateway, type RunningGateway } from '../../src/adapters/node/server.js';
-import { type RedisCache, Sealer } from '../../src/cache/redis.js';
+import type { RedisCache } from '../../src/cache/redis.js';
+import { Sealer } from '../../src/cache/redis-seal.js';
 import { ConfigError, parseTopology } from '../../src/config/load.js';
 import { FLEET_SECRET, KEYS, query, sandboxEnv, sandboxTopology, sha256, startTestGateway } from '../support/fixture.js';
 

@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Cluster } from 'ioredis';
-import { RedisCache, Sealer, clusterOptions, redisTarget } from '../../src/cache/redis.js';
+import { RedisCache } from '../../src/cache/redis.js';
+import { Sealer } from '../../src/cache/redis-seal.js';
+import { clusterOptions, redisTarget } from '../../src/cache/redis-target.js';
 
 const SECRET = 'unit-fleet-secret-0123456789abcdef-01234';
 const common = { keyPrefix: 'n4gw:', commandTimeout: 250, lazyConnect: true };
