@@ -7,7 +7,7 @@ import neo4j, { Date as NeoDate, DateTime, Duration, Node, Path, PathSegment, Po
 import { describe, expect, it } from 'vitest';
 import { ResultBudget } from '../../src/limits/result-budget.js';
 import { fromDriver } from '../../src/transport/bolt-values.js';
-import { typedJsonSize } from '../../src/transport/bolt.js';
+import { typedJsonSize } from '../../src/transport/bolt-collect.js';
 
 const actual = (v: unknown) => new TextEncoder().encode(JSON.stringify(fromDriver(v))).length;
 
