@@ -2,63 +2,24 @@
  * Runs a statement on a composite (DESIGN §5): plans it once per statement text (planner.ts,
  * kept with the statement's analysis), lets Neo4j validate a fan-out once (its own errors, on the
  * user's text, and the statement's column names), runs every selected shard's part in parallel
- * through the same routed executor single-shard requests use, and merges (pipeline.ts). A
- * statement the planner cannot prove mergeable is refused, unless only one shard is selected:
- * then it runs there as written.
+ * through the same routed executor single-shard requests use (fanout.ts), and merges
+ * (pipeline.ts). A statement the planner cannot prove mergeable is refused, unless only one shard
+ * is selected: then it runs there as written.
  */
 import type { Topology } from '../config/schema.js';
 import type { Analysis, StatementAnalyzer } from '../cypher/analyzer.js';
 import { Codes, GatewayError } from '../errors/index.js';
-import { bookmarksFor, type ShardBookmarks } from '../routing/bookmarks.js';
-import type { ShardExecutor, ShardResult } from '../routing/executor.js';
-import type { Route } from '../routing/types.js';
+import type { ShardExecutor } from '../routing/executor.js';
 import { shardsForKey } from '../topology/shard-key.js';
-import type { AccessMode, Counters, Notification, RunResult } from '../transport/types.js';
 import type { TypedValue } from '../values/typed.js';
 import { rowKey } from '../values/equivalence.js';
-import type { ExtraParam, GraphRef, Plan, ShardStatement } from './plan.js';
+import { assemble, ShardFanout, type FederatedRequest, type FederatedResult, type Produced } from './fanout.js';
+import type { Plan, ShardStatement } from './plan.js';
 import { CompositePlanner, type PlanOutcome } from './planner.js';
 import { RESERVED } from './plan.js';
-import { resolveInt, runPipeline, type Row } from './pipeline.js';
+import { runPipeline, type Row } from './pipeline.js';
 
-export interface FederatedRequest {
-  composite: string;
-  statement: string;
-  parameters: Record<string, TypedValue>;
-  accessMode: AccessMode;
-  bookmarks: { shards: ShardBookmarks; raw: string[] };
-  region: string;
-  pinned: boolean;
-  shardKey?: string;
-  /** x-gateway-partial: allow — healthy shards' rows plus the names of the failed ones */
-  allowPartial: boolean;
-  deadline: number;
-  /** each shard's own deadline (epoch ms); default: `deadline` */
-  shardDeadline?: number;
-  maxRows: number;
-  maxResultBytes?: number;
-  timeoutMs?: number;
-  impersonatedUser?: string;
-  /** transaction metadata for Neo4j (request id, trace, key) */
-  metadata?: Record<string, string>;
-}
-
-export interface MissingShard {
-  shard: string;
-  code: string;
-  message: string;
-}
-
-export interface FederatedResult {
-  result: RunResult;
-  routes: Route[];
-  /** new Neo4j bookmarks per shard touched */
-  shardBookmarks: ShardBookmarks;
-  missing: MissingShard[];
-  width: number;
-}
-
-const LONG_MAX = 9223372036854775807n;
+export type { FederatedRequest, FederatedResult, MissingShard } from './fanout.js';
 
 interface Validated {
   ok: boolean;
@@ -66,33 +27,16 @@ interface Validated {
   error?: { code: string; message: string };
 }
 
-function sumCounters(all: Counters[]): Counters {
-  const out: Counters = {};
-  for (const c of all) {
-    for (const [k, v] of Object.entries(c)) {
-      const prev = out[k];
-      if (typeof v === 'boolean') out[k] = prev === true || v;
-      else out[k] = (typeof prev === 'number' ? prev : 0) + v;
-    }
-  }
-  return out;
-}
-
-/** what one plan node produced */
-interface Produced {
-  fields: string[];
-  rows: Row[];
-  runs: { shard: string; res: ShardResult }[];
-  missing: MissingShard[];
-  error: RunResult['error'];
-}
-
 export class FederatedExecutor {
+  private readonly fanout: ShardFanout;
+
   constructor(
     private readonly topology: Topology,
-    private readonly shards: ShardExecutor,
+    shards: ShardExecutor,
     private readonly analyzer: StatementAnalyzer,
-  ) {}
+  ) {
+    this.fanout = new ShardFanout(topology, shards);
+  }
 
   /** the plan of a statement on a composite: kept with the statement's analysis */
   private async outcome(analysis: Analysis & { ok: true }, composite: string): Promise<PlanOutcome> {
@@ -147,7 +91,7 @@ export class FederatedExecutor {
       }
     }
     const produced = await this.produce(plan, req, selected, columns);
-    return this.assemble(produced);
+    return assemble(produced);
   }
 
   /**
@@ -158,11 +102,11 @@ export class FederatedExecutor {
   async runBatched(req: FederatedRequest, plan: Plan & { kind: 'single' | 'once' | 'fanout' }, columns: string[] | undefined, parents: number): Promise<FederatedResult> {
     const composite = this.topology.composites[req.composite];
     if (!composite) throw new GatewayError(Codes.DatabaseNotFound, `Database does not exist. Database name: '${req.composite}'.`);
-    if (plan.kind !== 'fanout') return this.assemble(await this.produce(plan, req, composite.shards, undefined));
-    const { runs, missing } = await this.runAll(composite.shards, plan.statement, req);
+    if (plan.kind !== 'fanout') return assemble(await this.produce(plan, req, composite.shards, undefined));
+    const { runs, missing } = await this.fanout.runAll(composite.shards, plan.statement, req);
     const failed = runs.find((r) => r.res.result.error);
     const fields = ['__n4gw_i', ...(columns ?? ['value'])];
-    if (failed) return this.assemble({ fields, rows: [], runs, missing, error: failed.res.result.error });
+    if (failed) return assemble({ fields, rows: [], runs, missing, error: failed.res.result.error });
     // each shard's rows, per parent
     const perShard = runs.map((r) => {
       const groups: Row[][] = Array.from({ length: parents }, () => []);
@@ -174,7 +118,7 @@ export class FederatedExecutor {
       const index: TypedValue = { $type: 'Integer', _value: String(i) };
       for (const out of runPipeline(plan.pipeline, perShard.map((g) => g[i]!), req.parameters)) rows.push([index, ...out]);
     }
-    return this.assemble({ fields, rows, runs, missing, error: undefined });
+    return assemble({ fields, rows, runs, missing, error: undefined });
   }
 
   /** Neo4j EXPLAINs the user's statement once (on one shard): its errors on the user's text, and the column names */
@@ -182,7 +126,7 @@ export class FederatedExecutor {
     const key = `validated:${req.composite}`;
     let v = analysis.attachments[key]?.value as Validated | undefined;
     if (!v) {
-      const { result } = await this.runOn(shard, validation, req, 'READ');
+      const { result } = await this.fanout.runOn(shard, validation, req, 'READ');
       v = result.error ? { ok: false, fields: [], error: result.error } : { ok: true, fields: result.fields };
       this.analyzer.attach(analysis, key, v, JSON.stringify(v).length * 2);
     }
@@ -190,99 +134,20 @@ export class FederatedExecutor {
     return v;
   }
 
-  private graphShard(ref: GraphRef, req: FederatedRequest): string {
-    const composite = this.topology.composites[req.composite]!;
-    let name: string;
-    if (ref.kind === 'param') {
-      const v = req.parameters[ref.name];
-      if (v === undefined) throw new GatewayError(Codes.ParameterMissing, `Expected parameter(s): ${ref.name}`);
-      if (v.$type !== 'String') throw new GatewayError(Codes.TypeError, `graph.byName() expects a String, got ${v.$type}.`);
-      name = v._value;
-    } else {
-      name = ref.parts.join('.');
-    }
-    const prefix = `${req.composite}.`;
-    const local = name.startsWith(prefix) ? name.slice(prefix.length) : undefined;
-    if (local !== undefined && composite.shards.includes(local)) return local;
-    throw new GatewayError(
-      Codes.DatabaseNotFound,
-      `Graph not found: ${name}. The graphs of composite '${req.composite}' are: ${composite.shards.map((s) => `${req.composite}.${s}`).join(', ')}.`,
-    );
-  }
-
-  private extraParams(extra: readonly ExtraParam[], req: FederatedRequest, shard: string): Record<string, TypedValue> {
-    const out: Record<string, TypedValue> = {};
-    const composite = this.topology.composites[req.composite]!;
-    for (const p of extra) {
-      switch (p.kind) {
-        case 'graphNames':
-          out[p.name] = { $type: 'List', _value: composite.shards.map((s) => ({ $type: 'String', _value: `${req.composite}.${s}` })) };
-          break;
-        case 'graphName':
-          out[p.name] = { $type: 'String', _value: `${req.composite}.${shard}` };
-          break;
-        case 'rowLimit': {
-          const total = (resolveInt(p.skip, req.parameters, 'SKIP') ?? 0n) + resolveInt(p.limit, req.parameters, 'LIMIT')!;
-          out[p.name] = { $type: 'Integer', _value: (total > LONG_MAX ? LONG_MAX : total).toString() };
-          break;
-        }
-      }
-    }
-    return out;
-  }
-
-  private runOn(shard: string, statement: ShardStatement, req: FederatedRequest, mode: AccessMode): Promise<ShardResult> {
-    const extra = this.extraParams(statement.extra, req, shard);
-    return this.shards.run({
-      shard,
-      statement: statement.text,
-      parameters: Object.keys(extra).length > 0 ? { ...req.parameters, ...extra } : req.parameters,
-      accessMode: mode,
-      bookmarks: bookmarksFor(req.bookmarks, shard),
-      region: req.region,
-      pinned: req.pinned,
-      maxRows: req.maxRows,
-      ...(req.maxResultBytes !== undefined ? { maxResultBytes: req.maxResultBytes } : {}),
-      deadline: Math.min(req.deadline, req.shardDeadline ?? req.deadline),
-      ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
-      ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
-      ...(req.metadata !== undefined ? { metadata: req.metadata } : {}),
-    });
-  }
-
-  /** runs a statement on several shards in parallel; failed shards are collected (partial results) or fail the request */
-  private async runAll(shards: readonly string[], statement: ShardStatement, req: FederatedRequest): Promise<{ runs: { shard: string; res: ShardResult }[]; missing: MissingShard[] }> {
-    const settled = await Promise.allSettled(shards.map((s) => this.runOn(s, statement, req, req.accessMode)));
-    const runs: { shard: string; res: ShardResult }[] = [];
-    const missing: MissingShard[] = [];
-    let first: unknown;
-    settled.forEach((s, i) => {
-      if (s.status === 'fulfilled') runs.push({ shard: shards[i]!, res: s.value });
-      else {
-        first ??= s.reason;
-        const err = s.reason instanceof GatewayError ? s.reason : new GatewayError(Codes.Internal, 'A shard failed.', { cause: s.reason });
-        missing.push({ shard: shards[i]!, code: err.code, message: err.message });
-      }
-    });
-    // partial results are for reads only, and only for shards that are unavailable
-    if (missing.length > 0 && (!req.allowPartial || req.accessMode === 'WRITE' || !missing.every((m) => m.code.startsWith('Neo.TransientError.')))) throw first;
-    return { runs, missing };
-  }
-
   private async produce(plan: Plan, req: FederatedRequest, selected: readonly string[], columns: string[] | undefined): Promise<Produced> {
     switch (plan.kind) {
       case 'single': {
-        const shard = this.graphShard(plan.graph, req);
-        const res = await this.runOn(shard, plan.statement, req, req.accessMode);
+        const shard = this.fanout.graphShard(plan.graph, req);
+        const res = await this.fanout.runOn(shard, plan.statement, req, req.accessMode);
         return { fields: res.result.fields, rows: res.result.values, runs: [{ shard, res }], missing: [], error: res.result.error };
       }
       case 'once': {
-        const { runs, missing } = await this.runAll(selected.slice(0, 1), plan.statement, req);
+        const { runs, missing } = await this.fanout.runAll(selected.slice(0, 1), plan.statement, req);
         const r = runs[0];
         return { fields: r?.res.result.fields ?? [], rows: r?.res.result.values ?? [], runs, missing, error: r?.res.result.error };
       }
       case 'fanout': {
-        const { runs, missing } = await this.runAll(selected, plan.statement, req);
+        const { runs, missing } = await this.fanout.runAll(selected, plan.statement, req);
         const failed = runs.find((r) => r.res.result.error);
         const fields = columns ?? runs[0]?.res.result.fields ?? [];
         if (failed) return { fields, rows: [], runs, missing, error: failed.res.result.error };
@@ -313,14 +178,5 @@ export class FederatedExecutor {
         return { fields, rows: out, runs: parts.flatMap((p) => p.runs), missing: parts.flatMap((p) => p.missing), error: parts.find((p) => p.error)?.error };
       }
     }
-  }
-
-  private assemble(p: Produced): FederatedResult {
-    const shardBookmarks: ShardBookmarks = {};
-    for (const x of p.runs) if (x.res.result.bookmarks.length > 0) shardBookmarks[x.shard] = [...(shardBookmarks[x.shard] ?? []), ...x.res.result.bookmarks];
-    const counters = sumCounters(p.runs.map((x) => x.res.result.counters));
-    const notifications: Notification[] = p.runs.flatMap((x) => x.res.result.notifications);
-    const result: RunResult = { fields: p.fields, values: p.error ? [] : p.rows, bookmarks: [], counters, notifications, ...(p.error ? { error: p.error } : {}) };
-    return { result, routes: p.runs.map((x) => x.res.route), shardBookmarks, missing: p.missing, width: p.runs.length + p.missing.length };
   }
 }

@@ -1,0 +1,172 @@
+/**
+ * Running one shard statement on a composite's shards: a graph reference resolved to its shard,
+ * the gateway's own parameters added for each shard, the shards run in parallel through the routed
+ * executor, failed shards collected (x-gateway-partial: allow, reads only, unavailable shards only)
+ * or failing the request, and the shards' answers assembled into one (bookmarks per shard, counters
+ * summed, notifications, routes).
+ */
+import type { Topology } from '../config/schema.js';
+import { Codes, GatewayError } from '../errors/index.js';
+import { bookmarksFor, type ShardBookmarks } from '../routing/bookmarks.js';
+import type { ShardExecutor, ShardResult } from '../routing/executor.js';
+import type { Route } from '../routing/types.js';
+import type { AccessMode, Counters, Notification, RunResult } from '../transport/types.js';
+import type { TypedValue } from '../values/typed.js';
+import type { ExtraParam, GraphRef, ShardStatement } from './plan.js';
+import { resolveInt, type Row } from './pipeline.js';
+
+export interface FederatedRequest {
+  composite: string;
+  statement: string;
+  parameters: Record<string, TypedValue>;
+  accessMode: AccessMode;
+  bookmarks: { shards: ShardBookmarks; raw: string[] };
+  region: string;
+  pinned: boolean;
+  shardKey?: string;
+  /** x-gateway-partial: allow — healthy shards' rows plus the names of the failed ones */
+  allowPartial: boolean;
+  deadline: number;
+  /** each shard's own deadline (epoch ms); default: `deadline` */
+  shardDeadline?: number;
+  maxRows: number;
+  maxResultBytes?: number;
+  timeoutMs?: number;
+  impersonatedUser?: string;
+  /** transaction metadata for Neo4j (request id, trace, key) */
+  metadata?: Record<string, string>;
+}
+
+export interface MissingShard {
+  shard: string;
+  code: string;
+  message: string;
+}
+
+export interface FederatedResult {
+  result: RunResult;
+  routes: Route[];
+  /** new Neo4j bookmarks per shard touched */
+  shardBookmarks: ShardBookmarks;
+  missing: MissingShard[];
+  width: number;
+}
+
+/** what one plan node produced */
+export interface Produced {
+  fields: string[];
+  rows: Row[];
+  runs: { shard: string; res: ShardResult }[];
+  missing: MissingShard[];
+  error: RunResult['error'];
+}
+
+const LONG_MAX = 9223372036854775807n;
+
+function sumCounters(all: Counters[]): Counters {
+  const out: Counters = {};
+  for (const c of all) {
+    for (const [k, v] of Object.entries(c)) {
+      const prev = out[k];
+      if (typeof v === 'boolean') out[k] = prev === true || v;
+      else out[k] = (typeof prev === 'number' ? prev : 0) + v;
+    }
+  }
+  return out;
+}
+
+export class ShardFanout {
+  constructor(
+    private readonly topology: Topology,
+    private readonly shards: ShardExecutor,
+  ) {}
+
+  /** the shard a graph reference names (`<composite>.<shard>`, written or in a parameter) */
+  graphShard(ref: GraphRef, req: FederatedRequest): string {
+    const composite = this.topology.composites[req.composite]!;
+    let name: string;
+    if (ref.kind === 'param') {
+      const v = req.parameters[ref.name];
+      if (v === undefined) throw new GatewayError(Codes.ParameterMissing, `Expected parameter(s): ${ref.name}`);
+      if (v.$type !== 'String') throw new GatewayError(Codes.TypeError, `graph.byName() expects a String, got ${v.$type}.`);
+      name = v._value;
+    } else {
+      name = ref.parts.join('.');
+    }
+    const prefix = `${req.composite}.`;
+    const local = name.startsWith(prefix) ? name.slice(prefix.length) : undefined;
+    if (local !== undefined && composite.shards.includes(local)) return local;
+    throw new GatewayError(
+      Codes.DatabaseNotFound,
+      `Graph not found: ${name}. The graphs of composite '${req.composite}' are: ${composite.shards.map((s) => `${req.composite}.${s}`).join(', ')}.`,
+    );
+  }
+
+  private extraParams(extra: readonly ExtraParam[], req: FederatedRequest, shard: string): Record<string, TypedValue> {
+    const out: Record<string, TypedValue> = {};
+    const composite = this.topology.composites[req.composite]!;
+    for (const p of extra) {
+      switch (p.kind) {
+        case 'graphNames':
+          out[p.name] = { $type: 'List', _value: composite.shards.map((s) => ({ $type: 'String', _value: `${req.composite}.${s}` })) };
+          break;
+        case 'graphName':
+          out[p.name] = { $type: 'String', _value: `${req.composite}.${shard}` };
+          break;
+        case 'rowLimit': {
+          const total = (resolveInt(p.skip, req.parameters, 'SKIP') ?? 0n) + resolveInt(p.limit, req.parameters, 'LIMIT')!;
+          out[p.name] = { $type: 'Integer', _value: (total > LONG_MAX ? LONG_MAX : total).toString() };
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  runOn(shard: string, statement: ShardStatement, req: FederatedRequest, mode: AccessMode): Promise<ShardResult> {
+    const extra = this.extraParams(statement.extra, req, shard);
+    return this.shards.run({
+      shard,
+      statement: statement.text,
+      parameters: Object.keys(extra).length > 0 ? { ...req.parameters, ...extra } : req.parameters,
+      accessMode: mode,
+      bookmarks: bookmarksFor(req.bookmarks, shard),
+      region: req.region,
+      pinned: req.pinned,
+      maxRows: req.maxRows,
+      ...(req.maxResultBytes !== undefined ? { maxResultBytes: req.maxResultBytes } : {}),
+      deadline: Math.min(req.deadline, req.shardDeadline ?? req.deadline),
+      ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
+      ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
+      ...(req.metadata !== undefined ? { metadata: req.metadata } : {}),
+    });
+  }
+
+  /** runs a statement on several shards in parallel; failed shards are collected (partial results) or fail the request */
+  async runAll(shards: readonly string[], statement: ShardStatement, req: FederatedRequest): Promise<{ runs: { shard: string; res: ShardResult }[]; missing: MissingShard[] }> {
+    const settled = await Promise.allSettled(shards.map((s) => this.runOn(s, statement, req, req.accessMode)));
+    const runs: { shard: string; res: ShardResult }[] = [];
+    const missing: MissingShard[] = [];
+    let first: unknown;
+    settled.forEach((s, i) => {
+      if (s.status === 'fulfilled') runs.push({ shard: shards[i]!, res: s.value });
+      else {
+        first ??= s.reason;
+        const err = s.reason instanceof GatewayError ? s.reason : new GatewayError(Codes.Internal, 'A shard failed.', { cause: s.reason });
+        missing.push({ shard: shards[i]!, code: err.code, message: err.message });
+      }
+    });
+    // partial results are for reads only, and only for shards that are unavailable
+    if (missing.length > 0 && (!req.allowPartial || req.accessMode === 'WRITE' || !missing.every((m) => m.code.startsWith('Neo.TransientError.')))) throw first;
+    return { runs, missing };
+  }
+}
+
+export function assemble(p: Produced): FederatedResult {
+  const shardBookmarks: ShardBookmarks = {};
+  for (const x of p.runs) if (x.res.result.bookmarks.length > 0) shardBookmarks[x.shard] = [...(shardBookmarks[x.shard] ?? []), ...x.res.result.bookmarks];
+  const counters = sumCounters(p.runs.map((x) => x.res.result.counters));
+  const notifications: Notification[] = p.runs.flatMap((x) => x.res.result.notifications);
+  const result: RunResult = { fields: p.fields, values: p.error ? [] : p.rows, bookmarks: [], counters, notifications, ...(p.error ? { error: p.error } : {}) };
+  return { result, routes: p.runs.map((x) => x.res.route), shardBookmarks, missing: p.missing, width: p.runs.length + p.missing.length };
+}
