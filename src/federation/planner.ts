@@ -22,7 +22,8 @@ import type { ParseNode } from '../cypher/grammar.js';
 import { type Tree, nameParts, unquote } from '../cypher/tree.js';
 import { GRAPH_NAMES_PARAM, GRAPH_NAME_PARAM, RESERVED, type ExtraParam, type GraphRef, type Plan, type Refusal, type ShardStatement } from './plan.js';
 import { Refused, refuse } from './refusal.js';
-import { ProjectionPlanner, readProjection, type FinalPlan } from './projection.js';
+import { readProjection } from './projection.js';
+import { ProjectionPlanner, type FinalPlan } from './projection-plan.js';
 import { ExprReader, type ExprFacts, type Scope, type VarKind } from './scope.js';
 import { applyEdits, spaces, type TextEdit } from './text-edits.js';
 
