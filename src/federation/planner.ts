@@ -20,9 +20,8 @@
  * validation and passthrough, by composite-syntax.ts.
  */
 import type { StatementInfo } from '../cypher/classify.js';
-import { stringLiteralValue } from '../cypher/classify.js';
 import type { ParseNode } from '../cypher/grammar.js';
-import { type Tree, nameParts, unquote } from '../cypher/tree.js';
+import type { Tree } from '../cypher/tree.js';
 import { Codes } from '../errors/index.js';
 import { ClauseWalker } from './clauses.js';
 import { CompositeSyntax, type CompositeTarget } from './composite-syntax.js';
@@ -167,11 +166,6 @@ export class CompositePlanner {
     return !union || this.t.kids(union, 'singleQuery').length === 1;
   }
 
-}
-
-/** the value of a graph name string literal, for tests */
-export function graphNameOf(text: string): string[] {
-  return text.startsWith("'") || text.startsWith('"') ? [stringLiteralValue(text)] : nameParts(text).map(unquote);
 }
 
 export type { VarKind };

@@ -9,7 +9,7 @@ import type { ParseNode } from '../cypher/grammar.js';
 import { type Tree, unquote } from '../cypher/tree.js';
 import type { AggregateName } from '../values/aggregate.js';
 import type { IntSource, ValueSource } from './plan.js';
-import { type ExprReader, isEntity, type ExprFacts, type Scope } from './scope.js';
+import type { ExprReader, ExprFacts, Scope } from './scope.js';
 import { ident } from './text-edits.js';
 import { refuse } from './refusal.js';
 
@@ -191,4 +191,3 @@ export function valueSource(t: Tree, e: ParseNode, what: string): ValueSource {
   refuse(`${what}: on a composite, the percentile must be a literal or a parameter.`);
 }
 
-export { isEntity };

@@ -70,8 +70,6 @@ export class Subqueries {
       returned = this.subqueryBody(inner, imported, 'row');
     } else {
       if (optional) refuse('OPTIONAL CALL before any MATCH cannot be federated.');
-      const before = [...imported.values()];
-      void before;
       const sub = this.subqueryProducer(inner, imported);
       returned = sub.returned;
       if (sub.local) st.phase = 'local';

@@ -35,7 +35,7 @@
  *   limits alone (the whole rate) until the store is back.
  *
  * The pure parts take their clock as a parameter; `MemoryRateStore` is the in-memory twin of the
- * store's atomic exchange (the Redis script in src/cache/redis.ts implements the same steps), for
+ * store's atomic exchange (the Redis script in src/cache/redis-rate-lease.ts implements the same steps), for
  * tests and single-process use.
  */
 import type { RateLeaseGrant, RateLeaseRequest } from '../cache/types.js';

@@ -44,8 +44,6 @@ export interface Aggregator {
   result(): TypedValue;
 }
 
-/** Neo4j's codes for the errors its aggregating functions raise */
-
 export const NULL: TypedValue = { $type: 'Null', _value: null };
 
 function typeError(message: string): GatewayError {

@@ -10,10 +10,10 @@
  * - grouping / DISTINCT: buckets by equivalenceKey are Neo4j's groups of
  *   `WITH vs[i] AS v, i WITH v, collect(i) AS members`, and the first value of each bucket, in
  *   order, is `WITH DISTINCT v`;
- * - every aggregate of aggregate.ts, with and without DISTINCT, percentiles with several p,
+ * - every aggregate of values/aggregate.ts, with and without DISTINCT, percentiles with several p,
  *   equals `UNWIND vs AS v RETURN <agg>(v)` byte for byte in typed JSON (or fails with Neo4j's
  *   error code);
- * - the combiners of per-part results equal Neo4j's whole-list result where aggregate.ts claims
+ * - the combiners of per-part results equal Neo4j's whole-list result where aggregate-combiners.ts claims
  *   exactness, for random splits of the list.
  *
  * Values are written as Cypher expressions (literals, `date(...)`, `point(...)`, ...) rather than

@@ -1,5 +1,5 @@
 /**
- * Redis connection options and value seals (src/cache/redis.ts). A real Redis Cluster is not
+ * Redis connection options and value seals (src/cache/redis-target.ts, src/cache/redis-seal.ts). A real Redis Cluster is not
  * part of the test rig, so Cluster URLs are checked here, down to the options the ioredis Cluster
  * client holds; sealed values against a real redis-server are in test/integration/hardening.test.ts.
  */

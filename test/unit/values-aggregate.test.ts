@@ -1,5 +1,5 @@
 /**
- * aggregator() and the combiners (src/values/aggregate.ts). values-oracle.test.ts proves them
+ * aggregator() and the combiners (src/values/aggregate.ts, src/values/aggregate-combiners.ts). values-oracle.test.ts proves them
  * against Neo4j for generated lists; these cases, kept as data, pin the rules (each expected
  * result is what Neo4j 5.26 answered for `UNWIND <input> AS v RETURN <fn>(v)`).
  */
