@@ -4,15 +4,58 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = [
-  'assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs', 'fs/promises', 'http', 'http2', 'https',
-  'module', 'net', 'os', 'path', 'perf_hooks', 'process', 'readline', 'stream', 'timers', 'tls', 'url', 'util', 'v8', 'vm', 'worker_threads', 'zlib',
+  'assert',
+  'buffer',
+  'child_process',
+  'cluster',
+  'crypto',
+  'dgram',
+  'dns',
+  'events',
+  'fs',
+  'fs/promises',
+  'http',
+  'http2',
+  'https',
+  'module',
+  'net',
+  'os',
+  'path',
+  'perf_hooks',
+  'process',
+  'readline',
+  'stream',
+  'timers',
+  'tls',
+  'url',
+  'util',
+  'v8',
+  'vm',
+  'worker_threads',
+  'zlib',
 ];
 
 /**
  * The layers of src/, lowest first: a folder may import from the folders before it, never from
  * those after it (docs/ARCHITECTURE.md). Each layer is one folder.
  */
-export const LAYERS = ['errors', 'config', 'telemetry', 'values', 'cypher', 'topology', 'cache', 'limits', 'transport', 'routing', 'policy', 'federation', 'graphql', 'http', 'adapters'];
+export const LAYERS = [
+  'errors',
+  'config',
+  'telemetry',
+  'values',
+  'cypher',
+  'topology',
+  'cache',
+  'limits',
+  'transport',
+  'routing',
+  'policy',
+  'federation',
+  'graphql',
+  'http',
+  'adapters',
+];
 
 function layerRules() {
   // workerd (nodejs_compat) has AsyncLocalStorage: the Worker adapter binds each request's I/O to its async context with it
@@ -47,10 +90,26 @@ export default tseslint.config(
   {
     languageOptions: {
       globals: {
-        console: 'readonly', fetch: 'readonly', Request: 'readonly', Response: 'readonly', Headers: 'readonly', URL: 'readonly',
-        AbortSignal: 'readonly', AbortController: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', crypto: 'readonly',
-        setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', btoa: 'readonly', atob: 'readonly',
-        Intl: 'readonly', structuredClone: 'readonly', queueMicrotask: 'readonly',
+        console: 'readonly',
+        fetch: 'readonly',
+        Request: 'readonly',
+        Response: 'readonly',
+        Headers: 'readonly',
+        URL: 'readonly',
+        AbortSignal: 'readonly',
+        AbortController: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        crypto: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        btoa: 'readonly',
+        atob: 'readonly',
+        Intl: 'readonly',
+        structuredClone: 'readonly',
+        queueMicrotask: 'readonly',
       },
     },
     rules: {

@@ -83,7 +83,16 @@ function cpuMs(pid: number): number {
 
 /** bundles an entry to plain JS (as deployed), so neither server pays for on-the-fly TypeScript */
 async function bundle(entry: string, out: string): Promise<string> {
-  await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: out, logLevel: 'silent' });
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    outfile: out,
+    logLevel: 'silent',
+  });
   return out;
 }
 
@@ -146,7 +155,10 @@ async function redisCommands(url: string): Promise<number> {
 async function main(): Promise<void> {
   const log = (s: string) => process.stdout.write(s + '\n');
   log(`bench: ${SECONDS}s per run, ${CONNECTIONS} concurrent connections, ${WORKLOADS.length} workloads`);
-  const [sandbox, redis] = await Promise.all([startSandbox({ password: PASSWORD, instances: [{ name: 'bench' }, { name: 'f2' }, { name: 'f3' }, { name: 'f4' }] }), startRedis()]);
+  const [sandbox, redis] = await Promise.all([
+    startSandbox({ password: PASSWORD, instances: [{ name: 'bench' }, { name: 'f2' }, { name: 'f3' }, { name: 'f4' }] }),
+    startRedis(),
+  ]);
   const fanInstances = ['bench', 'f2', 'f3', 'f4'].map((n) => sandbox.instances[n]!);
   const inst = sandbox.instances.bench!;
   const children: ChildProcess[] = [];
@@ -167,7 +179,9 @@ async function main(): Promise<void> {
       defaultRegion: 'local',
       clusters: {
         c: { routers: [`neo4j://127.0.0.1:${inst.bolt}`], auth: { user: 'neo4j', passwordEnv: 'BENCH_NEO4J_PASSWORD' } },
-        ...Object.fromEntries(fanInstances.map((fi, i) => [`f${i}`, { routers: [`neo4j://127.0.0.1:${fi.bolt}`], auth: { user: 'neo4j', passwordEnv: 'BENCH_NEO4J_PASSWORD' } }])),
+        ...Object.fromEntries(
+          fanInstances.map((fi, i) => [`f${i}`, { routers: [`neo4j://127.0.0.1:${fi.bolt}`], auth: { user: 'neo4j', passwordEnv: 'BENCH_NEO4J_PASSWORD' } }]),
+        ),
       },
       shards: {
         bench: { cluster: 'c', database: 'neo4j' },
@@ -217,13 +231,29 @@ async function main(): Promise<void> {
       const f = (x: number, d = 2) => x.toFixed(d);
       table([w.name, 'direct driver', f(direct.rps, 0), f(direct.p50), f(direct.p99), String(direct.errors), '', '1.00', '', '']);
       table([w.name, 'thin proxy', f(prox.rps, 0), f(prox.p50), f(prox.p99), String(prox.errors), '1.00', f(prox.rps / direct.rps), '0', f(proxyCpu, 0)]);
-      table([w.name, 'gateway', f(gate.rps, 0), f(gate.p50), f(gate.p99), String(gate.errors), f(gate.rps / prox.rps), f(gate.rps / direct.rps), f(gate.p50 - prox.p50), f(gwCpu, 0)]);
-      log(`  ${w.name}: gateway ${f(gate.rps, 0)} req/s (${f(gate.rps / prox.rps)}x proxy), redis commands during the measured gateway run: ${redisAfter - redisMid}`);
+      table([
+        w.name,
+        'gateway',
+        f(gate.rps, 0),
+        f(gate.p50),
+        f(gate.p99),
+        String(gate.errors),
+        f(gate.rps / prox.rps),
+        f(gate.rps / direct.rps),
+        f(gate.p50 - prox.p50),
+        f(gwCpu, 0),
+      ]);
+      log(
+        `  ${w.name}: gateway ${f(gate.rps, 0)} req/s (${f(gate.rps / prox.rps)}x proxy), redis commands during the measured gateway run: ${redisAfter - redisMid}`,
+      );
     }
     const redisTotal = (await redisCommands(redis.url)) - redisBefore;
 
     // added latency without queueing: one request at a time
-    const lrows: string[] = ['| workload | direct p50 ms | proxy p50 ms | gateway p50 ms | gateway added vs proxy (ms) | gateway added vs direct (ms) |', '| --- | ---: | ---: | ---: | ---: | ---: |'];
+    const lrows: string[] = [
+      '| workload | direct p50 ms | proxy p50 ms | gateway p50 ms | gateway added vs proxy (ms) | gateway added vs direct (ms) |',
+      '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ];
     const seqDriver = neo4j.driver(inst.boltUri, neo4j.auth.basic('neo4j', PASSWORD));
     for (const w of process.env.BENCH_ONLY === 'fanout' ? [] : WORKLOADS.slice(0, 2)) {
       const st = w.steps[0]!;
@@ -243,7 +273,9 @@ async function main(): Promise<void> {
       }, 1000);
       const p = await sequentialLatency(post(proxyUrl, {}), 1000);
       const g = await sequentialLatency(post(gwUrl, { authorization: `Bearer ${KEY}` }), 1000);
-      lrows.push(`| ${w.name} | ${d.p50.toFixed(3)} | ${p.p50.toFixed(3)} | ${g.p50.toFixed(3)} | ${(g.p50 - p.p50).toFixed(3)} | ${(g.p50 - d.p50).toFixed(3)} |`);
+      lrows.push(
+        `| ${w.name} | ${d.p50.toFixed(3)} | ${p.p50.toFixed(3)} | ${g.p50.toFixed(3)} | ${(g.p50 - p.p50).toFixed(3)} | ${(g.p50 - d.p50).toFixed(3)} |`,
+      );
     }
     await seqDriver.close();
 
@@ -251,10 +283,17 @@ async function main(): Promise<void> {
     // asks the shards one after another (sequential requests, p50 of 200)
     // a light statement (index seek of 100 users): the gateway's fan-out, not Neo4j's CPU, is measured
     const FAN_Q = { statement: 'MATCH (u:User) WHERE u.id < 100 RETURN u.id % 10 AS k, count(*) AS c ORDER BY k', accessMode: 'READ' };
-    const fanRows: string[] = ['| shards | fan-out p50 ms | slowest single shard p50 ms | fan-out / slowest | one-after-another p50 ms | one-after-another / fan-out |', '| ---: | ---: | ---: | ---: | ---: | ---: |'];
+    const fanRows: string[] = [
+      '| shards | fan-out p50 ms | slowest single shard p50 ms | fan-out / slowest | one-after-another p50 ms | one-after-another / fan-out |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: |',
+    ];
     const gwBase = `http://127.0.0.1:${gw.line.port as number}/db/`;
     const postTo = (db: string) => async () => {
-      const r = await fetch(gwBase + db + '/query/v2', { method: 'POST', body: JSON.stringify(FAN_Q), headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` } });
+      const r = await fetch(gwBase + db + '/query/v2', {
+        method: 'POST',
+        body: JSON.stringify(FAN_Q),
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      });
       await r.arrayBuffer();
       if (r.status !== 202) throw new Error(`status ${r.status}`);
     };
@@ -267,7 +306,9 @@ async function main(): Promise<void> {
       const oneByOne = await sequentialLatency(async () => {
         for (const sh of shards) await postTo(sh)();
       }, 200);
-      fanRows.push(`| ${n} | ${fan.p50.toFixed(2)} | ${slowest.toFixed(2)} | ${(fan.p50 / slowest).toFixed(2)} | ${oneByOne.p50.toFixed(2)} | ${(oneByOne.p50 / fan.p50).toFixed(2)} |`);
+      fanRows.push(
+        `| ${n} | ${fan.p50.toFixed(2)} | ${slowest.toFixed(2)} | ${(fan.p50 / slowest).toFixed(2)} | ${oneByOne.p50.toFixed(2)} | ${(oneByOne.p50 / fan.p50).toFixed(2)} |`,
+      );
     }
     log('');
     log(rows.join('\n'));
@@ -281,7 +322,15 @@ async function main(): Promise<void> {
     log(`gateway peak RSS: ${peakRssMiB(gw.child.pid!).toFixed(1)} MiB; thin proxy peak RSS: ${peakRssMiB(proxy.child.pid!).toFixed(1)} MiB`);
     log(`Redis commands per gateway request (measured runs, warm routing cache): ${(redisTotal / Math.max(1, gwRequests)).toFixed(4)}`);
   } finally {
-    await Promise.all(children.map((c) => new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); })));
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise((r) => {
+            c.once('exit', r);
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
     await redis.stop();
     await sandbox.stop();
   }

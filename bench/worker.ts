@@ -25,7 +25,13 @@ async function main(): Promise<void> {
   const topology = {
     regions: { local: { lat: 0, lon: 0 } },
     defaultRegion: 'local',
-    clusters: { c: { routers: [`neo4j://127.0.0.1:${inst.bolt}`], auth: { user: 'neo4j', passwordEnv: 'NEO4J_PASSWORD_C' }, members: { [`127.0.0.1:${inst.bolt}`]: { region: 'local', http: inst.httpUri } } } },
+    clusters: {
+      c: {
+        routers: [`neo4j://127.0.0.1:${inst.bolt}`],
+        auth: { user: 'neo4j', passwordEnv: 'NEO4J_PASSWORD_C' },
+        members: { [`127.0.0.1:${inst.bolt}`]: { region: 'local', http: inst.httpUri } },
+      },
+    },
     shards: { s: { cluster: 'c', database: 'neo4j' } },
     apiKeys: [{ id: 'bench', sha256: createHash('sha256').update(KEY).digest('hex'), databases: ['*'] }],
   };
@@ -66,10 +72,16 @@ async function main(): Promise<void> {
       rows.push(`| ${name} | ${l.p50.toFixed(2)} | ${l.p99.toFixed(2)} |`);
     }
     const httpDirect = await latency(async () => {
-      const r = await fetch(`${inst.httpUri}/db/neo4j/query/v2`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Basic ${btoa(`neo4j:${PASSWORD}`)}` } });
+      const r = await fetch(`${inst.httpUri}/db/neo4j/query/v2`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', authorization: `Basic ${btoa(`neo4j:${PASSWORD}`)}` },
+      });
       await r.arrayBuffer();
     });
-    rows.push(`| Neo4j's Query API called directly (what the fetch transport does per statement) | ${httpDirect.p50.toFixed(2)} | ${httpDirect.p99.toFixed(2)} |`);
+    rows.push(
+      `| Neo4j's Query API called directly (what the fetch transport does per statement) | ${httpDirect.p50.toFixed(2)} | ${httpDirect.p99.toFixed(2)} |`,
+    );
     log(`single-shard read (RETURN 1), ${N} sequential requests after 30 warm-up, loopback:`);
     log(rows.join('\n'));
   } finally {

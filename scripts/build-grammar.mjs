@@ -17,7 +17,9 @@ const generated = path.join(pkgDir, 'dist/esm/project/language-support/src/gener
 
 const fresh = (() => {
   try {
-    return statSync(out).mtimeMs > statSync(path.join(pkgDir, 'package.json')).mtimeMs && statSync(out).mtimeMs > statSync(fileURLToPath(import.meta.url)).mtimeMs;
+    return (
+      statSync(out).mtimeMs > statSync(path.join(pkgDir, 'package.json')).mtimeMs && statSync(out).mtimeMs > statSync(fileURLToPath(import.meta.url)).mtimeMs
+    );
   } catch {
     return false;
   }

@@ -18,13 +18,24 @@ const DEMO_DATA: Record<string, { statement: string; parameters: Record<string, 
     statement:
       'UNWIND $users AS u CREATE (:User {id: u.id, name: u.name, region: "us", joined: date(u.joined)}) WITH count(*) AS created ' +
       'MATCH (a:User {id: "us-1"}), (b:User {id: "us-2"}) CREATE (a)-[:FOLLOWS {since: 2021}]->(b) RETURN created',
-    parameters: { users: [{ id: 'us-1', name: 'Ada', joined: '2021-03-01' }, { id: 'us-2', name: 'Grace', joined: '2022-07-15' }, { id: 'us-3', name: 'Linus', joined: '2023-01-09' }] },
+    parameters: {
+      users: [
+        { id: 'us-1', name: 'Ada', joined: '2021-03-01' },
+        { id: 'us-2', name: 'Grace', joined: '2022-07-15' },
+        { id: 'us-3', name: 'Linus', joined: '2023-01-09' },
+      ],
+    },
   },
   'users-eu': {
     statement:
       'UNWIND $users AS u CREATE (:User {id: u.id, name: u.name, region: "eu", joined: date(u.joined)}) WITH count(*) AS created ' +
       'MATCH (a:User {id: "eu-1"}), (b:User {id: "eu-2"}) CREATE (a)-[:FOLLOWS {since: 2020}]->(b) RETURN created',
-    parameters: { users: [{ id: 'eu-1', name: 'Ines', joined: '2020-05-20' }, { id: 'eu-2', name: 'Jonas', joined: '2021-11-02' }] },
+    parameters: {
+      users: [
+        { id: 'eu-1', name: 'Ines', joined: '2020-05-20' },
+        { id: 'eu-2', name: 'Jonas', joined: '2021-11-02' },
+      ],
+    },
   },
 };
 
@@ -63,7 +74,12 @@ async function main(): Promise<void> {
   log(`sandbox ready in ${(sandbox.startMs / 1000).toFixed(1)} s`);
 
   // short log lines for a terminal unless LOG_FORMAT says otherwise
-  const env: Record<string, string | undefined> = { NEO4J_PASSWORD_C_US: DEFAULT_PASSWORD, NEO4J_PASSWORD_C_EU: DEFAULT_PASSWORD, LOG_FORMAT: 'pretty', ...process.env };
+  const env: Record<string, string | undefined> = {
+    NEO4J_PASSWORD_C_US: DEFAULT_PASSWORD,
+    NEO4J_PASSWORD_C_EU: DEFAULT_PASSWORD,
+    LOG_FORMAT: 'pretty',
+    ...process.env,
+  };
   // the fleet secret (needed with Redis): a random one for this run when none is set
   const secretName = topology.secrets.fleetSecretEnv;
   const generatedSecret = !env[secretName];

@@ -59,19 +59,22 @@ function isUpToDate() {
   } catch {
     return false;
   }
-  const inputs = Math.max(
-    newestMtime(path.join(SANDBOX_DIR, 'pom.xml')),
-    newestMtime(path.join(SANDBOX_DIR, 'src')),
-  );
+  const inputs = Math.max(newestMtime(path.join(SANDBOX_DIR, 'pom.xml')), newestMtime(path.join(SANDBOX_DIR, 'src')));
   return stamp > inputs;
 }
 
 function runMaven(log) {
   const mvn = process.env.MVN || 'mvn';
   const args = [
-    '-q', '-B', '-Dstyle.color=never', '-f', path.join(SANDBOX_DIR, 'pom.xml'),
-    'package', '-DskipTests',
-    'dependency:build-classpath', `-Dmdep.outputFile=${CLASSPATH_FILE}`,
+    '-q',
+    '-B',
+    '-Dstyle.color=never',
+    '-f',
+    path.join(SANDBOX_DIR, 'pom.xml'),
+    'package',
+    '-DskipTests',
+    'dependency:build-classpath',
+    `-Dmdep.outputFile=${CLASSPATH_FILE}`,
   ];
   log(`[sandbox] building: ${mvn} ${args.join(' ')}\n`);
   return new Promise((resolve, reject) => {
@@ -176,7 +179,9 @@ export async function startSandbox(spec, options = {}) {
 
   const pending = []; // FIFO of { resolve, reject } for control commands
   let onReady;
-  const readyPromise = new Promise((resolve, reject) => { onReady = { resolve, reject }; });
+  const readyPromise = new Promise((resolve, reject) => {
+    onReady = { resolve, reject };
+  });
   let ready = false;
 
   const outLines = readline.createInterface({ input: child.stdout });
@@ -208,7 +213,9 @@ export async function startSandbox(spec, options = {}) {
   const timer = setTimeout(() => {
     if (!ready) {
       ready = true;
-      try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
       onReady.reject(new Error(`sandbox not ready after ${timeoutMs} ms\n--- stderr tail ---\n${tail()}`));
     }
   }, timeoutMs);
@@ -217,8 +224,14 @@ export async function startSandbox(spec, options = {}) {
     if (ready) return;
     ready = true;
     // SIGTERM: the launcher finishes any instance start in progress, stops everything, exits 0.
-    try { process.kill(-child.pid, 'SIGTERM'); } catch {}
-    const t = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, 60_000);
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {}
+    const t = setTimeout(() => {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+    }, 60_000);
     exited.then(() => clearTimeout(t));
     onReady.reject(Object.assign(new Error('sandbox start aborted'), { name: 'AbortError' }));
   };
@@ -252,7 +265,9 @@ export async function startSandbox(spec, options = {}) {
       stopping = (async () => {
         if (!exitInfo) child.stdin.end();
         const t = setTimeout(() => {
-          try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+          try {
+            process.kill(-child.pid, 'SIGKILL');
+          } catch {}
         }, graceMs);
         const info = await exited;
         clearTimeout(t);
@@ -284,7 +299,10 @@ function parseCli(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--instances') {
-      const names = (argv[++i] || '').split(',').map((s) => s.trim()).filter(Boolean);
+      const names = (argv[++i] || '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       spec = { ...(spec || {}), instances: names.map((name) => ({ name })) };
     } else if (a === '--password') {
       password = argv[++i];

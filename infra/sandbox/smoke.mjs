@@ -31,7 +31,11 @@ async function query(inst, statement, { password = PASSWORD, db = 'neo4j', extra
   });
   const text = await res.text();
   let body;
-  try { body = JSON.parse(text); } catch { body = text; }
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = text;
+  }
   return { status: res.status, body };
 }
 
@@ -66,7 +70,10 @@ function wsFrame(payload) {
 function boltHello(port, password, { websocket = false } = {}) {
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, '127.0.0.1');
-    const timer = setTimeout(() => { sock.destroy(); reject(new Error('bolt timeout')); }, 10_000);
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error('bolt timeout'));
+    }, 10_000);
     let buf = Buffer.alloc(0);
     let stage = websocket ? 'upgrade' : 'version';
     let version = null;
@@ -79,7 +86,11 @@ function boltHello(port, password, { websocket = false } = {}) {
         if (wsBuf.length < 2) break;
         let len = wsBuf[1] & 0x7f;
         let off = 2;
-        if (len === 126) { if (wsBuf.length < 4) break; len = wsBuf.readUInt16BE(2); off = 4; }
+        if (len === 126) {
+          if (wsBuf.length < 4) break;
+          len = wsBuf.readUInt16BE(2);
+          off = 4;
+        }
         if (wsBuf.length < off + len) break;
         out = Buffer.concat([out, wsBuf.subarray(off, off + len)]);
         wsBuf = wsBuf.subarray(off + len);
@@ -88,8 +99,10 @@ function boltHello(port, password, { websocket = false } = {}) {
     };
     sock.on('connect', () => {
       if (websocket) {
-        sock.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${crypto.randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+        sock.write(
+          `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+            `Sec-WebSocket-Key: ${crypto.randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        );
       } else {
         send(HANDSHAKE);
       }
@@ -100,7 +113,11 @@ function boltHello(port, password, { websocket = false } = {}) {
         const i = wsBuf.indexOf('\r\n\r\n');
         if (i < 0) return;
         const status = wsBuf.subarray(0, i).toString().split('\r\n')[0];
-        if (!status.includes(' 101 ')) { clearTimeout(timer); sock.destroy(); return reject(new Error(status)); }
+        if (!status.includes(' 101 ')) {
+          clearTimeout(timer);
+          sock.destroy();
+          return reject(new Error(status));
+        }
         wsBuf = wsBuf.subarray(i + 4);
         stage = 'version';
         send(HANDSHAKE);
@@ -124,7 +141,10 @@ function boltHello(port, password, { websocket = false } = {}) {
         resolve({ version, reply: sig === 0x70 ? 'SUCCESS' : sig === 0x7f ? 'FAILURE' : `0x${sig.toString(16)}` });
       }
     });
-    sock.on('error', (e) => { clearTimeout(timer); reject(e); });
+    sock.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
   });
 }
 
@@ -159,7 +179,11 @@ async function main() {
 
     c = await sb.command({ cmd: 'stop', name: 'a' });
     let down = false;
-    try { await query(a, 'RETURN 1'); } catch { down = true; }
+    try {
+      await query(a, 'RETURN 1');
+    } catch {
+      down = true;
+    }
     check('stop closes the ports', c.ok && down, JSON.stringify(c));
     c = await sb.command({ cmd: 'start', name: 'a' });
     r = await query(a, 'RETURN 1 AS x');

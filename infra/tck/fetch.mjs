@@ -89,7 +89,11 @@ async function download(log) {
   try {
     const dir = fs.mkdtempSync(path.join(TARGET, 'mvn-'));
     try {
-      await run(process.env.MVN || 'mvn', ['-q', '-B', 'dependency:copy', `-Dartifact=${TCK_GROUP}:${TCK_ARTIFACT}:${TCK_VERSION}`, `-DoutputDirectory=${dir}`], TARGET);
+      await run(
+        process.env.MVN || 'mvn',
+        ['-q', '-B', 'dependency:copy', `-Dartifact=${TCK_GROUP}:${TCK_ARTIFACT}:${TCK_VERSION}`, `-DoutputDirectory=${dir}`],
+        TARGET,
+      );
       return acceptJar(path.join(dir, JAR_NAME), 'mvn dependency:copy', log);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -46,7 +46,11 @@ export function rateLeaseKeys(key: string): { bucket: string; instances: string 
 }
 
 /** runs one exchange; a failed or timed-out call rejects (the cache then answers null) */
-export async function exchangeRateLease(client: Redis | Cluster, keys: { bucket: string; instances: string }, request: RateLeaseRequest): Promise<RateLeaseGrant> {
+export async function exchangeRateLease(
+  client: Redis | Cluster,
+  keys: { bucket: string; instances: string },
+  request: RateLeaseRequest,
+): Promise<RateLeaseGrant> {
   const reply = (await client.eval(
     RATE_LEASE_SCRIPT,
     2,

@@ -6,8 +6,7 @@ import type { ClusterOptions } from 'ioredis';
 
 /** how to reach Redis, read from the URL(s): one server, or Redis Cluster seeds */
 export type RedisTarget =
-  | { kind: 'single'; url: string }
-  | { kind: 'cluster'; nodes: { host: string; port: number }[]; username?: string; password?: string; tls: boolean };
+  { kind: 'single'; url: string } | { kind: 'cluster'; nodes: { host: string; port: number }[]; username?: string; password?: string; tls: boolean };
 
 /**
  * Reads `redis://` / `rediss://` URLs. Several, comma-separated (or `cluster`), are Redis Cluster
@@ -15,7 +14,10 @@ export type RedisTarget =
  * apply to every node of the cluster.
  */
 export function redisTarget(url: string, cluster = false): RedisTarget {
-  const urls = url.split(',').map((u) => u.trim()).filter(Boolean);
+  const urls = url
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
   if (!cluster && urls.length <= 1) return { kind: 'single', url: urls[0] ?? url };
   const seeds = urls.map((u) => {
     let p: URL;
@@ -47,7 +49,10 @@ export function redisTarget(url: string, cluster = false): RedisTarget {
 }
 
 /** ioredis Cluster options for a target: credentials and TLS reach every node through redisOptions */
-export function clusterOptions(target: Extract<RedisTarget, { kind: 'cluster' }>, common: { keyPrefix: string; commandTimeout: number; lazyConnect: boolean }): ClusterOptions {
+export function clusterOptions(
+  target: Extract<RedisTarget, { kind: 'cluster' }>,
+  common: { keyPrefix: string; commandTimeout: number; lazyConnect: boolean },
+): ClusterOptions {
   return {
     keyPrefix: common.keyPrefix,
     enableOfflineQueue: false,

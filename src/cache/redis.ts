@@ -143,7 +143,10 @@ export class RedisCache implements Cache {
 
   async unlock(key: string, token: string): Promise<void> {
     // compare-and-delete, so a lock that expired and was taken by another instance stays theirs
-    await this.guard(() => this.client.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, key, token), 0);
+    await this.guard(
+      () => this.client.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, key, token),
+      0,
+    );
   }
 
   async publish(channel: string, message: string): Promise<void> {

@@ -24,6 +24,7 @@ export function resolveFleetSecret(topology: Topology, lookup: (name: string) =>
     if (requiredBy.length === 0) return undefined;
     throw new ConfigError([`${where}: the fleet secret ${name} is not set; it is required because ${requiredBy.join(' and ')}: ${advice}`]);
   }
-  if (value.length < FLEET_SECRET_MIN_LENGTH) throw new ConfigError([`${where}: the fleet secret ${name} is shorter than ${FLEET_SECRET_MIN_LENGTH} characters: ${advice}`]);
+  if (value.length < FLEET_SECRET_MIN_LENGTH)
+    throw new ConfigError([`${where}: the fleet secret ${name} is shorter than ${FLEET_SECRET_MIN_LENGTH} characters: ${advice}`]);
   return value;
 }

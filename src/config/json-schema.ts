@@ -8,7 +8,8 @@ export function topologyJsonSchema(): Record<string, unknown> {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: 'topology.schema.json',
     title: 'neo4j-edge-gateway topology',
-    description: 'Regions, Neo4j clusters, shards, composites, cache and API keys of a neo4j-edge-gateway deployment. Cross-references (a shard naming a cluster, ...) are checked by the gateway at load time.',
+    description:
+      'Regions, Neo4j clusters, shards, composites, cache and API keys of a neo4j-edge-gateway deployment. Cross-references (a shard naming a cluster, ...) are checked by the gateway at load time.',
     ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== '$schema')),
   };
 }

@@ -62,7 +62,10 @@ export function checkCrossReferences(t: CrossReferenced, issue: (path: (string |
   });
   const usable = Math.floor(t.limits.memberPoolSize * (1 - t.limits.memberPoolReserve));
   if (t.limits.maxOpenTransactions > usable) {
-    issue(['limits', 'maxOpenTransactions'], `must be at most ${usable} (memberPoolSize ${t.limits.memberPoolSize} less the memberPoolReserve share), so explicit transactions never take every connection to a member`);
+    issue(
+      ['limits', 'maxOpenTransactions'],
+      `must be at most ${usable} (memberPoolSize ${t.limits.memberPoolSize} less the memberPoolReserve share), so explicit transactions never take every connection to a member`,
+    );
   }
   if (t.limits.maxOpenTransactionsPerKey > t.limits.maxOpenTransactions) issue(['limits', 'maxOpenTransactionsPerKey'], 'must not exceed maxOpenTransactions');
   const ids = t.apiKeys.map((k) => k.id);

@@ -26,14 +26,13 @@ export const ClusterSchema = z
     auth: z
       .object({
         user: z.string().min(1).describe('Neo4j user the gateway connects as.'),
-        passwordEnv: envName.describe('Name of the environment variable (or Worker secret) that holds the password. The password itself never appears in the file.'),
+        passwordEnv: envName.describe(
+          'Name of the environment variable (or Worker secret) that holds the password. The password itself never appears in the file.',
+        ),
       })
       .strict(),
     region: name.optional().describe('Region of members not listed in "members" (default: defaultRegion).'),
-    members: z
-      .record(hostPort, MemberSchema)
-      .default({})
-      .describe('Known members by their advertised Bolt address "host:port": their region and HTTP URL.'),
+    members: z.record(hostPort, MemberSchema).default({}).describe('Known members by their advertised Bolt address "host:port": their region and HTTP URL.'),
     routingContext: z
       .record(z.string(), z.string())
       .default({})
@@ -61,7 +60,7 @@ export const ShardKeySchema = z
         strategy: z.literal('hash'),
       })
       .strict()
-      .describe('Consistent hashing of the key over the composite\'s shards.'),
+      .describe("Consistent hashing of the key over the composite's shards."),
     z
       .object({
         strategy: z.literal('range'),

@@ -8,9 +8,7 @@ export const name = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, 'must start with a letter and contain only letters, digits, "_" and "-" (at most 63 characters)');
 
-export const hostPort = z
-  .string()
-  .regex(/^[^\s:/]+:\d{1,5}$/, 'must be "host:port"');
+export const hostPort = z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be "host:port"');
 
 export const boltUrl = z
   .string()
@@ -18,8 +16,6 @@ export const boltUrl = z
 
 export const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL');
 
-export const envName = z
-  .string()
-  .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name (A-Z, 0-9, _)');
+export const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name (A-Z, 0-9, _)');
 
 export const positiveInt = () => z.number().int().positive();

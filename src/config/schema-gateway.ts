@@ -34,8 +34,17 @@ export const AuthSchema = z
 /** How clients reach the gateway, and which proxies are believed. */
 export const HttpSchema = z
   .object({
-    publicUrl: z.string().regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'must be an http:// or https:// URL').optional().describe('The URL clients reach the gateway at (discovery document). Absent: the request\'s own URL, with X-Forwarded-Host/-Proto honoured only from trustedProxies.'),
-    trustedProxies: z.array(z.string().min(1)).default([]).describe('Addresses (IPv4/IPv6, or CIDR ranges) of proxies whose X-Forwarded-* headers are believed.'),
+    publicUrl: z
+      .string()
+      .regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'must be an http:// or https:// URL')
+      .optional()
+      .describe(
+        "The URL clients reach the gateway at (discovery document). Absent: the request's own URL, with X-Forwarded-Host/-Proto honoured only from trustedProxies.",
+      ),
+    trustedProxies: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Addresses (IPv4/IPv6, or CIDR ranges) of proxies whose X-Forwarded-* headers are believed.'),
   })
   .strict()
   .default({ trustedProxies: [] });
@@ -43,7 +52,11 @@ export const HttpSchema = z
 /** Where the fleet secret is read from. */
 export const SecretsSchema = z
   .object({
-    fleetSecretEnv: envName.default('GATEWAY_SECRET').describe('Environment variable (or Worker secret) holding the fleet secret: it signs transaction ids and authenticates routing tables in Redis. Required (at least 32 characters) whenever Redis or Neo4j-held transactions are used.'),
+    fleetSecretEnv: envName
+      .default('GATEWAY_SECRET')
+      .describe(
+        'Environment variable (or Worker secret) holding the fleet secret: it signs transaction ids and authenticates routing tables in Redis. Required (at least 32 characters) whenever Redis or Neo4j-held transactions are used.',
+      ),
   })
   .strict()
   .default({ fleetSecretEnv: 'GATEWAY_SECRET' });
@@ -62,11 +75,17 @@ export const CorsSchema = z
 /** The GraphQL endpoint: its SDL files and its operation limits. */
 export const GraphqlSchema = z
   .object({
-    schema: z.array(z.string().min(1)).default([]).describe('GraphQL SDL files (paths relative to the topology file) with @cypher fields; none: /graphql is off.'),
+    schema: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('GraphQL SDL files (paths relative to the topology file) with @cypher fields; none: /graphql is off.'),
     maxDepth: z.number().int().positive().default(8).describe('Deepest selection a GraphQL operation may have.'),
     maxAliases: z.number().int().nonnegative().default(20).describe('Most aliased fields in one operation.'),
     maxCost: z.number().int().positive().default(100).describe('Most cost per operation: each @cypher field costs the number of shards its database spans.'),
-    persistedDocuments: z.record(z.string().regex(/^[0-9a-f]{64}$/, 'must be the hex SHA-256 of the document'), z.string()).optional().describe('Allow-list of operations by SHA-256; with it, only these documents run.'),
+    persistedDocuments: z
+      .record(z.string().regex(/^[0-9a-f]{64}$/, 'must be the hex SHA-256 of the document'), z.string())
+      .optional()
+      .describe('Allow-list of operations by SHA-256; with it, only these documents run.'),
     graphiql: z.boolean().default(true).describe('Serve GraphiQL at GET /graphql (turn off in production).'),
   })
   .strict()
@@ -80,8 +99,10 @@ export const RoutingSchema = z
     drainedShards: z
       .array(name)
       .default([])
-      .describe('Shards drained for maintenance (a restore): every statement for them, alone or in a fan-out, answers 503 ShardDrained with Retry-After; nothing is sent to their cluster.'),
-    drainRetryAfterSeconds: z.number().int().positive().default(60).describe('Retry-After of a drained shard\'s 503.'),
+      .describe(
+        'Shards drained for maintenance (a restore): every statement for them, alone or in a fan-out, answers 503 ShardDrained with Retry-After; nothing is sent to their cluster.',
+      ),
+    drainRetryAfterSeconds: z.number().int().positive().default(60).describe("Retry-After of a drained shard's 503."),
   })
   .strict()
   .default({ strictRegionPin: false, maxRoutingTableTtlSeconds: 300, drainedShards: [], drainRetryAfterSeconds: 60 });
@@ -90,16 +111,23 @@ export const RoutingSchema = z
 export const ObservabilitySchema = z
   .object({
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Least severe log lines written (Node: LOG_LEVEL overrides).'),
-    logFormat: z.enum(['json', 'pretty']).default('json').describe('json: one JSON object per line; pretty: short lines for a terminal (Node: LOG_FORMAT overrides).'),
+    logFormat: z
+      .enum(['json', 'pretty'])
+      .default('json')
+      .describe('json: one JSON object per line; pretty: short lines for a terminal (Node: LOG_FORMAT overrides).'),
     logParameters: z
       .boolean()
       .default(false)
-      .describe('Debugging only: request log lines carry the statement and its parameter values. Off (the default): no statement text, parameter value, key or secret is ever logged.'),
+      .describe(
+        'Debugging only: request log lines carry the statement and its parameter values. Off (the default): no statement text, parameter value, key or secret is ever logged.',
+      ),
     otlpEndpoint: z
       .string()
       .regex(/^https?:\/\//, 'must be an http:// or https:// URL')
       .optional()
-      .describe('Node: export spans by OTLP/HTTP to this collector URL (e.g. http://otel-collector:4318/v1/traces). Absent: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT, else no spans leave the process.'),
+      .describe(
+        'Node: export spans by OTLP/HTTP to this collector URL (e.g. http://otel-collector:4318/v1/traces). Absent: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT, else no spans leave the process.',
+      ),
     serviceName: z.string().min(1).default('neo4j-edge-gateway').describe('service.name of exported spans.'),
   })
   .strict()

@@ -44,11 +44,10 @@ export const ApiKeySchema = z
         'must be "sha256:<salt>:<hex of sha256(salt + key)>" or "pbkdf2-sha256:<iterations>:<salt>:<hex>"',
       )
       .optional()
-      .describe('Salted hash of the API key (give this or sha256). "sha256:<salt>:<hex>": SALT=$(openssl rand -hex 16); printf %s "$SALT$KEY" | sha256sum. "pbkdf2-sha256:<iterations>:<salt>:<hex>" (PBKDF2-HMAC-SHA256, 32 bytes): python3 -c \'import hashlib,sys;print(hashlib.pbkdf2_hmac("sha256",sys.argv[1].encode(),sys.argv[2].encode(),int(sys.argv[3])).hex())\' "$KEY" "$SALT" 100000. Salt: any characters but ":" and whitespace; Workers allow at most 100000 iterations.'),
-    databases: z
-      .array(z.string().min(1))
-      .min(1)
-      .describe('Shards and composites this key may use; "*" for all.'),
+      .describe(
+        'Salted hash of the API key (give this or sha256). "sha256:<salt>:<hex>": SALT=$(openssl rand -hex 16); printf %s "$SALT$KEY" | sha256sum. "pbkdf2-sha256:<iterations>:<salt>:<hex>" (PBKDF2-HMAC-SHA256, 32 bytes): python3 -c \'import hashlib,sys;print(hashlib.pbkdf2_hmac("sha256",sys.argv[1].encode(),sys.argv[2].encode(),int(sys.argv[3])).hex())\' "$KEY" "$SALT" 100000. Salt: any characters but ":" and whitespace; Workers allow at most 100000 iterations.',
+      ),
+    databases: z.array(z.string().min(1)).min(1).describe('Shards and composites this key may use; "*" for all.'),
     modes: z
       .array(z.enum(['READ', 'WRITE']))
       .min(1)
@@ -57,7 +56,9 @@ export const ApiKeySchema = z
     allow: z
       .array(capability)
       .default([])
-      .describe('Capabilities beyond reading and writing data: "schema", "show", "terminate", "loadCsv", "impersonate", "admin", "procedures:<pattern>". Default: none.'),
+      .describe(
+        'Capabilities beyond reading and writing data: "schema", "show", "terminate", "loadCsv", "impersonate", "admin", "procedures:<pattern>". Default: none.',
+      ),
     limits: KeyLimitsSchema.optional().describe('Per-key overrides of the global limits.'),
   })
   .strict()

@@ -9,7 +9,11 @@ import { positiveInt } from './schema-formats.js';
 export const KeyLimitsSchema = z
   .object({
     maxConcurrent: positiveInt().optional().describe('Requests this key may have running at once on one instance (429 past it).'),
-    requestsPerSecond: z.number().positive().optional().describe('Fleet-wide rate limit of this key (all instances together; 429 with Retry-After past it). Absent: no rate limit.'),
+    requestsPerSecond: z
+      .number()
+      .positive()
+      .optional()
+      .describe('Fleet-wide rate limit of this key (all instances together; 429 with Retry-After past it). Absent: no rate limit.'),
     burst: positiveInt().optional().describe('Requests this key may send at once above its steady rate (default: one second of requestsPerSecond).'),
     maxOpenTransactions: positiveInt().optional().describe('Explicit transactions this key may hold open at once on one instance.'),
     maxResultBytes: positiveInt().optional().describe('Largest result this key may receive (bytes, measured while rows are converted).'),
@@ -22,21 +26,70 @@ export const LimitsSchema = z
   .object({
     maxBodyBytes: z.number().int().positive().default(1048576).describe('Largest request body accepted (bytes).'),
     maxRows: z.number().int().positive().default(100000).describe('Most rows a response may carry; more is an error, never a silent cut.'),
-    maxResultBytes: z.number().int().positive().default(33554432).describe('Largest result a response may carry (bytes, measured while rows are converted); past it the statement is stopped and the request fails (400 ResultTooLarge).'),
+    maxResultBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(33554432)
+      .describe(
+        'Largest result a response may carry (bytes, measured while rows are converted); past it the statement is stopped and the request fails (400 ResultTooLarge).',
+      ),
     queryTimeoutMs: z.number().int().positive().default(30000).describe('Transaction timeout sent to Neo4j.'),
     requestDeadlineMs: z.number().int().positive().default(60000).describe('Deadline for one request, retries included.'),
-    shardDeadlineMs: z.number().int().positive().optional().describe('Deadline for each shard of a fan-out (default: the request deadline). A shard past it fails (or is reported missing with x-gateway-partial: allow).'),
+    shardDeadlineMs: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        'Deadline for each shard of a fan-out (default: the request deadline). A shard past it fails (or is reported missing with x-gateway-partial: allow).',
+      ),
     transactionIdleMs: z.number().int().positive().default(30000).describe('Explicit transactions idle longer than this are rolled back.'),
-    maxStatementBytes: z.number().int().positive().default(65536).describe('Longest Cypher statement accepted (UTF-8 bytes); longer ones are refused (413) before they are parsed.'),
-    parseBudgetMs: z.number().int().positive().default(1000).describe('Most time the gateway spends parsing one statement; a statement that takes longer is refused (400 StatementTooComplex).'),
-    analysisCacheEntries: z.number().int().positive().default(5000).describe('Statements whose analysis (classification and composite plan) is kept, so a repeated statement is never parsed again.'),
-    analysisCacheBytes: z.number().int().positive().default(33554432).describe('Memory the analysis cache may use (bytes, estimated); the least recently used entries go first.'),
-    maxJsonDepth: z.number().int().positive().default(64).describe('Deepest nesting of arrays and objects in a request body (parameters included); deeper bodies are refused (400).'),
-    maxOpenTransactions: z.number().int().positive().default(64).describe('Explicit transactions open at once on one instance, all keys together (must stay below memberPoolSize minus the reserve).'),
+    maxStatementBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(65536)
+      .describe('Longest Cypher statement accepted (UTF-8 bytes); longer ones are refused (413) before they are parsed.'),
+    parseBudgetMs: z
+      .number()
+      .int()
+      .positive()
+      .default(1000)
+      .describe('Most time the gateway spends parsing one statement; a statement that takes longer is refused (400 StatementTooComplex).'),
+    analysisCacheEntries: z
+      .number()
+      .int()
+      .positive()
+      .default(5000)
+      .describe('Statements whose analysis (classification and composite plan) is kept, so a repeated statement is never parsed again.'),
+    analysisCacheBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(33554432)
+      .describe('Memory the analysis cache may use (bytes, estimated); the least recently used entries go first.'),
+    maxJsonDepth: z
+      .number()
+      .int()
+      .positive()
+      .default(64)
+      .describe('Deepest nesting of arrays and objects in a request body (parameters included); deeper bodies are refused (400).'),
+    maxOpenTransactions: z
+      .number()
+      .int()
+      .positive()
+      .default(64)
+      .describe('Explicit transactions open at once on one instance, all keys together (must stay below memberPoolSize minus the reserve).'),
     maxOpenTransactionsPerKey: z.number().int().positive().default(8).describe('Explicit transactions one key may hold open at once on one instance.'),
     maxConcurrentPerKey: z.number().int().positive().default(256).describe('Requests one key may have running at once on one instance (429 past it).'),
     memberPoolSize: z.number().int().positive().default(100).describe('Connections the gateway keeps to each cluster member at most.'),
-    memberPoolReserve: z.number().min(0).max(0.9).default(0.2).describe('Share of each member pool kept for auto-commit statements, routing and probes: explicit transactions never take it.'),
+    memberPoolReserve: z
+      .number()
+      .min(0)
+      .max(0.9)
+      .default(0.2)
+      .describe('Share of each member pool kept for auto-commit statements, routing and probes: explicit transactions never take it.'),
   })
   .strict()
   .default({

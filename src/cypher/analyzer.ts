@@ -12,7 +12,6 @@ import { loadGrammar, type GrammarLoader, type GrammarModule, type ParseNode } f
 import { parseCypher, type ParseFailure } from './parse.js';
 import type { Tree } from './tree.js';
 
-
 export interface AnalyzerLimits {
   /** longest statement accepted, UTF-8 bytes */
   maxStatementBytes: number;
@@ -101,7 +100,10 @@ export class StatementAnalyzer {
 
   private checkLength(text: string): void {
     if (text.length > this.limits.maxStatementBytes || (text.length * 3 > this.limits.maxStatementBytes && utf8Length(text) > this.limits.maxStatementBytes)) {
-      throw new GatewayError(Codes.StatementTooLarge, `The statement is longer than ${this.limits.maxStatementBytes} bytes, the most this gateway accepts (limits.maxStatementBytes).`);
+      throw new GatewayError(
+        Codes.StatementTooLarge,
+        `The statement is longer than ${this.limits.maxStatementBytes} bytes, the most this gateway accepts (limits.maxStatementBytes).`,
+      );
     }
   }
 
@@ -124,9 +126,15 @@ export class StatementAnalyzer {
       analysis = { ok: false, text, failure: parsed, attachments: {} };
     } else {
       const info = classify(parsed.tree, parsed.statement);
-      analysis = 'console' in info
-        ? { ok: false, text, failure: { ok: false, reason: 'console', message: 'Console commands (":param", ":use", ...) are not Cypher statements.' }, attachments: {} }
-        : { ok: true, text, info, attachments: {} };
+      analysis =
+        'console' in info
+          ? {
+              ok: false,
+              text,
+              failure: { ok: false, reason: 'console', message: 'Console commands (":param", ":use", ...) are not Cypher statements.' },
+              attachments: {},
+            }
+          : { ok: true, text, info, attachments: {} };
     }
     this.store(text, analysis);
     return analysis;
@@ -146,7 +154,8 @@ export class StatementAnalyzer {
 
   private store(text: string, analysis: Analysis): void {
     // the key and the classification: ~2 bytes per character, plus a fixed overhead per entry
-    const bytes = text.length * 2 + (analysis.ok ? 512 + 64 * (analysis.info.uses.length + analysis.info.procedures.length + analysis.info.parameters.length) : 256);
+    const bytes =
+      text.length * 2 + (analysis.ok ? 512 + 64 * (analysis.info.uses.length + analysis.info.procedures.length + analysis.info.parameters.length) : 256);
     this.cache.set(text, { analysis, bytes });
     this.bytes += bytes;
     this.evict();
@@ -168,4 +177,3 @@ export class StatementAnalyzer {
     return this.bytes;
   }
 }
-

@@ -13,7 +13,8 @@ import { nameParts, type Tree, unquote } from './tree.js';
 export type Need = 'schema' | 'show' | 'terminate' | 'admin' | 'loadCsv';
 
 /** the argument of graph.byName(...) */
-export type GraphNameArg = { kind: 'string'; value: string } | { kind: 'param'; name: string } | { kind: 'variable'; name: string } | { kind: 'other'; text: string };
+export type GraphNameArg =
+  { kind: 'string'; value: string } | { kind: 'param'; name: string } | { kind: 'variable'; name: string } | { kind: 'other'; text: string };
 
 /** a graph a USE clause names */
 export type GraphTarget = { kind: 'name'; parts: string[] } | { kind: 'byName'; arg: GraphNameArg } | { kind: 'other'; text: string };
@@ -53,14 +54,32 @@ export interface StatementInfo {
   parameters: string[];
 }
 
-const WRITE_CLAUSES: ReadonlySet<string> = new Set(['createClause', 'insertClause', 'deleteClause', 'setClause', 'removeClause', 'mergeClause', 'foreachClause']);
+const WRITE_CLAUSES: ReadonlySet<string> = new Set([
+  'createClause',
+  'insertClause',
+  'deleteClause',
+  'setClause',
+  'removeClause',
+  'mergeClause',
+  'foreachClause',
+]);
 
 const SCHEMA_COMMANDS: ReadonlySet<string> = new Set(['createConstraint', 'createIndex', 'dropConstraint', 'dropIndex']);
 const SHOW_COMMANDS: ReadonlySet<string> = new Set(['showIndexCommand', 'showConstraintCommand', 'showFunctions', 'showProcedures']);
 /** SHOW commands that reveal other keys' statements and parameters, or the server's configuration */
 const ADMIN_SHOW_COMMANDS: ReadonlySet<string> = new Set([
-  'showTransactions', 'showSettings', 'showAliases', 'showCurrentUser', 'showDatabase', 'showPrivileges', 'showRolePrivileges', 'showRoles', 'showServers',
-  'showSupportedPrivileges', 'showUserPrivileges', 'showUsers',
+  'showTransactions',
+  'showSettings',
+  'showAliases',
+  'showCurrentUser',
+  'showDatabase',
+  'showPrivileges',
+  'showRolePrivileges',
+  'showRoles',
+  'showServers',
+  'showSupportedPrivileges',
+  'showUserPrivileges',
+  'showUsers',
 ]);
 const ALL_COMMAND_PARTS: ReadonlySet<string> = new Set([...SCHEMA_COMMANDS, ...SHOW_COMMANDS, ...ADMIN_SHOW_COMMANDS, 'terminateCommand']);
 
@@ -73,7 +92,9 @@ function graphTarget(tree: Tree, ref: ParseNode): GraphTarget {
   if (inner) return graphTarget(tree, inner);
   const fn = tree.kid(ref, 'functionInvocation');
   if (fn) {
-    const name = nameParts(tree.text(tree.kid(fn, 'functionName')!)).join('.').toLowerCase();
+    const name = nameParts(tree.text(tree.kid(fn, 'functionName')!))
+      .join('.')
+      .toLowerCase();
     if (name !== 'graph.byname') return { kind: 'other', text: tree.text(ref) };
     const args = tree.kids(fn, 'functionArgument');
     if (args.length !== 1) return { kind: 'other', text: tree.text(ref) };
@@ -187,7 +208,8 @@ export function classify(tree: Tree, statementOrCommand: ParseNode): StatementIn
   // a command writes unless it only shows (SHOW ... [YIELD ...] [RETURN ...]: no TERMINATE combined with it)
   const kindRule = cmd ? tree.rule((cmd.children ?? []).find((c) => c.ruleIndex !== undefined && !tree.is(c, 'useClause'))) : undefined;
   const showsOnly = kindRule === 'showCommand' && !needs.has('terminate') && !needs.has('schema');
-  const writes = tree.findAny(body, WRITE_CLAUSES).length > 0 || (cmd !== undefined && !showsOnly && (needs.has('schema') || needs.has('admin') || needs.has('terminate')));
+  const writes =
+    tree.findAny(body, WRITE_CLAUSES).length > 0 || (cmd !== undefined && !showsOnly && (needs.has('schema') || needs.has('admin') || needs.has('terminate')));
   return {
     kind: cmd ? 'command' : 'query',
     explain,

@@ -73,7 +73,9 @@ export class ClauseWalker {
             this.bindYield(c, st);
             break;
           }
-          refuse(`CALL ${t.text(t.kid(c, 'procedureName')!)}(): procedures read or change each shard as a whole, so their results cannot be combined exactly; run it on one shard with USE ${this.target.name}.<shard>, or ${IDIOM_HINT}.`);
+          refuse(
+            `CALL ${t.text(t.kid(c, 'procedureName')!)}(): procedures read or change each shard as a whole, so their results cannot be combined exactly; run it on one shard with USE ${this.target.name}.<shard>, or ${IDIOM_HINT}.`,
+          );
         // eslint-disable-next-line no-fallthrough
         case 'withClause': {
           const outcome = this.with(part, c, st, mode, clauses.slice(i + 1));
@@ -100,7 +102,10 @@ export class ClauseWalker {
         case 'deleteClause':
         case 'foreachClause':
           if (mode === 'per-shard') break;
-          refuse(`A write on composite '${this.target.name}' must go to exactly one shard (as in Neo4j composite databases): name it with USE ${this.target.name}.<shard> or select it with a shard key.`, Codes.MultiShardWrite);
+          refuse(
+            `A write on composite '${this.target.name}' must go to exactly one shard (as in Neo4j composite databases): name it with USE ${this.target.name}.<shard> or select it with a shard key.`,
+            Codes.MultiShardWrite,
+          );
         // eslint-disable-next-line no-fallthrough
         default:
           refuse(`${t.text(c).split(/\s+/)[0]!.toUpperCase()} is not supported on composites.`);
@@ -133,13 +138,20 @@ export class ClauseWalker {
       const loose = comps.filter((comp) => !anchoredBy(comp.vars));
       if (st.phase === 'global') {
         if (optional) {
-          refuse(`OPTIONAL MATCH before any MATCH cannot be federated: each shard without a match would add its own row of nulls. Start with MATCH, run it on one shard with USE ${this.target.name}.<shard>, or ${IDIOM_HINT}.`);
+          refuse(
+            `OPTIONAL MATCH before any MATCH cannot be federated: each shard without a match would add its own row of nulls. Start with MATCH, run it on one shard with USE ${this.target.name}.<shard>, or ${IDIOM_HINT}.`,
+          );
         }
-        if (comps.length > 1) refuse(`${this.short(c)}: its patterns are not connected, so a result row could combine data of several shards (a cross-shard join). Connect the patterns, or ${IDIOM_HINT}.`);
+        if (comps.length > 1)
+          refuse(
+            `${this.short(c)}: its patterns are not connected, so a result row could combine data of several shards (a cross-shard join). Connect the patterns, or ${IDIOM_HINT}.`,
+          );
         if (mode === 'row') refuse(`A subquery whose MATCH does not start from a node or relationship of the outer row cannot be federated: ${this.short(c)}.`);
         st.phase = 'local';
       } else if (loose.length > 0) {
-        refuse(`${this.short(c)}: it does not start from a node or relationship matched before, so a result row could combine data of several shards (a cross-shard join). Connect it to an earlier pattern, or ${IDIOM_HINT}.`);
+        refuse(
+          `${this.short(c)}: it does not start from a node or relationship matched before, so a result row could combine data of several shards (a cross-shard join). Connect it to an earlier pattern, or ${IDIOM_HINT}.`,
+        );
       }
     } else if (st.phase === 'global') {
       st.phase = 'local';
@@ -170,7 +182,9 @@ export class ClauseWalker {
       if (this.x.functionName(f) !== 'graph.names') refuse(`${this.t.text(this.t.kid(f, 'functionName')!)}() is supported only in USE clauses on composites.`);
     }
     if (facts.userFunctions.length > 0) {
-      refuse(`${facts.userFunctions[0]}(): user-defined functions may read each shard as a whole; run the statement on one shard with USE ${this.target.name}.<shard>, or ${IDIOM_HINT}.`);
+      refuse(
+        `${facts.userFunctions[0]}(): user-defined functions may read each shard as a whole; run the statement on one shard with USE ${this.target.name}.<shard>, or ${IDIOM_HINT}.`,
+      );
     }
     for (const read of facts.graphReads) this.checkGraphRead(read, st, where);
     return facts;
@@ -181,7 +195,9 @@ export class ClauseWalker {
     const t = this.t;
     const what = `${this.short(read)} in ${where}`;
     if (st.phase === 'global') {
-      refuse(`${what} reads graph data without starting from a matched node, so each shard would answer for its own data only. Start with MATCH, or ${IDIOM_HINT}.`);
+      refuse(
+        `${what} reads graph data without starting from a matched node, so each shard would answer for its own data only. Start with MATCH, or ${IDIOM_HINT}.`,
+      );
     }
     const rule = t.rule(read)!;
     const entity = (v: string) => st.scope.get(v) === 'entity' || st.scope.get(v) === 'nullable-entity';
@@ -243,7 +259,10 @@ export class ClauseWalker {
     for (const f of facts.graphFunctions) {
       if (this.x.functionName(f) !== 'graph.names') refuse(`${this.t.text(this.t.kid(f, 'functionName')!)}() is supported only in USE clauses on composites.`);
     }
-    if (facts.userFunctions.length > 0) refuse(`${facts.userFunctions[0]}(): user-defined functions may read each shard as a whole; run the statement on one shard with USE ${this.target.name}.<shard>, or ${IDIOM_HINT}.`);
+    if (facts.userFunctions.length > 0)
+      refuse(
+        `${facts.userFunctions[0]}(): user-defined functions may read each shard as a whole; run the statement on one shard with USE ${this.target.name}.<shard>, or ${IDIOM_HINT}.`,
+      );
     for (const read of facts.graphReads) this.checkGraphRead(read, st, 'RETURN');
   }
 

@@ -84,7 +84,9 @@ export class CompositeSyntax {
       const arg = target.arg;
       if (arg.kind === 'string') return { kind: 'name', parts: [arg.value] };
       if (arg.kind === 'param') return { kind: 'param', name: arg.name };
-      refuse(`USE graph.byName(${arg.kind === 'variable' ? arg.name : arg.text}) is supported with a string or a parameter, or as UNWIND graph.names() AS g CALL { USE graph.byName(g) ... }.`);
+      refuse(
+        `USE graph.byName(${arg.kind === 'variable' ? arg.name : arg.text}) is supported with a string or a parameter, or as UNWIND graph.names() AS g CALL { USE graph.byName(g) ... }.`,
+      );
     }
     refuse(`USE ${target.text} is not supported on composites: use ${this.target.name}.<shard>, graph.byName(...) or the graph.names() idiom.`);
   }

@@ -45,7 +45,9 @@ export class FederatedExecutor {
     if (cached) return cached;
     const parsed = await this.analyzer.parseTree(analysis.text);
     if (!parsed) throw new GatewayError(Codes.Internal, 'A statement that parsed before did not parse again.');
-    const outcome = new CompositePlanner(parsed.tree, analysis.info, { name: composite, shards: this.topology.composites[composite]!.shards }).plan(parsed.statement);
+    const outcome = new CompositePlanner(parsed.tree, analysis.info, { name: composite, shards: this.topology.composites[composite]!.shards }).plan(
+      parsed.statement,
+    );
     this.analyzer.attach(analysis, key, outcome, JSON.stringify(outcome).length * 2);
     return outcome;
   }
@@ -79,14 +81,27 @@ export class FederatedExecutor {
       columns = outcome.planned.columns;
       const validation = outcome.planned.validation;
       if (validation) {
-        if (info.profile) throw new GatewayError(Codes.FederationNotSupported, 'PROFILE of a statement that runs on several shards is not supported: PROFILE it on one shard with USE.');
+        if (info.profile)
+          throw new GatewayError(
+            Codes.FederationNotSupported,
+            'PROFILE of a statement that runs on several shards is not supported: PROFILE it on one shard with USE.',
+          );
         const v = await this.validate(analysis, validation, req, selected[0]!);
         if (columns !== undefined && columns.length !== v.fields.length) {
-          throw new GatewayError(Codes.FederationNotSupported, 'The gateway could not plan this statement exactly for a composite; run it on one shard with USE.');
+          throw new GatewayError(
+            Codes.FederationNotSupported,
+            'The gateway could not plan this statement exactly for a composite; run it on one shard with USE.',
+          );
         }
         columns = v.fields;
         if (info.explain) {
-          return { result: { fields: v.fields, values: [], bookmarks: [], counters: {}, notifications: [] }, routes: [], shardBookmarks: {}, missing: [], width: 0 };
+          return {
+            result: { fields: v.fields, values: [], bookmarks: [], counters: {}, notifications: [] },
+            routes: [],
+            shardBookmarks: {},
+            missing: [],
+            width: 0,
+          };
         }
       }
     }
@@ -99,7 +114,12 @@ export class FederatedExecutor {
    * field's statement once per parent (rows start with the parent's index), and the plan's merge
    * runs per parent. Returns rows [parent index, value].
    */
-  async runBatched(req: FederatedRequest, plan: Plan & { kind: 'single' | 'once' | 'fanout' }, columns: string[] | undefined, parents: number): Promise<FederatedResult> {
+  async runBatched(
+    req: FederatedRequest,
+    plan: Plan & { kind: 'single' | 'once' | 'fanout' },
+    columns: string[] | undefined,
+    parents: number,
+  ): Promise<FederatedResult> {
     const composite = this.topology.composites[req.composite];
     if (!composite) throw new GatewayError(Codes.DatabaseNotFound, `Database does not exist. Database name: '${req.composite}'.`);
     if (plan.kind !== 'fanout') return assemble(await this.produce(plan, req, composite.shards, undefined));
@@ -116,7 +136,12 @@ export class FederatedExecutor {
     const rows: Row[] = [];
     for (let i = 0; i < parents; i++) {
       const index: TypedValue = { $type: 'Integer', _value: String(i) };
-      for (const out of runPipeline(plan.pipeline, perShard.map((g) => g[i]!), req.parameters)) rows.push([index, ...out]);
+      for (const out of runPipeline(
+        plan.pipeline,
+        perShard.map((g) => g[i]!),
+        req.parameters,
+      ))
+        rows.push([index, ...out]);
     }
     return assemble({ fields, rows, runs, missing, error: undefined });
   }
@@ -151,7 +176,11 @@ export class FederatedExecutor {
         const failed = runs.find((r) => r.res.result.error);
         const fields = columns ?? runs[0]?.res.result.fields ?? [];
         if (failed) return { fields, rows: [], runs, missing, error: failed.res.result.error };
-        const rows = runPipeline(plan.pipeline, runs.map((r) => r.res.result.values), req.parameters);
+        const rows = runPipeline(
+          plan.pipeline,
+          runs.map((r) => r.res.result.values),
+          req.parameters,
+        );
         return { fields, rows, runs, missing, error: undefined };
       }
       case 'union': {

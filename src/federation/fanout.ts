@@ -143,7 +143,11 @@ export class ShardFanout {
   }
 
   /** runs a statement on several shards in parallel; failed shards are collected (partial results) or fail the request */
-  async runAll(shards: readonly string[], statement: ShardStatement, req: FederatedRequest): Promise<{ runs: { shard: string; res: ShardResult }[]; missing: MissingShard[] }> {
+  async runAll(
+    shards: readonly string[],
+    statement: ShardStatement,
+    req: FederatedRequest,
+  ): Promise<{ runs: { shard: string; res: ShardResult }[]; missing: MissingShard[] }> {
     const settled = await Promise.allSettled(shards.map((s) => this.runOn(s, statement, req, req.accessMode)));
     const runs: { shard: string; res: ShardResult }[] = [];
     const missing: MissingShard[] = [];

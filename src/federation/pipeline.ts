@@ -193,7 +193,10 @@ export function runPipeline(stages: readonly Stage[], perShard: readonly Row[][]
         break;
       case 'sort': {
         const cmp = rowComparator(stage.order);
-        rows = rows.map((r, i) => [r, i] as const).sort((a, b) => cmp(a[0], b[0]) || a[1] - b[1]).map(([r]) => r);
+        rows = rows
+          .map((r, i) => [r, i] as const)
+          .sort((a, b) => cmp(a[0], b[0]) || a[1] - b[1])
+          .map(([r]) => r);
         break;
       }
       case 'slice':

@@ -70,7 +70,12 @@ export class CompositePlanner {
     } catch (err) {
       if (err instanceof Refused) {
         const validation = this.info.kind === 'query' && !this.t.src.includes(RESERVED) ? this.syntax.validation() : undefined;
-        return { ok: false, refusal: { code: err.code, message: err.message }, passthrough: this.syntax.passthroughOk ? this.syntax.passthrough() : undefined, validation };
+        return {
+          ok: false,
+          refusal: { code: err.code, message: err.message },
+          passthrough: this.syntax.passthroughOk ? this.syntax.passthrough() : undefined,
+          validation,
+        };
       }
       throw err;
     }
@@ -84,7 +89,9 @@ export class CompositePlanner {
     }
     if (this.info.kind === 'command') {
       this.syntax.passthroughOk = false;
-      refuse(`${this.info.command ?? 'Commands'} cannot run on composite '${this.target.name}': send it to one of its shards (${this.target.shards.join(', ')}).`);
+      refuse(
+        `${this.info.command ?? 'Commands'} cannot run on composite '${this.target.name}': send it to one of its shards (${this.target.shards.join(', ')}).`,
+      );
     }
     const body = t.kid(t.kid(statement, 'preparsedStatement')!, 'statement')!;
     const regular = t.kid(body, 'regularQuery')!;
@@ -97,23 +104,47 @@ export class CompositePlanner {
     const writes = this.info.writes;
     if (parts.length === 1) {
       const p = parts[0]!;
-      return { plan: p.plan, columns: p.columns, validation: p.plan.kind === 'fanout' ? this.syntax.validation() : undefined, passthrough: this.syntax.passthroughOk ? this.syntax.passthrough() : undefined, writes };
+      return {
+        plan: p.plan,
+        columns: p.columns,
+        validation: p.plan.kind === 'fanout' ? this.syntax.validation() : undefined,
+        passthrough: this.syntax.passthroughOk ? this.syntax.passthrough() : undefined,
+        writes,
+      };
     }
     // every part names the same single graph: the whole statement runs there as it is
     const graphs = parts.map((p) => (p.plan.kind === 'single' ? JSON.stringify(p.plan.graph) : undefined));
     if (graphs.every((g) => g !== undefined && g === graphs[0])) {
       const first = parts[0]!.plan as Plan & { kind: 'single' };
-      return { plan: { kind: 'single', graph: first.graph, statement: this.syntax.passthrough() }, columns: undefined, validation: undefined, passthrough: undefined, writes };
+      return {
+        plan: { kind: 'single', graph: first.graph, statement: this.syntax.passthrough() },
+        columns: undefined,
+        validation: undefined,
+        passthrough: undefined,
+        writes,
+      };
     }
     // no part reads graph data: the whole statement runs once, as written
     if (parts.every((p) => p.plan.kind === 'once')) {
-      return { plan: { kind: 'once', statement: this.syntax.passthrough() }, columns: undefined, validation: undefined, passthrough: this.syntax.passthroughOk ? this.syntax.passthrough() : undefined, writes };
+      return {
+        plan: { kind: 'once', statement: this.syntax.passthrough() },
+        columns: undefined,
+        validation: undefined,
+        passthrough: this.syntax.passthroughOk ? this.syntax.passthrough() : undefined,
+        writes,
+      };
     }
     if (writes) refuse('A write in a UNION of several graphs would write to several shards.', Codes.MultiShardWrite);
     const distinct = !tokens.includes('ALL');
     const plan: Plan = { kind: 'union', parts: parts.map((p) => p.plan), distinct };
     // Neo4j validates the whole UNION once (e.g. it refuses mixing UNION and UNION ALL)
-    return { plan, columns: parts[0]!.columns, validation: this.syntax.validation(), passthrough: this.syntax.passthroughOk ? this.syntax.passthrough() : undefined, writes };
+    return {
+      plan,
+      columns: parts[0]!.columns,
+      validation: this.syntax.validation(),
+      passthrough: this.syntax.passthroughOk ? this.syntax.passthrough() : undefined,
+      writes,
+    };
   }
 
   private planPart(sq: ParseNode): { plan: Plan; columns: string[] | undefined } {
@@ -139,7 +170,8 @@ export class CompositePlanner {
     const final = this.walker.walk(part, clauses.slice(from), st, 'top');
     this.syntax.graphNamesAsParameter(sq, part);
     if (final === 'once') {
-      if (t.find(sq, 'useClause').length > (from === 1 ? 1 : 0)) refuse('USE inside a subquery is supported only as UNWIND graph.names() AS g CALL { USE graph.byName(g) ... }.');
+      if (t.find(sq, 'useClause').length > (from === 1 ? 1 : 0))
+        refuse('USE inside a subquery is supported only as UNWIND graph.names() AS g CALL { USE graph.byName(g) ... }.');
       return { plan: { kind: 'once', statement: this.partStatement(part, true) }, columns: undefined };
     }
     if (final === 'done') refuse('A query that fans out over a composite must end with RETURN.');
@@ -165,7 +197,6 @@ export class CompositePlanner {
     const union = part.node.parentCtx;
     return !union || this.t.kids(union, 'singleQuery').length === 1;
   }
-
 }
 
 export type { VarKind };

@@ -39,7 +39,12 @@ export class ProjectionPlanner {
   /** the pushed-down row limit: each shard returns at most skip + limit rows */
   private rowLimit(p: Projection): string {
     if (!p.limit) return '';
-    this.extra.push({ name: ROW_LIMIT_PARAM, kind: 'rowLimit', skip: p.skip ? intSource(this.t, p.skip, 'SKIP') : undefined, limit: intSource(this.t, p.limit, 'LIMIT') });
+    this.extra.push({
+      name: ROW_LIMIT_PARAM,
+      kind: 'rowLimit',
+      skip: p.skip ? intSource(this.t, p.skip, 'SKIP') : undefined,
+      limit: intSource(this.t, p.limit, 'LIMIT'),
+    });
     return ` LIMIT $${ROW_LIMIT_PARAM}`;
   }
 
@@ -47,7 +52,6 @@ export class ProjectionPlanner {
     if (!p.skip && !p.limit) return [];
     return [{ op: 'slice', skip: p.skip ? intSource(this.t, p.skip, 'SKIP') : undefined, limit: p.limit ? intSource(this.t, p.limit, 'LIMIT') : undefined }];
   }
-
 
   /**
    * A key expression with references to the projection's aliases renamed to the columns holding
@@ -101,7 +105,8 @@ export class ProjectionPlanner {
   single(p: Projection): FinalPlan {
     const t = this.t;
     const [rs, re] = t.range(p.clause);
-    if (p.kind === 'row-local') return { edits: [], extra: [], pipeline: [{ op: 'merge', order: [] }], columns: undefined, shardColumns: p.items.map((i) => i.name) };
+    if (p.kind === 'row-local')
+      return { edits: [], extra: [], pipeline: [{ op: 'merge', order: [] }], columns: undefined, shardColumns: p.items.map((i) => i.name) };
     const columns = p.items.map((i) => i.name);
     const c = (i: number) => `__n4gw_c${i}`;
     const k = (j: number) => `__n4gw_k${j}`;
@@ -163,7 +168,10 @@ export class ProjectionPlanner {
     const itemOrder = p.items.map((_, i) => (groups.includes(i) ? groups.indexOf(i) : groups.length + aggs.findIndex((a) => a.item === i)));
     const keys: SortKey[] = p.order.map((o) => {
       const col = keyColumn(this.t, this.x, p, o.expr);
-      if (col === undefined) refuse(`ORDER BY ${t.text(o.expr)}: after an aggregation over several shards, a composite can only order by the returned columns (by alias or by the same expression).`);
+      if (col === undefined)
+        refuse(
+          `ORDER BY ${t.text(o.expr)}: after an aggregation over several shards, a composite can only order by the returned columns (by alias or by the same expression).`,
+        );
       return { col, desc: o.desc };
     });
     const pipeline: Stage[] = [
@@ -180,7 +188,9 @@ export class ProjectionPlanner {
   twoStage(m: Projection, r: Projection): FinalPlan {
     const t = this.t;
     if (m.where && (m.skip || m.limit || (m.aggregating && !m.entityKeyed))) {
-      refuse(`WITH ... WHERE after ${m.skip || m.limit ? 'SKIP/LIMIT' : 'an aggregation'} over several shards is not supported on composites (the filter must see the combined rows).`);
+      refuse(
+        `WITH ... WHERE after ${m.skip || m.limit ? 'SKIP/LIMIT' : 'an aggregation'} over several shards is not supported on composites (the filter must see the combined rows).`,
+      );
     }
     const [ms, me] = t.range(m.clause);
     const [rs, re] = t.range(r.clause);
@@ -205,7 +215,10 @@ export class ProjectionPlanner {
     const second =
       `WITH ${earlyWhere && m.distinct ? 'DISTINCT ' : ''}${m.items.map((it, i) => `${mc(i)} AS ${ident(it.name)}`).join(', ')}` +
       `${hidden.length > 0 ? ', ' + hidden.join(', ') : ''}` +
-      `${keyCols.filter((k) => k.source !== undefined).map((k) => `, ${k.source} AS ${k.alias}`).join('')}` +
+      `${keyCols
+        .filter((k) => k.source !== undefined)
+        .map((k) => `, ${k.source} AS ${k.alias}`)
+        .join('')}` +
       (m.where && !earlyWhere ? ` WHERE ${t.text(m.where)}` : '') +
       this.orderText(
         mKeys.map((k, j) => ({ col: j, desc: k.desc })),
@@ -237,12 +250,18 @@ export class ProjectionPlanner {
       const base = out.length;
       out.push(...carried, ...dedupe);
       outNames.push(...out);
-      this.mergeStages(pipeline, mKeys.map((k, j) => ({ col: base + j, desc: k.desc })), dedupe.map((_, d) => base + carried.length + d), m);
+      this.mergeStages(
+        pipeline,
+        mKeys.map((k, j) => ({ col: base + j, desc: k.desc })),
+        dedupe.map((_, d) => base + carried.length + d),
+        m,
+      );
       const itemOrder = r.items.map((_, i) => (groups.includes(i) ? groups.indexOf(i) : groups.length + aggs.findIndex((a) => a.item === i)));
       pipeline.push({ op: 'aggregate', keys: groups.map((_, g) => g), aggregates: aggPlans }, { op: 'project', cols: itemOrder });
       const rKeys = r.order.map((o) => {
         const col = keyColumn(this.t, this.x, r, o.expr);
-        if (col === undefined) refuse(`ORDER BY ${t.text(o.expr)}: after an aggregation over several shards, a composite can only order by the returned columns.`);
+        if (col === undefined)
+          refuse(`ORDER BY ${t.text(o.expr)}: after an aggregation over several shards, a composite can only order by the returned columns.`);
         return { col, desc: o.desc };
       });
       if (rKeys.length > 0) pipeline.push({ op: 'sort', order: rKeys });
@@ -254,8 +273,18 @@ export class ProjectionPlanner {
       out.push(...r.items.map((_, i) => rc(i)), ...rHidden);
       const base = out.length;
       out.push(...carried, ...dedupe);
-      outNames.push(...r.items.map((_, i) => rc(i)), ...rHidden.map((_, j) => rk(j)), ...carried, ...m.items.filter(() => dedupe.length > 0).map((it) => it.name));
-      this.mergeStages(pipeline, mKeys.map((k, j) => ({ col: base + j, desc: k.desc })), dedupe.map((_, d) => base + carried.length + d), m);
+      outNames.push(
+        ...r.items.map((_, i) => rc(i)),
+        ...rHidden.map((_, j) => rk(j)),
+        ...carried,
+        ...m.items.filter(() => dedupe.length > 0).map((it) => it.name),
+      );
+      this.mergeStages(
+        pipeline,
+        mKeys.map((k, j) => ({ col: base + j, desc: k.desc })),
+        dedupe.map((_, d) => base + carried.length + d),
+        m,
+      );
       if (r.distinct) pipeline.push({ op: 'distinct', cols: r.items.map((_, i) => i) });
       if (rKeys.length > 0) pipeline.push({ op: 'sort', order: rKeys });
       pipeline.push(...this.slice(r));
@@ -263,7 +292,16 @@ export class ProjectionPlanner {
     }
     const orderAgain = carried.length > 0 ? ` ORDER BY ${mKeys.map((k, j) => `${carried[j]}${k.desc ? ' DESC' : ''}`).join(', ')}` : '';
     const shardText = `${first} ${second} ${tail} RETURN ${out.join(', ')}${orderAgain}`;
-    return { edits: [[ms, me, shardText], [rs, re, '']], extra: this.extra, pipeline, columns, shardColumns: outNames };
+    return {
+      edits: [
+        [ms, me, shardText],
+        [rs, re, ''],
+      ],
+      extra: this.extra,
+      pipeline,
+      columns,
+      shardColumns: outNames,
+    };
   }
 
   /** m's own merge on the gateway: k-way merge by its keys, de-duplication, its SKIP/LIMIT */
@@ -280,12 +318,19 @@ export class ProjectionPlanner {
    */
   private afterGatewayAggregation(m: Projection, r: Projection, mRange: [number, number], rRange: [number, number], columns: string[]): FinalPlan {
     const t = this.t;
-    const plan = this.gatewayAggregation(m, mRange, m.items.map((i) => i.name));
+    const plan = this.gatewayAggregation(
+      m,
+      mRange,
+      m.items.map((i) => i.name),
+    );
     const colOf = (e: ParseNode | undefined, what: string): number => {
       const v = e ? t.only(e, 'variable') : undefined;
       const i = v ? m.items.findIndex((it) => it.name === this.x.varName(v)) : -1;
       if (i < 0) {
-        refuse(`${what}: after an aggregation over several shards (WITH ${t.text(m.body).slice(0, 60)}), a composite's RETURN can only return those columns or aggregate them as they are; compute expressions in the client, or use USE ${this.composite}.<shard>.`, Codes.FederationNotSupported);
+        refuse(
+          `${what}: after an aggregation over several shards (WITH ${t.text(m.body).slice(0, 60)}), a composite's RETURN can only return those columns or aggregate them as they are; compute expressions in the client, or use USE ${this.composite}.<shard>.`,
+          Codes.FederationNotSupported,
+        );
       }
       return i;
     };
@@ -308,7 +353,8 @@ export class ProjectionPlanner {
     }
     const rKeys = r.order.map((o) => {
       const col = keyColumn(this.t, this.x, r, o.expr);
-      if (col === undefined) refuse(`ORDER BY ${t.text(o.expr)}: after an aggregation over several shards, a composite can only order by the returned columns.`);
+      if (col === undefined)
+        refuse(`ORDER BY ${t.text(o.expr)}: after an aggregation over several shards, a composite can only order by the returned columns.`);
       return { col, desc: o.desc };
     });
     if (rKeys.length > 0) pipeline.push({ op: 'sort', order: rKeys });

@@ -62,7 +62,22 @@ export function readProjection(t: Tree, x: ExprReader, clause: ParseNode, scope:
   if (star) {
     // RETURN * / WITH *: every variable in scope, in the order Neo4j gives (by name, code units)
     for (const name of [...scope.keys()].filter((n) => !n.startsWith('  ')).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
-      items.push({ expr: itemsNode, name, text: ident(name), facts: { refs: new Map([[name, []]]), graphReads: [], aggregates: [], userFunctions: [], graphFunctions: [], pinnedRefs: new Set(), refsInGraphReads: new Set() }, bareVar: name, aggregating: false });
+      items.push({
+        expr: itemsNode,
+        name,
+        text: ident(name),
+        facts: {
+          refs: new Map([[name, []]]),
+          graphReads: [],
+          aggregates: [],
+          userFunctions: [],
+          graphFunctions: [],
+          pinnedRefs: new Set(),
+          refsInGraphReads: new Set(),
+        },
+        bareVar: name,
+        aggregating: false,
+      });
     }
   }
   for (const it of t.kids(itemsNode, 'returnItem')) {
@@ -70,7 +85,14 @@ export function readProjection(t: Tree, x: ExprReader, clause: ParseNode, scope:
     const alias = t.kid(it, 'variable');
     const facts = x.facts(expr, scope);
     const v = t.only(expr, 'variable');
-    items.push({ expr, name: alias ? x.varName(alias) : t.text(expr), text: t.text(expr), facts, bareVar: v ? x.varName(v) : undefined, aggregating: facts.aggregates.length > 0 });
+    items.push({
+      expr,
+      name: alias ? x.varName(alias) : t.text(expr),
+      text: t.text(expr),
+      facts,
+      bareVar: v ? x.varName(v) : undefined,
+      aggregating: facts.aggregates.length > 0,
+    });
   }
   const orderNode = t.kid(body, 'orderBy');
   const order = orderNode ? t.kids(orderNode, 'orderItem').map((oi) => ({ expr: t.kid(oi, 'expression')!, desc: t.kid(oi, 'descToken') !== undefined })) : [];
@@ -156,7 +178,9 @@ export function aggregateItems(t: Tree, p: Projection, composite: string): { gro
     }
     const a = it.facts.aggregates;
     if (a.length !== 1 || norm(t.text(a[0]!.node)) !== norm(it.text)) {
-      refuse(`'${it.text}': an aggregate inside a larger expression over several shards is not supported on composites; return the aggregate itself and compute the rest in the client, or ${'use USE ' + composite + '.<shard>'}.`);
+      refuse(
+        `'${it.text}': an aggregate inside a larger expression over several shards is not supported on composites; return the aggregate itself and compute the rest in the client, or ${'use USE ' + composite + '.<shard>'}.`,
+      );
     }
     const call = a[0]!;
     const fn = AGG_NAMES[call.fn];
@@ -182,7 +206,9 @@ export function valueSource(t: Tree, e: ParseNode, what: string): ValueSource {
   const lit = t.only(e, 'numberLiteral');
   if (lit) {
     const text = t.text(lit).trim();
-    return /^-?\d+$/.test(text) ? { kind: 'literal', value: { $type: 'Integer', _value: text } } : { kind: 'literal', value: { $type: 'Float', _value: String(Number(text)) } };
+    return /^-?\d+$/.test(text)
+      ? { kind: 'literal', value: { $type: 'Integer', _value: text } }
+      : { kind: 'literal', value: { $type: 'Float', _value: String(Number(text)) } };
   }
   const p = t.only(e, 'parameter');
   if (p) return { kind: 'param', name: unquote(t.text(t.kid(p, 'parameterName')!)) };
@@ -190,4 +216,3 @@ export function valueSource(t: Tree, e: ParseNode, what: string): ValueSource {
   if (s) return { kind: 'literal', value: { $type: 'String', _value: stringLiteralValue(t.text(s)) } };
   refuse(`${what}: on a composite, the percentile must be a literal or a parameter.`);
 }
-

@@ -46,7 +46,14 @@ function emptyFacts(): ExprFacts {
   return { refs: new Map(), graphReads: [], aggregates: [], userFunctions: [], graphFunctions: [], pinnedRefs: new Set(), refsInGraphReads: new Set() };
 }
 
-const GRAPH_READ_RULES: ReadonlySet<string> = new Set(['patternExpression', 'patternComprehension', 'existsExpression', 'countExpression', 'collectExpression', 'shortestPathExpression']);
+const GRAPH_READ_RULES: ReadonlySet<string> = new Set([
+  'patternExpression',
+  'patternComprehension',
+  'existsExpression',
+  'countExpression',
+  'collectExpression',
+  'shortestPathExpression',
+]);
 
 export class ExprReader {
   constructor(private readonly t: Tree) {}
@@ -180,7 +187,9 @@ export class ExprReader {
   }
 
   functionName(f: ParseNode): string {
-    return nameParts(this.t.text(this.t.kid(f, 'functionName')!)).join('.').toLowerCase();
+    return nameParts(this.t.text(this.t.kid(f, 'functionName')!))
+      .join('.')
+      .toLowerCase();
   }
 
   /**

@@ -57,7 +57,8 @@ export class Subqueries {
   subquery(call: ParseNode, st: State, mode: Mode): void {
     const t = this.t;
     if (t.kid(call, 'subqueryInTransactionsParameters')) {
-      if (mode !== 'per-shard') refuse(`CALL { ... } IN TRANSACTIONS cannot run on a composite; send it to one shard with USE ${this.target.name}.<shard>.`, Codes.MultiShardWrite);
+      if (mode !== 'per-shard')
+        refuse(`CALL { ... } IN TRANSACTIONS cannot run on a composite; send it to one shard with USE ${this.target.name}.<shard>.`, Codes.MultiShardWrite);
     }
     const inner = t.kid(call, 'regularQuery')!;
     const imported = this.importsOf(call, inner, st);
@@ -113,7 +114,9 @@ export class Subqueries {
       returned = this.returnedKinds(clauses, st);
     }
     if (local && singles.length > 1 && !t.tokens(union).includes('ALL')) {
-      refuse('UNION (without ALL) inside a subquery that reads several shards cannot be de-duplicated exactly here; use UNION ALL, or DISTINCT in the outer query.');
+      refuse(
+        'UNION (without ALL) inside a subquery that reads several shards cannot be de-duplicated exactly here; use UNION ALL, or DISTINCT in the outer query.',
+      );
     }
     return { returned, local };
   }
@@ -142,7 +145,9 @@ export class Subqueries {
   isIdiomStart(unwind: ParseNode, next: ParseNode | undefined): boolean {
     const t = this.t;
     const fn = t.only(t.kid(unwind, 'expression')!, 'functionInvocation');
-    return !!fn && this.x.functionName(fn) === 'graph.names' && t.kids(fn, 'functionArgument').length === 0 && next !== undefined && t.is(next, 'subqueryClause');
+    return (
+      !!fn && this.x.functionName(fn) === 'graph.names' && t.kids(fn, 'functionArgument').length === 0 && next !== undefined && t.is(next, 'subqueryClause')
+    );
   }
 
   /** UNWIND graph.names() AS g CALL { [WITH g ...] USE graph.byName(g) <inner> }: <inner> runs on each shard as written */

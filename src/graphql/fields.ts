@@ -57,7 +57,8 @@ function returnColumn(tree: Tree, body: ParseNode): { name: string; aliased: boo
     if (!last || !tree.is(last, 'returnClause')) return 'must end with RETURN (one column)';
     const items = tree.kid(tree.kid(last, 'returnBody')!, 'returnItems')!;
     const list = tree.kids(items, 'returnItem');
-    if (tree.hasToken(items, '*') || list.length !== 1) return `must return exactly one column, returns ${tree.hasToken(items, '*') ? 'RETURN *' : list.length}`;
+    if (tree.hasToken(items, '*') || list.length !== 1)
+      return `must return exactly one column, returns ${tree.hasToken(items, '*') ? 'RETURN *' : list.length}`;
     const item = list[0]!;
     const alias = tree.kid(item, 'variable');
     const expr = tree.kid(item, 'expression')!;
@@ -116,7 +117,17 @@ export class FieldLoader {
 
   private async field(
     where: string,
-    d: { typeName: string; fieldName: string; statement: string; database: string; mode: AccessMode; isMutation: boolean; root: boolean; list: boolean; nonNull: boolean },
+    d: {
+      typeName: string;
+      fieldName: string;
+      statement: string;
+      database: string;
+      mode: AccessMode;
+      isMutation: boolean;
+      root: boolean;
+      list: boolean;
+      nonNull: boolean;
+    },
   ): Promise<CypherField | undefined> {
     const t = this.topology;
     const composite = Object.hasOwn(t.composites, d.database) ? t.composites[d.database]! : undefined;
@@ -128,12 +139,16 @@ export class FieldLoader {
     } catch (err) {
       return this.problem(where, (err as Error).message);
     }
-    if (!analysis.ok) return this.problem(where, `the @cypher statement is not a single Cypher statement the gateway understands (${analysis.failure.message})`);
+    if (!analysis.ok)
+      return this.problem(where, `the @cypher statement is not a single Cypher statement the gateway understands (${analysis.failure.message})`);
     const info = analysis.info;
     if (info.kind === 'command') return this.problem(where, '@cypher statements must be queries, not commands');
     if (info.explain || info.profile) return this.problem(where, '@cypher statements cannot be EXPLAIN or PROFILE');
     if (d.mode === 'READ' && (info.writes || info.inTransactions)) {
-      return this.problem(where, `a ${d.isMutation ? 'Mutation field declared mode: READ' : 'Query or nested field'} may not write, but its statement does (CREATE, MERGE, SET, REMOVE, DELETE, FOREACH or CALL { } IN TRANSACTIONS); make it a Mutation field with mode WRITE`);
+      return this.problem(
+        where,
+        `a ${d.isMutation ? 'Mutation field declared mode: READ' : 'Query or nested field'} may not write, but its statement does (CREATE, MERGE, SET, REMOVE, DELETE, FOREACH or CALL { } IN TRANSACTIONS); make it a Mutation field with mode WRITE`,
+      );
     }
     const parsed = await this.analyzer.parseTree(d.statement);
     if (!parsed) return this.problem(where, 'the @cypher statement could not be parsed');
@@ -142,7 +157,18 @@ export class FieldLoader {
     if (typeof col === 'string') return this.problem(where, `@cypher statement ${col}`);
     const parents = parsed.tree.find(body, 'parameter').filter((p) => parameterName(parsed.tree, p) === 'parent');
     const width = composite ? composite.shards.length : 1;
-    const base = { typeName: d.typeName, fieldName: d.fieldName, statement: d.statement, database: d.database, mode: d.mode, column: col.name, list: d.list, nonNull: d.nonNull, root: d.root, width };
+    const base = {
+      typeName: d.typeName,
+      fieldName: d.fieldName,
+      statement: d.statement,
+      database: d.database,
+      mode: d.mode,
+      column: col.name,
+      list: d.list,
+      nonNull: d.nonNull,
+      root: d.root,
+      width,
+    };
     if (d.root) {
       if (composite && d.mode === 'READ') {
         // a read over a composite runs exactly as REST would: refused now rather than on every request
@@ -152,8 +178,13 @@ export class FieldLoader {
       return { ...base, batch: undefined };
     }
     // a nested field: batched per level
-    if (parents.length === 0) return this.problem(where, 'a nested @cypher field should use $parent (the parent object), or it returns the same for every parent');
-    if (!col.aliased) return this.problem(where, `give the returned column an alias (RETURN ${col.name} AS value): nested fields run inside CALL { }, where Neo4j requires one`);
+    if (parents.length === 0)
+      return this.problem(where, 'a nested @cypher field should use $parent (the parent object), or it returns the same for every parent');
+    if (!col.aliased)
+      return this.problem(
+        where,
+        `give the returned column an alias (RETURN ${col.name} AS value): nested fields run inside CALL { }, where Neo4j requires one`,
+      );
     if (info.cypherOptions) return this.problem(where, 'nested @cypher statements cannot carry CYPHER options');
     if (d.mode === 'WRITE') return this.problem(where, 'nested fields are read: only Mutation fields write');
     if (!composite) {
@@ -164,7 +195,8 @@ export class FieldLoader {
     const outcome = new CompositePlanner(parsed.tree, info, { name: d.database, shards: composite.shards }).plan(parsed.statement);
     if (!outcome.ok) return this.problem(where, `cannot be batched exactly over composite "${d.database}": ${outcome.refusal.message}`);
     const plan = outcome.planned.plan;
-    if (plan.kind === 'union') return this.problem(where, `a nested field over composite "${d.database}" cannot combine UNION parts per parent; use a shard, or a root field`);
+    if (plan.kind === 'union')
+      return this.problem(where, `a nested field over composite "${d.database}" cannot combine UNION parts per parent; use a shard, or a root field`);
     const columns = plan.kind === 'fanout' ? plan.shardColumns : [col.name];
     const text = await this.batched(where, plan.statement.text, columns);
     if (text === undefined) return undefined;

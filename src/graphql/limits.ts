@@ -46,7 +46,7 @@ class Measurer {
   ) {}
 
   private typeNamed(name: string | undefined): GraphQLNamedType | undefined {
-    return name === undefined ? undefined : this.schema.getType(name) ?? undefined;
+    return name === undefined ? undefined : (this.schema.getType(name) ?? undefined);
   }
 
   set(set: SelectionSetNode | undefined, type: GraphQLNamedType | undefined): Measure {
@@ -89,7 +89,8 @@ class Measurer {
   }
 
   operation(op: OperationDefinitionNode): Measure {
-    const root = op.operation === 'query' ? this.schema.getQueryType() : op.operation === 'mutation' ? this.schema.getMutationType() : this.schema.getSubscriptionType();
+    const root =
+      op.operation === 'query' ? this.schema.getQueryType() : op.operation === 'mutation' ? this.schema.getMutationType() : this.schema.getSubscriptionType();
     return this.set(op.selectionSet, root ?? undefined);
   }
 }
@@ -97,12 +98,23 @@ class Measurer {
 export function limitRules(limits: Limits, fields: Map<string, CypherField>) {
   const rule = (ctx: ValidationContext): ASTVisitor => ({
     OperationDefinition(node) {
-      const fragments = Object.fromEntries(ctx.getDocument().definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
+      const fragments = Object.fromEntries(
+        ctx
+          .getDocument()
+          .definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
+          .map((f) => [f.name.value, f]),
+      );
       const m = new Measurer(ctx.getSchema(), fragments, fields).operation(node);
-      if (m.depth > limits.maxDepth) ctx.reportError(new GraphQLError(`Query depth ${m.depth} exceeds the limit of ${limits.maxDepth}.`, { extensions: { code: Codes.GraphQLDepthLimit } }));
-      if (m.aliases > limits.maxAliases) ctx.reportError(new GraphQLError(`${m.aliases} aliases exceed the limit of ${limits.maxAliases}.`, { extensions: { code: Codes.GraphQLAliasLimit } }));
+      if (m.depth > limits.maxDepth)
+        ctx.reportError(new GraphQLError(`Query depth ${m.depth} exceeds the limit of ${limits.maxDepth}.`, { extensions: { code: Codes.GraphQLDepthLimit } }));
+      if (m.aliases > limits.maxAliases)
+        ctx.reportError(new GraphQLError(`${m.aliases} aliases exceed the limit of ${limits.maxAliases}.`, { extensions: { code: Codes.GraphQLAliasLimit } }));
       if (m.cost > limits.maxCost) {
-        ctx.reportError(new GraphQLError(`Query cost ${m.cost} exceeds the limit of ${limits.maxCost} (each @cypher field costs the number of shards it reads).`, { extensions: { code: Codes.GraphQLCostLimit } }));
+        ctx.reportError(
+          new GraphQLError(`Query cost ${m.cost} exceeds the limit of ${limits.maxCost} (each @cypher field costs the number of shards it reads).`, {
+            extensions: { code: Codes.GraphQLCostLimit },
+          }),
+        );
       }
     },
   });

@@ -21,7 +21,6 @@ directive @cypher(statement: String!, database: String!, mode: CypherMode) on FI
 enum CypherMode { READ WRITE }
 `;
 
-
 /** what a resolver needs from the gateway for one request */
 export interface StatementRunner {
   /** a root field: its statement, once */
@@ -60,7 +59,9 @@ export async function buildGatewaySchema(
         const values = cf.batch === undefined ? await runner.root(ctx.gw, cf, params) : await ctx.batcher.load(cf, parentParam(parent), params);
         if (cf.list) return values.map(toGraphQL);
         if (values.length === 0 && cf.nonNull) {
-          throw new GraphQLError(`${cf.typeName}.${cf.fieldName} is non-null, but its statement returned no row.`, { extensions: { code: Codes.GraphQLNullResult } });
+          throw new GraphQLError(`${cf.typeName}.${cf.fieldName} is non-null, but its statement returned no row.`, {
+            extensions: { code: Codes.GraphQLNullResult },
+          });
         }
         return values.length > 0 ? toGraphQL(values[0]!) : null;
       };

@@ -23,13 +23,20 @@ function persistedDocuments(allow: Record<string, string>): Plugin {
         return;
       }
       if (p.query === undefined || !allowed.has(p.query)) {
-        throw new GraphQLError('Only persisted documents may run on this gateway; send documentId or extensions.persistedQuery.sha256Hash.', { extensions: { code: 'PERSISTED_QUERY_ONLY', http: { status: 400 } } });
+        throw new GraphQLError('Only persisted documents may run on this gateway; send documentId or extensions.persistedQuery.sha256Hash.', {
+          extensions: { code: 'PERSISTED_QUERY_ONLY', http: { status: 400 } },
+        });
       }
     },
   };
 }
 
-export async function createGraphQL(topology: Topology, sdl: string, analyzer: StatementAnalyzer, runner: StatementRunner): Promise<{ yoga: GatewayYoga; newBatcher: (request: unknown) => FieldBatcher }> {
+export async function createGraphQL(
+  topology: Topology,
+  sdl: string,
+  analyzer: StatementAnalyzer,
+  runner: StatementRunner,
+): Promise<{ yoga: GatewayYoga; newBatcher: (request: unknown) => FieldBatcher }> {
   const { schema, fields } = await buildGatewaySchema(sdl, topology, analyzer, runner);
   const rules = limitRules(topology.graphql, fields);
   const plugins: Plugin[] = [

@@ -33,8 +33,27 @@ export interface Gateway {
 }
 
 /** what CORS lets browsers send and read */
-const CORS_REQUEST_HEADERS = ['authorization', 'content-type', 'accept', 'x-neo4j-region', 'x-neo4j-shard-key', 'x-neo4j-bookmarks', 'x-gateway-partial', 'neo4j-cluster-affinity', 'x-request-id', 'traceparent'];
-const CORS_RESPONSE_HEADERS = ['x-gateway-route', 'x-gateway-cache', 'x-gateway-missing-shards', 'x-neo4j-bookmarks', 'neo4j-cluster-affinity', 'x-request-id', 'traceparent'];
+const CORS_REQUEST_HEADERS = [
+  'authorization',
+  'content-type',
+  'accept',
+  'x-neo4j-region',
+  'x-neo4j-shard-key',
+  'x-neo4j-bookmarks',
+  'x-gateway-partial',
+  'neo4j-cluster-affinity',
+  'x-request-id',
+  'traceparent',
+];
+const CORS_RESPONSE_HEADERS = [
+  'x-gateway-route',
+  'x-gateway-cache',
+  'x-gateway-missing-shards',
+  'x-neo4j-bookmarks',
+  'neo4j-cluster-affinity',
+  'x-request-id',
+  'traceparent',
+];
 
 export function createGateway(deps: GatewayDeps): Gateway {
   const s = buildServices(deps);
@@ -47,7 +66,16 @@ export function createGateway(deps: GatewayDeps): Gateway {
   // browsers (apps calling GraphQL or the Query API) may call from the configured origins
   const origins = deps.topology.cors.origins;
   if (origins.length > 0) {
-    app.use('*', cors({ origin: origins.includes('*') ? '*' : origins, allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'], allowHeaders: CORS_REQUEST_HEADERS, exposeHeaders: CORS_RESPONSE_HEADERS, maxAge: 600 }));
+    app.use(
+      '*',
+      cors({
+        origin: origins.includes('*') ? '*' : origins,
+        allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+        allowHeaders: CORS_REQUEST_HEADERS,
+        exposeHeaders: CORS_RESPONSE_HEADERS,
+        maxAge: 600,
+      }),
+    );
   }
 
   registerOps(app, s, g);

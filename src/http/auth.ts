@@ -77,7 +77,8 @@ export type KeyVerifier =
 export function keyVerifier(k: { sha256?: string | undefined; hash?: string | undefined }): KeyVerifier {
   if (k.hash !== undefined) {
     const parts = k.hash.split(':');
-    if (parts[0] === 'pbkdf2-sha256' && parts.length === 4) return { form: 'pbkdf2-sha256', iterations: Number(parts[1]), salt: parts[2]!, digest: hexToBytes(parts[3]!.toLowerCase()) };
+    if (parts[0] === 'pbkdf2-sha256' && parts.length === 4)
+      return { form: 'pbkdf2-sha256', iterations: Number(parts[1]), salt: parts[2]!, digest: hexToBytes(parts[3]!.toLowerCase()) };
     if (parts[0] === 'sha256' && parts.length === 3) return { form: 'salted-sha256', salt: parts[1]!, digest: hexToBytes(parts[2]!.toLowerCase()) };
     throw new Error('unsupported API-key hash form');
   }

@@ -66,7 +66,11 @@ function invalid(message: string): GatewayError {
 }
 
 /** Decodes and validates a Query API request body. */
-export function parseQueryRequest(text: string, contentType: string | null | undefined, opts: { requireStatement: boolean; maxJsonDepth?: number } = { requireStatement: true }): QueryRequest {
+export function parseQueryRequest(
+  text: string,
+  contentType: string | null | undefined,
+  opts: { requireStatement: boolean; maxJsonDepth?: number } = { requireStatement: true },
+): QueryRequest {
   const ct = contentType ?? 'application/json';
   const typed = isTypedMedia(ct);
   if (!typed && !isJsonMedia(ct)) {
@@ -100,7 +104,8 @@ export function parseQueryRequest(text: string, contentType: string | null | und
   } else if (typeof statement !== 'string') throw invalid('Field "statement" must be a string.');
   else if (opts.requireStatement && statement.trim() === '') throw invalid('statement cannot be null or empty');
   const unknown = Object.keys(b).filter((k) => !REQUEST_FIELDS.has(k));
-  if (unknown.length > 0) throw invalid(`Bad Request: unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}. Known fields: ${[...REQUEST_FIELDS].join(', ')}.`);
+  if (unknown.length > 0)
+    throw invalid(`Bad Request: unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}. Known fields: ${[...REQUEST_FIELDS].join(', ')}.`);
 
   let parameters: Record<string, TypedValue> = {};
   if (b.parameters !== undefined && b.parameters !== null) {
@@ -110,7 +115,10 @@ export function parseQueryRequest(text: string, contentType: string | null | und
     for (const [k, v] of Object.entries(p)) {
       if (typed) {
         if (v === null || typeof v !== 'object' || Array.isArray(v) || typeof (v as { $type?: unknown }).$type !== 'string' || !('_value' in v)) {
-          throw new GatewayError(Codes.RequestInvalidFormat, `Parameter "${k}" is not a typed value ({"$type": ..., "_value": ...}), as ${TYPED_JSON} requires.`);
+          throw new GatewayError(
+            Codes.RequestInvalidFormat,
+            `Parameter "${k}" is not a typed value ({"$type": ..., "_value": ...}), as ${TYPED_JSON} requires.`,
+          );
         }
         parameters[k] = v as TypedValue;
       } else {
@@ -127,15 +135,19 @@ export function parseQueryRequest(text: string, contentType: string | null | und
 
   let accessMode: AccessMode = 'WRITE';
   if (b.accessMode !== undefined && b.accessMode !== null) {
-    if (typeof b.accessMode !== 'string' || !['READ', 'WRITE'].includes(b.accessMode.toUpperCase())) throw invalid('Field "accessMode" must be "READ" or "WRITE".');
+    if (typeof b.accessMode !== 'string' || !['READ', 'WRITE'].includes(b.accessMode.toUpperCase()))
+      throw invalid('Field "accessMode" must be "READ" or "WRITE".');
     accessMode = b.accessMode.toUpperCase() as AccessMode;
   }
 
-  if (b.includeCounters !== undefined && b.includeCounters !== null && typeof b.includeCounters !== 'boolean') throw invalid('Field "includeCounters" must be a boolean.');
-  if (b.impersonatedUser !== undefined && b.impersonatedUser !== null && typeof b.impersonatedUser !== 'string') throw invalid('Field "impersonatedUser" must be a string.');
+  if (b.includeCounters !== undefined && b.includeCounters !== null && typeof b.includeCounters !== 'boolean')
+    throw invalid('Field "includeCounters" must be a boolean.');
+  if (b.impersonatedUser !== undefined && b.impersonatedUser !== null && typeof b.impersonatedUser !== 'string')
+    throw invalid('Field "impersonatedUser" must be a string.');
   let maxExecutionTime: number | undefined;
   if (b.maxExecutionTime !== undefined && b.maxExecutionTime !== null) {
-    if (typeof b.maxExecutionTime !== 'number' || !Number.isInteger(b.maxExecutionTime) || b.maxExecutionTime <= 0) throw invalid('Field "maxExecutionTime" must be a positive integer (milliseconds).');
+    if (typeof b.maxExecutionTime !== 'number' || !Number.isInteger(b.maxExecutionTime) || b.maxExecutionTime <= 0)
+      throw invalid('Field "maxExecutionTime" must be a positive integer (milliseconds).');
     maxExecutionTime = b.maxExecutionTime;
   }
   let shardKey: string | undefined;

@@ -50,6 +50,8 @@ export function jsonDepth(text: string, stopAbove = Infinity): number {
 /** Throws 400 Neo.ClientError.Request.Invalid when `text` nests arrays and objects deeper than `max`. */
 export function assertJsonDepth(text: string, max: number): void {
   if (jsonDepth(text, max) > max) {
-    throw new GatewayError(Codes.RequestInvalid, `Bad Request: the body nests arrays and objects deeper than ${max} levels (limits.maxJsonDepth).`, { refused: { limit: 'json_depth' } });
+    throw new GatewayError(Codes.RequestInvalid, `Bad Request: the body nests arrays and objects deeper than ${max} levels (limits.maxJsonDepth).`, {
+      refused: { limit: 'json_depth' },
+    });
   }
 }

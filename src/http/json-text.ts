@@ -118,7 +118,8 @@ export function javaHashMapOrder(keys: string[]): string[] {
 const DIGITS = /^-?\d+$/;
 
 function integerText(digits: string): string {
-  if (!DIGITS.test(digits)) throw new GatewayError(Codes.Internal, 'The gateway failed to process the request.', { cause: new Error(`malformed Integer ${JSON.stringify(digits)}`) });
+  if (!DIGITS.test(digits))
+    throw new GatewayError(Codes.Internal, 'The gateway failed to process the request.', { cause: new Error(`malformed Integer ${JSON.stringify(digits)}`) });
   return digits;
 }
 

@@ -53,7 +53,14 @@ function routingEvents(topology: Topology, logger: Logger, metrics: GatewayMetri
   return {
     tableRefreshed: (e) => {
       metrics.tableRefreshes.inc({ cluster: e.cluster, outcome: e.source });
-      logger.info('routing table refreshed', { cluster: e.cluster, database: e.database, source: e.source, writers: e.writers, readers: e.readers, ttlSeconds: e.ttlSeconds });
+      logger.info('routing table refreshed', {
+        cluster: e.cluster,
+        database: e.database,
+        source: e.source,
+        writers: e.writers,
+        readers: e.readers,
+        ttlSeconds: e.ttlSeconds,
+      });
       if (e.previousWriters !== undefined && e.previousWriters.join(',') !== e.writers.join(',')) {
         logger.warn('leader switch', { cluster: e.cluster, database: e.database, from: e.previousWriters, to: e.writers });
       }
@@ -64,7 +71,13 @@ function routingEvents(topology: Topology, logger: Logger, metrics: GatewayMetri
     },
     memberEjected: (e) => {
       metrics.ejections.inc({ cluster: e.cluster, member: e.address });
-      logger.warn('member ejected', { cluster: e.cluster, member: e.address, region: memberRegion(topology, e.cluster, e.address), failures: e.failures, ejectedForMs: e.ejectedForMs });
+      logger.warn('member ejected', {
+        cluster: e.cluster,
+        member: e.address,
+        region: memberRegion(topology, e.cluster, e.address),
+        failures: e.failures,
+        ejectedForMs: e.ejectedForMs,
+      });
     },
     memberRestored: (e) => {
       logger.info('member restored', { cluster: e.cluster, member: e.address, region: memberRegion(topology, e.cluster, e.address) });
@@ -87,7 +100,14 @@ function bindMetrics(metrics: GatewayMetrics, topology: Topology, router: Router
           continue;
         }
         const state = router.memberState(table.cluster, address);
-        seen.set(key, { cluster: table.cluster, member: address, region: memberRegion(topology, table.cluster, address), inFlight: state.inFlight, healthy: state.healthy, reader });
+        seen.set(key, {
+          cluster: table.cluster,
+          member: address,
+          region: memberRegion(topology, table.cluster, address),
+          inFlight: state.inFlight,
+          healthy: state.healthy,
+          reader,
+        });
       }
     }
     return [...seen.values()];

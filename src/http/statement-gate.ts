@@ -13,7 +13,6 @@ import { Codes, GatewayError } from '../errors/index.js';
 import { authorizeStatement, type Grants } from '../policy/statement-policy.js';
 import type { AccessMode } from '../transport/types.js';
 
-
 /** asks Neo4j to EXPLAIN a statement on a shard; resolves with Neo4j's error, or undefined when Neo4j accepts it */
 export type Neo4jVerdict = (shard: string, statement: string) => Promise<{ code: string; message: string } | undefined>;
 
@@ -64,7 +63,10 @@ export class StatementGate {
     const cached = analysis.attachments[`use:${shard}`]?.value as string | undefined;
     if (cached !== undefined) return { text: cached, info };
     for (const use of info.uses) this.checkShardUse(use, shard);
-    const text = blank(statement, info.uses.map((u) => u.range));
+    const text = blank(
+      statement,
+      info.uses.map((u) => u.range),
+    );
     this.analyzer.attach(analysis, `use:${shard}`, text, text.length * 2);
     return { text, info };
   }
@@ -72,17 +74,23 @@ export class StatementGate {
   private checkShardUse(use: UseRef, shard: string): void {
     const t = use.target;
     if (t.kind !== 'name') {
-      throw new GatewayError(Codes.UseNotAllowed, `A statement sent to /db/${shard} may only USE ${shard}; graph functions in USE are for composites.`, { refused: { need: 'use' } });
+      throw new GatewayError(Codes.UseNotAllowed, `A statement sent to /db/${shard} may only USE ${shard}; graph functions in USE are for composites.`, {
+        refused: { need: 'use' },
+      });
     }
     const name = t.parts.join('.');
     if (!use.top) {
-      throw new GatewayError(Codes.UseNotAllowed, `USE inside a subquery is not supported on shard '${shard}'; send the statement to the database it names.`, { refused: { need: 'use' } });
+      throw new GatewayError(Codes.UseNotAllowed, `USE inside a subquery is not supported on shard '${shard}'; send the statement to the database it names.`, {
+        refused: { need: 'use' },
+      });
     }
     if (name.toLowerCase() === shard.toLowerCase()) return;
     if (!Object.hasOwn(this.topology.shards, name) && !Object.hasOwn(this.topology.composites, name)) {
       throw new GatewayError(Codes.DatabaseNotFound, `Database does not exist. Database name: '${name}'.`);
     }
-    throw new GatewayError(Codes.UseNotAllowed, `A statement sent to /db/${shard} may only USE ${shard}; send it to /db/${name} instead.`, { refused: { need: 'use' } });
+    throw new GatewayError(Codes.UseNotAllowed, `A statement sent to /db/${shard} may only USE ${shard}; send it to /db/${name} instead.`, {
+      refused: { need: 'use' },
+    });
   }
 
   /** a statement for a composite: analysed and allowed for the key (USE targets are resolved by the planner) */

@@ -43,7 +43,11 @@ export class ConcurrencyLimiter {
   acquire(key: string, max: number): () => void {
     const n = this.running.get(key) ?? 0;
     if (n >= max) {
-      throw new GatewayError(Codes.TooManyConcurrentRequests, `API key '${key}' already has ${n} requests running on this gateway instance, the most it may. Retry when one has finished.`, { headers: { 'retry-after': this.retryAfter } });
+      throw new GatewayError(
+        Codes.TooManyConcurrentRequests,
+        `API key '${key}' already has ${n} requests running on this gateway instance, the most it may. Retry when one has finished.`,
+        { headers: { 'retry-after': this.retryAfter } },
+      );
     }
     this.running.set(key, n + 1);
     let released = false;

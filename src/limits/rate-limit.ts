@@ -60,7 +60,12 @@ export interface RateBucket {
  * register the instance, then grant min(want, tokens / sharing instances), at least 1 while a
  * whole token is left.
  */
-export function exchangeOnBucket(bucket: RateBucket | undefined, instances: Map<string, number>, req: RateLeaseRequest, now: number): { bucket: RateBucket; grant: RateLeaseGrant } {
+export function exchangeOnBucket(
+  bucket: RateBucket | undefined,
+  instances: Map<string, number>,
+  req: RateLeaseRequest,
+  now: number,
+): { bucket: RateBucket; grant: RateLeaseGrant } {
   let tokens = bucket ? Math.min(req.burst, bucket.tokens + (Math.max(0, now - bucket.at) * req.rate) / 1000) : req.burst;
   tokens = Math.min(req.burst, tokens + req.giveBack) - req.owed;
   instances.set(req.instance, now);
@@ -281,5 +286,7 @@ export class FleetRateLimiter {
 
 /** the 429 a refused request answers */
 export function rateLimited(key: string, retryAfterSeconds: number): GatewayError {
-  return new GatewayError(Codes.RateLimited, `API key '${key}' sent more requests than its rate limit allows. Retry after ${retryAfterSeconds} s.`, { headers: { 'retry-after': String(retryAfterSeconds) } });
+  return new GatewayError(Codes.RateLimited, `API key '${key}' sent more requests than its rate limit allows. Retry after ${retryAfterSeconds} s.`, {
+    headers: { 'retry-after': String(retryAfterSeconds) },
+  });
 }

@@ -30,7 +30,13 @@ function forbidden(key: string, what: string, capability: string): GatewayError 
 
 /** glob of a procedures:<pattern> grant ("*" matches any run of characters), case-insensitive */
 function globMatches(pattern: string, name: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\`-]/g, '\\$&')).join('.*')}$`, 'i');
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\`-]/g, '\\$&'))
+      .join('.*')}$`,
+    'i',
+  );
   return re.test(name);
 }
 
@@ -55,7 +61,8 @@ export function authorizeStatement(grants: Grants, info: StatementInfo, req: Sta
     if (admin || grants.allow.includes(need)) continue;
     throw forbidden(grants.id, info.command && need !== 'loadCsv' ? `${info.command} (${NEED_WORDS[need]})` : NEED_WORDS[need], need);
   }
-  if (req.impersonates && !admin && !grants.allow.includes('impersonate')) throw forbidden(grants.id, 'statements as another user (impersonatedUser)', 'impersonate');
+  if (req.impersonates && !admin && !grants.allow.includes('impersonate'))
+    throw forbidden(grants.id, 'statements as another user (impersonatedUser)', 'impersonate');
   for (const p of info.privilegedProcedures) {
     if (!mayCall(grants, p)) {
       throw forbidden(grants.id, `the procedure ${p}`, p.toLowerCase().startsWith('dbms.') ? 'admin' : `procedures:${p}`);
@@ -65,9 +72,13 @@ export function authorizeStatement(grants: Grants, info: StatementInfo, req: Sta
     if (!mayCall(grants, f)) throw forbidden(grants.id, `the function ${f}`, `procedures:${f}`);
   }
   if ((info.writes || info.inTransactions) && !grants.modes.has('WRITE')) {
-    throw new GatewayError(Codes.Forbidden, `API key '${grants.id}' may not run statements that write (its modes are ${[...grants.modes].join(', ')}).`, { refused: { need: 'write' } });
+    throw new GatewayError(Codes.Forbidden, `API key '${grants.id}' may not run statements that write (its modes are ${[...grants.modes].join(', ')}).`, {
+      refused: { need: 'write' },
+    });
   }
   if (!grants.modes.has(req.mode)) {
-    throw new GatewayError(Codes.Forbidden, `API key '${grants.id}' may not run ${req.mode} statements.`, { refused: { need: req.mode === 'WRITE' ? 'write' : 'read' } });
+    throw new GatewayError(Codes.Forbidden, `API key '${grants.id}' may not run ${req.mode} statements.`, {
+      refused: { need: req.mode === 'WRITE' ? 'write' : 'read' },
+    });
   }
 }

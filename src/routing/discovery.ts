@@ -24,7 +24,9 @@ export class Discovery {
    * final; so is a failed authentication (every router would refuse the same credentials).
    */
   discover(cluster: string, database: string, knownRouters: readonly string[] = []): Promise<RoutingTableData> {
-    return inSpan(`discovery ${cluster}`, SpanKind.CLIENT, { 'gateway.cluster': cluster, 'db.namespace': database }, () => this.ask(cluster, database, knownRouters));
+    return inSpan(`discovery ${cluster}`, SpanKind.CLIENT, { 'gateway.cluster': cluster, 'db.namespace': database }, () =>
+      this.ask(cluster, database, knownRouters),
+    );
   }
 
   private async ask(cluster: string, database: string, knownRouters: readonly string[]): Promise<RoutingTableData> {
@@ -46,6 +48,9 @@ export class Discovery {
     if (isAuthFailure(lastError)) {
       throw new GatewayError(Codes.DatabaseUnavailable, `The gateway could not authenticate to cluster '${cluster}'.`, { cause: lastError });
     }
-    throw new GatewayError(Codes.DatabaseUnavailable, `No router of cluster '${cluster}' answered with a routing table for '${database}'.`, { retryable: true, cause: lastError });
+    throw new GatewayError(Codes.DatabaseUnavailable, `No router of cluster '${cluster}' answered with a routing table for '${database}'.`, {
+      retryable: true,
+      cause: lastError,
+    });
   }
 }

@@ -69,7 +69,12 @@ export class ShardExecutor {
   run(req: ShardRun): Promise<ShardResult> {
     return inSpan(`shard ${req.shard}`, SpanKind.CLIENT, { 'gateway.shard': req.shard, 'gateway.access_mode': req.accessMode }, async (span) => {
       const out = await this.attempt(req);
-      span.setAttributes({ 'gateway.member': out.route.member.address, 'gateway.role': out.route.role, 'gateway.region': out.route.region, 'gateway.attempts': out.attempts });
+      span.setAttributes({
+        'gateway.member': out.route.member.address,
+        'gateway.role': out.route.role,
+        'gateway.region': out.route.region,
+        'gateway.attempts': out.attempts,
+      });
       return out;
     });
   }

@@ -20,7 +20,15 @@ const PROBE_DEADLINE_MS = 5000;
 
 /** what the router reports as it works (logs and metrics; all optional) */
 export interface RoutingEvents {
-  tableRefreshed?(e: { cluster: string; database: string; source: 'discovered' | 'shared'; writers: string[]; readers: string[]; ttlSeconds: number; previousWriters: string[] | undefined }): void;
+  tableRefreshed?(e: {
+    cluster: string;
+    database: string;
+    source: 'discovered' | 'shared';
+    writers: string[];
+    readers: string[];
+    ttlSeconds: number;
+    previousWriters: string[] | undefined;
+  }): void;
   refreshFailed?(e: { cluster: string; database: string; error: { code: string; message: string } }): void;
   memberEjected?(e: { cluster: string; address: string; failures: number; ejectedForMs: number }): void;
   memberRestored?(e: { cluster: string; address: string }): void;
@@ -91,7 +99,11 @@ export class Router {
           }),
         failed: ({ cluster, database, error }) => {
           const e = error as { code?: unknown; message?: unknown };
-          events.refreshFailed?.({ cluster, database, error: { code: typeof e?.code === 'string' ? e.code : Codes.Internal, message: typeof e?.message === 'string' ? e.message : String(error) } });
+          events.refreshFailed?.({
+            cluster,
+            database,
+            error: { code: typeof e?.code === 'string' ? e.code : Codes.Internal, message: typeof e?.message === 'string' ? e.message : String(error) },
+          });
         },
       },
     });
@@ -154,7 +166,9 @@ export class Router {
     if (!shard) throw new GatewayError(Codes.DatabaseNotFound, `Database does not exist. Database name: '${req.shard}'.`);
     if (this.topology.routing.drainedShards.includes(req.shard)) {
       const retryAfter = this.topology.routing.drainRetryAfterSeconds;
-      throw new GatewayError(Codes.ShardDrained, `Shard '${req.shard}' is drained for maintenance (routing.drainedShards); retry after ${retryAfter} s.`, { headers: { 'retry-after': String(retryAfter) } });
+      throw new GatewayError(Codes.ShardDrained, `Shard '${req.shard}' is drained for maintenance (routing.drainedShards); retry after ${retryAfter} s.`, {
+        headers: { 'retry-after': String(retryAfter) },
+      });
     }
     const { table, source } = await this.tables.tableFor(shard.cluster, shard.database);
     const cluster = shard.cluster;
@@ -166,7 +180,9 @@ export class Router {
     if (req.mode === 'WRITE') {
       const writer = table.writers.find((w) => !exclude.has(w)) ?? table.writers[0];
       if (!writer) {
-        throw new GatewayError(Codes.DatabaseUnavailable, `Shard '${req.shard}' has no writer right now (no leader in the routing table).`, { retryable: true });
+        throw new GatewayError(Codes.DatabaseUnavailable, `Shard '${req.shard}' has no writer right now (no leader in the routing table).`, {
+          retryable: true,
+        });
       }
       return { shard: req.shard, member: memberRef(writer), role: 'WRITE', region: memberRegion(this.topology, cluster, writer), cache: source };
     }
@@ -201,7 +217,10 @@ export class Router {
   private probe(cluster: string, address: string, database: string): void {
     if (!this.health.beginProbe(cluster, address)) return;
     const probe = this.transport
-      .run({ cluster, address }, { database, statement: 'RETURN 1', parameters: {}, accessMode: 'READ', bookmarks: [], maxRows: 1, deadline: this.now() + PROBE_DEADLINE_MS })
+      .run(
+        { cluster, address },
+        { database, statement: 'RETURN 1', parameters: {}, accessMode: 'READ', bookmarks: [], maxRows: 1, deadline: this.now() + PROBE_DEADLINE_MS },
+      )
       .then(
         () => {
           this.health.endProbe(cluster, address, true);
@@ -209,7 +228,12 @@ export class Router {
         },
         () => {
           this.health.endProbe(cluster, address, false);
-          this.events.memberEjected?.({ cluster, address, failures: this.health.failures(cluster, address), ejectedForMs: this.health.ejectedForMs(cluster, address) });
+          this.events.memberEjected?.({
+            cluster,
+            address,
+            failures: this.health.failures(cluster, address),
+            ejectedForMs: this.health.ejectedForMs(cluster, address),
+          });
         },
       );
     // the runtime keeps the request alive until the probe is done (Workers: waitUntil)
@@ -222,6 +246,10 @@ export class Router {
   }
 
   memberState(cluster: string, address: string): { healthy: boolean; inFlight: number; failures: number } {
-    return { healthy: this.health.isHealthy(cluster, address), inFlight: this.inFlight.count(cluster, address), failures: this.health.failures(cluster, address) };
+    return {
+      healthy: this.health.isHealthy(cluster, address),
+      inFlight: this.inFlight.count(cluster, address),
+      failures: this.health.failures(cluster, address),
+    };
   }
 }

@@ -128,7 +128,8 @@ export class TableCache {
       .then(
         (table) => {
           // serving the table it already had (another instance holds the lock) is no refresh
-          if (table !== previous) this.events.refreshed?.({ cluster, database, source: table.origin === 'discovery' ? 'discovered' : 'shared', table, previous });
+          if (table !== previous)
+            this.events.refreshed?.({ cluster, database, source: table.origin === 'discovery' ? 'discovered' : 'shared', table, previous });
           return table;
         },
         (error: unknown) => {

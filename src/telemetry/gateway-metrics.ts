@@ -24,7 +24,8 @@ export interface MetricSources {
   shards(): Iterable<{ shard: string; drained: boolean }>;
 }
 
-export type LimitName = 'concurrency' | 'rate' | 'transactions' | 'result_size' | 'statement_size' | 'statement_complexity' | 'body_size' | 'json_depth' | 'graphql';
+export type LimitName =
+  'concurrency' | 'rate' | 'transactions' | 'result_size' | 'statement_size' | 'statement_complexity' | 'body_size' | 'json_depth' | 'graphql';
 
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -36,11 +37,20 @@ export class GatewayMetrics {
   readonly retries = this.registry.counter('gateway_retries_total', 'Statements run again on another attempt, by shard.');
   readonly fanout = this.registry.histogram('gateway_fanout_width', 'Shards touched by one composite request, by database.', FANOUT_BUCKETS);
   readonly tableLookups = this.registry.counter('gateway_routing_table_lookups_total', 'Routing-table lookups by source (memory, redis, discovery).');
-  readonly tableRefreshes = this.registry.counter('gateway_routing_table_refreshes_total', 'Routing-table refreshes by cluster and outcome (discovered, shared, failed).');
+  readonly tableRefreshes = this.registry.counter(
+    'gateway_routing_table_refreshes_total',
+    'Routing-table refreshes by cluster and outcome (discovered, shared, failed).',
+  );
   readonly ejections = this.registry.counter('gateway_member_ejections_total', 'Times a member was ejected after a failure, by cluster and member.');
   readonly limitRefusals = this.registry.counter('gateway_limit_refusals_total', 'Requests refused by a limit, by limit.');
-  readonly policyRefusals = this.registry.counter('gateway_policy_refusals_total', 'Statements refused because the key lacks a capability, by what the statement needs.');
-  readonly federationRefusals = this.registry.counter('gateway_federation_refusals_total', 'Composite statements refused because the gateway cannot answer them exactly.');
+  readonly policyRefusals = this.registry.counter(
+    'gateway_policy_refusals_total',
+    'Statements refused because the key lacks a capability, by what the statement needs.',
+  );
+  readonly federationRefusals = this.registry.counter(
+    'gateway_federation_refusals_total',
+    'Composite statements refused because the gateway cannot answer them exactly.',
+  );
 
   constructor(info: { version: string; runtime: string }) {
     this.buildInfo.set(info, 1);

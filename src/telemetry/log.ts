@@ -74,7 +74,8 @@ export function createLogger(options: LoggerOptions): Logger {
     const time = now();
     let line: string;
     try {
-      line = format === 'pretty' ? prettyLine(time, level, msg, fields) : JSON.stringify({ time: new Date(time).toISOString(), level, msg, ...fields }, replacer);
+      line =
+        format === 'pretty' ? prettyLine(time, level, msg, fields) : JSON.stringify({ time: new Date(time).toISOString(), level, msg, ...fields }, replacer);
     } catch (err) {
       // a field that cannot be written (a cycle) must not lose the event
       line = JSON.stringify({ time: new Date(time).toISOString(), level, msg, logError: (err as Error).message });

@@ -62,8 +62,17 @@ function tracer() {
  * Starts the request's server span under the caller's trace. The returned trace context is what
  * the response and Neo4j see: the gateway's span when a tracer records it, else the caller's.
  */
-export function startRequestSpan(name: string, parent: TraceContext, attributes: Record<string, string | number>): { span: Span; ctx: OtelContext; trace: TraceContext } {
-  const parentCtx = trace.setSpanContext(ROOT_CONTEXT, { traceId: parent.traceId, spanId: parent.spanId, traceFlags: parent.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote: true });
+export function startRequestSpan(
+  name: string,
+  parent: TraceContext,
+  attributes: Record<string, string | number>,
+): { span: Span; ctx: OtelContext; trace: TraceContext } {
+  const parentCtx = trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: parent.traceId,
+    spanId: parent.spanId,
+    traceFlags: parent.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
+    isRemote: true,
+  });
   const span = tracer().startSpan(name, { kind: SpanKind.SERVER, attributes }, parentCtx);
   const ctx = trace.setSpan(parentCtx, span);
   const sc = span.spanContext();
@@ -77,7 +86,12 @@ export function withContext<T>(ctx: OtelContext, fn: () => T): T {
 }
 
 /** runs `fn` in a child span of the active one; the span ends with `fn`, marked as an error if it throws */
-export async function inSpan<T>(name: string, kind: SpanKind, attributes: Record<string, string | number | boolean>, fn: (span: Span) => Promise<T>): Promise<T> {
+export async function inSpan<T>(
+  name: string,
+  kind: SpanKind,
+  attributes: Record<string, string | number | boolean>,
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
   const span = tracer().startSpan(name, { kind, attributes }, context.active());
   try {
     return await context.with(trace.setSpan(context.active(), span), () => fn(span));

@@ -2,9 +2,7 @@ import type { Topology } from '../config/schema.js';
 import { Codes, GatewayError } from '../errors/index.js';
 
 /** What a `{db}` in a request names: one shard, or a composite over several. */
-export type DatabaseTarget =
-  | { kind: 'shard'; name: string; shard: string }
-  | { kind: 'composite'; name: string; shards: string[] };
+export type DatabaseTarget = { kind: 'shard'; name: string; shard: string } | { kind: 'composite'; name: string; shards: string[] };
 
 export function resolveDatabase(topology: Topology, db: string): DatabaseTarget {
   if (Object.hasOwn(topology.shards, db)) return { kind: 'shard', name: db, shard: db };
@@ -15,10 +13,7 @@ export function resolveDatabase(topology: Topology, db: string): DatabaseTarget 
 
 export function assertRegion(topology: Topology, region: string): string {
   if (!Object.hasOwn(topology.regions, region)) {
-    throw new GatewayError(
-      Codes.UnknownRegion,
-      `Unknown region '${region}'. Known regions: ${Object.keys(topology.regions).sort().join(', ')}.`,
-    );
+    throw new GatewayError(Codes.UnknownRegion, `Unknown region '${region}'. Known regions: ${Object.keys(topology.regions).sort().join(', ')}.`);
   }
   return region;
 }

@@ -2,7 +2,6 @@
 import type { CompositeConfig } from '../config/schema.js';
 import { Codes, GatewayError } from '../errors/index.js';
 
-
 /** FNV-1a, 32 bit: stable across runtimes and instances */
 function fnv1a(s: string): number {
   let h = 0x811c9dc5;
@@ -50,7 +49,11 @@ export function shardsForKey(name: string, composite: CompositeConfig, value: st
   switch (key.strategy) {
     case 'lookup': {
       const shard = Object.hasOwn(key.map, value) ? key.map[value] : undefined;
-      if (!shard) throw new GatewayError(Codes.UnknownShardKey, `Shard key '${value}' maps to no shard of composite '${name}'. Known keys: ${Object.keys(key.map).sort().join(', ')}.`);
+      if (!shard)
+        throw new GatewayError(
+          Codes.UnknownShardKey,
+          `Shard key '${value}' maps to no shard of composite '${name}'. Known keys: ${Object.keys(key.map).sort().join(', ')}.`,
+        );
       return [shard];
     }
     case 'hash':

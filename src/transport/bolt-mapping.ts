@@ -10,7 +10,10 @@ import { toDriver } from './bolt-values.js';
 import type { Counters, Notification } from './types.js';
 
 /** the driver's transaction config of a request: its timeout and metadata, when it has them */
-export function txConfigOf(req: { timeoutMs?: number; metadata?: Record<string, string> }): { timeout?: number; metadata?: Record<string, string> } | undefined {
+export function txConfigOf(req: {
+  timeoutMs?: number;
+  metadata?: Record<string, string>;
+}): { timeout?: number; metadata?: Record<string, string> } | undefined {
   if (!req.timeoutMs && !req.metadata) return undefined;
   return { ...(req.timeoutMs ? { timeout: req.timeoutMs } : {}), ...(req.metadata ? { metadata: req.metadata } : {}) };
 }
@@ -86,7 +89,11 @@ export function mapDriverError(err: unknown): GatewayError {
     // the driver reports a refused or timed-out connect the same way as a connection lost
     // mid-statement; only the former proves the statement never reached the server
     const notSent = /Failed to connect|ECONNREFUSED|connect ETIMEDOUT|Connection refused/i.test(message);
-    return new GatewayError(Codes.DatabaseUnavailable, 'The database is unavailable: no connection to the cluster member could be made.', { cause: err, retryable: true, notSent });
+    return new GatewayError(Codes.DatabaseUnavailable, 'The database is unavailable: no connection to the cluster member could be made.', {
+      cause: err,
+      retryable: true,
+      notSent,
+    });
   }
   if (code === 'ProtocolError') {
     return new GatewayError(Codes.DatabaseUnavailable, 'The cluster member broke the Bolt protocol.', { cause: err, status: 502, retryable: false });

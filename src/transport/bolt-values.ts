@@ -73,7 +73,16 @@ function fmtDate(y: AnyInt, m: AnyInt, d: AnyInt): string {
 /** Offset (seconds) of a zone at a local date-time, computed with Intl (no zone database of our own). */
 function zoneOffsetSeconds(zone: string, dt: DateTime): number {
   const utcGuess = Date.UTC(num(dt.year), num(dt.month) - 1, num(dt.day), num(dt.hour), num(dt.minute), num(dt.second));
-  const fmt = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+  const fmt = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  });
   const at = (ms: number) => {
     const parts = Object.fromEntries(fmt.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
     const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
@@ -129,9 +138,10 @@ export function fromDriver(value: unknown): TypedValue {
     return {
       $type: 'Point',
       // a z of NaN reads as 2D, as Neo4j's Query API writes it
-      _value: z === undefined || z === null || Number.isNaN(z)
-        ? `SRID=${srid};POINT (${formatFloat(p.x)} ${formatFloat(p.y)})`
-        : `SRID=${srid};POINT Z (${formatFloat(p.x)} ${formatFloat(p.y)} ${formatFloat(z)})`,
+      _value:
+        z === undefined || z === null || Number.isNaN(z)
+          ? `SRID=${srid};POINT (${formatFloat(p.x)} ${formatFloat(p.y)})`
+          : `SRID=${srid};POINT Z (${formatFloat(p.x)} ${formatFloat(p.y)} ${formatFloat(z)})`,
     };
   }
   if (isDate(value)) {
@@ -154,13 +164,17 @@ export function fromDriver(value: unknown): TypedValue {
     const t = value as DateTime;
     const base = `${fmtDate(t.year, t.month, t.day)}T${fmtTime(t.hour, t.minute, t.second, t.nanosecond)}`;
     if (t.timeZoneId && !isFixedOffsetZone(t.timeZoneId)) {
-      const offset = t.timeZoneOffsetSeconds !== undefined && t.timeZoneOffsetSeconds !== null
-        ? num(t.timeZoneOffsetSeconds)
-        : zoneOffsetSeconds(t.timeZoneId, t);
+      const offset =
+        t.timeZoneOffsetSeconds !== undefined && t.timeZoneOffsetSeconds !== null ? num(t.timeZoneOffsetSeconds) : zoneOffsetSeconds(t.timeZoneId, t);
       return { $type: 'ZonedDateTime', _value: `${base}${fmtOffset(offset)}[${t.timeZoneId}]` };
     }
     // an offset, or a zone whose rules are one fixed offset (UTC, Etc/GMT+1): Neo4j writes both as offsets
-    const offset = t.timeZoneOffsetSeconds !== undefined && t.timeZoneOffsetSeconds !== null ? num(t.timeZoneOffsetSeconds) : t.timeZoneId ? zoneOffsetSeconds(t.timeZoneId, t) : 0;
+    const offset =
+      t.timeZoneOffsetSeconds !== undefined && t.timeZoneOffsetSeconds !== null
+        ? num(t.timeZoneOffsetSeconds)
+        : t.timeZoneId
+          ? zoneOffsetSeconds(t.timeZoneId, t)
+          : 0;
     return { $type: 'OffsetDateTime', _value: base + fmtOffset(offset) };
   }
   if (isDuration(value)) {

@@ -32,10 +32,20 @@ let installed = false;
 
 /** a message the unpacker cannot read: the driver reports this error for the statement and drops the connection */
 function unreadable(limit: number): unknown {
-  const error = Object.assign(new Error(`A result row is larger than ${limit} bytes, the most this gateway accepts in one message (limits.maxResultBytes). Return less per row.`), {
-    code: Codes.ResultTooLarge,
-  });
-  return new Proxy({}, { get: () => () => { throw error; } });
+  const error = Object.assign(
+    new Error(`A result row is larger than ${limit} bytes, the most this gateway accepts in one message (limits.maxResultBytes). Return less per row.`),
+    {
+      code: Codes.ResultTooLarge,
+    },
+  );
+  return new Proxy(
+    {},
+    {
+      get: () => () => {
+        throw error;
+      },
+    },
+  );
 }
 
 /** everything after an oversized message, until the pool closes the connection */

@@ -85,11 +85,17 @@ export class BoltTransport implements Transport {
     // result is cancelled; a statement still computing (no record yet) is stopped by closing the
     // session (a RESET, the only way to interrupt it)
     let expired = false;
-    const timer = req.deadline === undefined ? undefined : setTimeout(() => {
-      expired = true;
-      if (run.streaming) run.abort(deadlineExceeded());
-      else void session.close();
-    }, Math.max(0, req.deadline - Date.now()));
+    const timer =
+      req.deadline === undefined
+        ? undefined
+        : setTimeout(
+            () => {
+              expired = true;
+              if (run.streaming) run.abort(deadlineExceeded());
+              else void session.close();
+            },
+            Math.max(0, req.deadline - Date.now()),
+          );
     try {
       const { fields, values, summary, error } = await run.done;
       // closing the session at the deadline terminates the statement; Neo4j then reports it as
@@ -104,7 +110,10 @@ export class BoltTransport implements Transport {
         ...(error ? { error } : {}),
       };
     } catch (err) {
-      if (expired) throw err instanceof GatewayError && err.code === Codes.DeadlineExceeded ? err : new GatewayError(Codes.DeadlineExceeded, 'The request deadline passed before the statement finished.', { cause: err });
+      if (expired)
+        throw err instanceof GatewayError && err.code === Codes.DeadlineExceeded
+          ? err
+          : new GatewayError(Codes.DeadlineExceeded, 'The request deadline passed before the statement finished.', { cause: err });
       throw mapDriverError(err);
     } finally {
       if (timer !== undefined) clearTimeout(timer);

@@ -90,7 +90,11 @@ export class QueryApiTransport implements Transport {
   private base(cluster: string, address: string): string {
     const http = this.options.httpOf(cluster, address);
     if (!http) {
-      throw new GatewayError(Codes.DatabaseUnavailable, `Member ${address} of cluster '${cluster}' has no "http" URL in the topology; the Query API transport cannot reach it.`, { retryable: true });
+      throw new GatewayError(
+        Codes.DatabaseUnavailable,
+        `Member ${address} of cluster '${cluster}' has no "http" URL in the topology; the Query API transport cannot reach it.`,
+        { retryable: true },
+      );
     }
     return http.replace(/\/$/, '');
   }
@@ -124,7 +128,11 @@ export class QueryApiTransport implements Transport {
         throw new GatewayError(Codes.DeadlineExceeded, 'The request deadline passed before the member answered.', { cause: err });
       }
       // nothing reached the member: safe to retry anywhere
-      throw new GatewayError(Codes.DatabaseUnavailable, 'The database is unavailable: no connection to the cluster member could be made.', { retryable: true, notSent: true, cause: err });
+      throw new GatewayError(Codes.DatabaseUnavailable, 'The database is unavailable: no connection to the cluster member could be made.', {
+        retryable: true,
+        notSent: true,
+        cause: err,
+      });
     }
     let parsed: QueryApiBody;
     const maxBytes = opts.maxResultBytes ?? this.defaultMaxResultBytes;
@@ -133,7 +141,7 @@ export class QueryApiTransport implements Transport {
       text = await readBounded(res, maxBytes);
     } catch (err) {
       // the signal also bounds the body: a deadline that passes mid-read aborts it
-      if (isAbort(err)) throw new GatewayError(Codes.DeadlineExceeded, 'The request deadline passed before the member\'s answer was read.', { cause: err });
+      if (isAbort(err)) throw new GatewayError(Codes.DeadlineExceeded, "The request deadline passed before the member's answer was read.", { cause: err });
       throw new GatewayError(Codes.DatabaseUnavailable, `The connection to member ${address} broke while its answer was read.`, { status: 502, cause: err });
     }
     if (text === TOO_LARGE) throw resultTooLarge(maxBytes);
@@ -152,7 +160,8 @@ export class QueryApiTransport implements Transport {
     }
     const e = body.errors?.[0];
     if (e && isNeo4jCode(e.code)) throw new GatewayError(e.code, e.message);
-    if (body.status === 401 || body.status === 403) throw new GatewayError(Codes.DatabaseUnavailable, 'The gateway could not authenticate to the cluster member.');
+    if (body.status === 401 || body.status === 403)
+      throw new GatewayError(Codes.DatabaseUnavailable, 'The gateway could not authenticate to the cluster member.');
     throw new GatewayError(Codes.DatabaseUnavailable, `The cluster member answered ${body.status}.`, { status: 502 });
   }
 
@@ -176,7 +185,10 @@ export class QueryApiTransport implements Transport {
     if (body.status >= 300 || !body.data) QueryApiTransport.fail(body);
     const { fields, values } = body.data;
     if (values.length > req.maxRows) {
-      throw new GatewayError(Codes.ResultTooLarge, `The result has more than ${req.maxRows} rows, the most this gateway returns. Add a LIMIT or page with SKIP/LIMIT. (The statement did run: any writes it made were committed.)`);
+      throw new GatewayError(
+        Codes.ResultTooLarge,
+        `The result has more than ${req.maxRows} rows, the most this gateway returns. Add a LIMIT or page with SKIP/LIMIT. (The statement did run: any writes it made were committed.)`,
+      );
     }
     const error = body.errors?.[0];
     return {
@@ -216,7 +228,8 @@ export class QueryApiTransport implements Transport {
 
   private static result(body: QueryApiBody, maxRows: number): RunResult | undefined {
     if (!body.data) return undefined;
-    if (body.data.values.length > maxRows) throw new GatewayError(Codes.ResultTooLarge, `The result has more than ${maxRows} rows, the most this gateway returns.`);
+    if (body.data.values.length > maxRows)
+      throw new GatewayError(Codes.ResultTooLarge, `The result has more than ${maxRows} rows, the most this gateway returns.`);
     const error = body.errors?.[0];
     return {
       fields: body.data.fields,
@@ -246,33 +259,55 @@ export class QueryApiTransport implements Transport {
 
   readonly remoteTransactions: RemoteTransactions = {
     begin: async (member, req) => {
-      const body = await this.post(member.cluster, member.address, req.database, {
-        ...(req.statement ? { statement: req.statement, parameters: req.parameters ?? {} } : {}),
-        bookmarks: req.bookmarks,
-        accessMode: req.accessMode,
-        includeCounters: true,
-        ...(req.impersonatedUser ? { impersonatedUser: req.impersonatedUser } : {}),
-        ...(req.timeoutMs ? { maxExecutionTime: req.timeoutMs } : {}),
-      }, req.deadline, { suffix: '/tx', maxResultBytes: req.maxResultBytes });
+      const body = await this.post(
+        member.cluster,
+        member.address,
+        req.database,
+        {
+          ...(req.statement ? { statement: req.statement, parameters: req.parameters ?? {} } : {}),
+          bookmarks: req.bookmarks,
+          accessMode: req.accessMode,
+          includeCounters: true,
+          ...(req.impersonatedUser ? { impersonatedUser: req.impersonatedUser } : {}),
+          ...(req.timeoutMs ? { maxExecutionTime: req.timeoutMs } : {}),
+        },
+        req.deadline,
+        { suffix: '/tx', maxResultBytes: req.maxResultBytes },
+      );
       if (body.status >= 300 || !body.transaction) QueryApiTransport.fail(body);
       return { id: body.transaction.id, expires: body.transaction.expires, affinity: body.affinity, result: QueryApiTransport.result(body, req.maxRows) };
     },
     run: async (member, database, id, affinity, statement, parameters, maxRows, bounds?: StatementBounds) => {
       const body = await this.endingOnOverrun(member, database, id, affinity, () =>
-        this.post(member.cluster, member.address, database, { statement, parameters, includeCounters: true }, bounds?.deadline, { suffix: `/tx/${encodeURIComponent(id)}`, affinity, maxResultBytes: bounds?.maxResultBytes }),
+        this.post(member.cluster, member.address, database, { statement, parameters, includeCounters: true }, bounds?.deadline, {
+          suffix: `/tx/${encodeURIComponent(id)}`,
+          affinity,
+          maxResultBytes: bounds?.maxResultBytes,
+        }),
       );
       if (body.status >= 300 || !body.data) QueryApiTransport.fail(body);
       return { expires: body.transaction?.expires, result: QueryApiTransport.result(body, maxRows)! };
     },
     commit: async (member, database, id, affinity, last) => {
       const body = await this.endingOnOverrun(member, database, id, affinity, () =>
-        this.post(member.cluster, member.address, database, last ? { statement: last.statement, parameters: last.parameters, includeCounters: true } : {}, last?.deadline, { suffix: `/tx/${encodeURIComponent(id)}/commit`, affinity, maxResultBytes: last?.maxResultBytes }),
+        this.post(
+          member.cluster,
+          member.address,
+          database,
+          last ? { statement: last.statement, parameters: last.parameters, includeCounters: true } : {},
+          last?.deadline,
+          { suffix: `/tx/${encodeURIComponent(id)}/commit`, affinity, maxResultBytes: last?.maxResultBytes },
+        ),
       );
       if (body.status >= 300 || (body.errors?.length && !body.data)) QueryApiTransport.fail(body);
       return { bookmarks: body.bookmarks ?? [], result: last ? QueryApiTransport.result(body, last.maxRows) : undefined };
     },
     rollback: async (member, database, id, affinity) => {
-      const body = await this.post(member.cluster, member.address, database, undefined, undefined, { suffix: `/tx/${encodeURIComponent(id)}`, method: 'DELETE', affinity });
+      const body = await this.post(member.cluster, member.address, database, undefined, undefined, {
+        suffix: `/tx/${encodeURIComponent(id)}`,
+        method: 'DELETE',
+        affinity,
+      });
       if (body.status >= 300) QueryApiTransport.fail(body);
     },
   };

@@ -103,9 +103,27 @@ export interface BeginRequest {
  * the transaction id travels with the client. For runtimes that cannot keep a connection open.
  */
 export interface RemoteTransactions {
-  begin(member: MemberRef, request: BeginRequest & StatementBounds & { statement?: string; parameters?: Record<string, TypedValue>; maxRows: number }): Promise<{ id: string; expires: string; affinity: string | undefined; result: RunResult | undefined }>;
-  run(member: MemberRef, database: string, id: string, affinity: string | undefined, statement: string, parameters: Record<string, TypedValue>, maxRows: number, bounds?: StatementBounds): Promise<{ expires: string | undefined; result: RunResult }>;
-  commit(member: MemberRef, database: string, id: string, affinity: string | undefined, last: (StatementBounds & { statement: string; parameters: Record<string, TypedValue>; maxRows: number }) | undefined): Promise<{ bookmarks: string[]; result: RunResult | undefined }>;
+  begin(
+    member: MemberRef,
+    request: BeginRequest & StatementBounds & { statement?: string; parameters?: Record<string, TypedValue>; maxRows: number },
+  ): Promise<{ id: string; expires: string; affinity: string | undefined; result: RunResult | undefined }>;
+  run(
+    member: MemberRef,
+    database: string,
+    id: string,
+    affinity: string | undefined,
+    statement: string,
+    parameters: Record<string, TypedValue>,
+    maxRows: number,
+    bounds?: StatementBounds,
+  ): Promise<{ expires: string | undefined; result: RunResult }>;
+  commit(
+    member: MemberRef,
+    database: string,
+    id: string,
+    affinity: string | undefined,
+    last: (StatementBounds & { statement: string; parameters: Record<string, TypedValue>; maxRows: number }) | undefined,
+  ): Promise<{ bookmarks: string[]; result: RunResult | undefined }>;
   rollback(member: MemberRef, database: string, id: string, affinity: string | undefined): Promise<void>;
 }
 

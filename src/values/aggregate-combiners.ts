@@ -127,13 +127,21 @@ export function combineAvg(parts: { avg: TypedValue; sum: TypedValue; count: Typ
       nanos += BigInt(d.nanos);
     }
     try {
-      return durationValue(normalize(approximate(divideToDouble(months, count), divideToDouble(days, count), divideToDouble(seconds, count), divideToDouble(nanos, count))));
+      return durationValue(
+        normalize(approximate(divideToDouble(months, count), divideToDouble(days, count), divideToDouble(seconds, count), divideToDouble(nanos, count))),
+      );
     } catch (err) {
       throw fromDurationError(err);
     }
   }
   const sums = contributing.map((p) => numberOf(p.sum as TypedValue & { $type: 'Integer' | 'Float' }));
-  if (sums.every((s) => s.kind === 'int')) return floatValue(divideToDouble(sums.reduce((t, s) => t + (s.value as bigint), 0n), count));
+  if (sums.every((s) => s.kind === 'int'))
+    return floatValue(
+      divideToDouble(
+        sums.reduce((t, s) => t + (s.value as bigint), 0n),
+        count,
+      ),
+    );
   const total = sums.reduce((t, s) => t + toDouble(s), 0);
   return floatValue(total / Number(count));
 }

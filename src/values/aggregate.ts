@@ -239,7 +239,8 @@ class Percentile implements Aggregator {
     const p = this.percentile ?? NULL;
     if (!isNumber(p)) throw typeError(`The percentile of ${this.name()}() must be a number; got a ${p.$type}.`);
     const x = toDouble(numberOf(p));
-    if (x < 0 || x > 1) throw new GatewayError(Codes.ArgumentError, `Invalid input '${javaDoubleToString(x)}' is not a valid argument, must be a number in the range 0.0 to 1.0`);
+    if (x < 0 || x > 1)
+      throw new GatewayError(Codes.ArgumentError, `Invalid input '${javaDoubleToString(x)}' is not a valid argument, must be a number in the range 0.0 to 1.0`);
     return x;
   }
   result(): TypedValue {

@@ -80,7 +80,8 @@ function toLong(s: string | undefined): bigint {
 /** DurationValue.parse (unit-based forms, fractions included) */
 export function parseDuration(text: string): Duration {
   const m = UNIT_RE.exec(text);
-  if (!m || text.replace(/^[-+]/, '').length === 1 || /T$/i.test(text)) throw new TypeError(`Not a Duration value as Neo4j writes it: ${JSON.stringify(text)}.`);
+  if (!m || text.replace(/^[-+]/, '').length === 1 || /T$/i.test(text))
+    throw new TypeError(`Not a Duration value as Neo4j writes it: ${JSON.stringify(text)}.`);
   const sign = m[1] === '-' ? -1n : 1n;
   const [, , y, mo, w, d, , h, mi, s, sub] = m;
   const signNum = Number(sign);

@@ -22,11 +22,31 @@ export function formatFloat(f: number): string {
  * answers for every zone it accepts (EST, MST and HST are not fixed in current tzdata).
  */
 const FIXED_OFFSET_ZONES = new Set([
-  'UTC', 'UCT', 'GMT', 'GMT0', 'Greenwich', 'Universal', 'Zulu',
-  'Etc/UTC', 'Etc/UCT', 'Etc/GMT', 'Etc/GMT0', 'Etc/GMT+0', 'Etc/GMT-0', 'Etc/Greenwich', 'Etc/Universal', 'Etc/Zulu',
+  'UTC',
+  'UCT',
+  'GMT',
+  'GMT0',
+  'Greenwich',
+  'Universal',
+  'Zulu',
+  'Etc/UTC',
+  'Etc/UCT',
+  'Etc/GMT',
+  'Etc/GMT0',
+  'Etc/GMT+0',
+  'Etc/GMT-0',
+  'Etc/Greenwich',
+  'Etc/Universal',
+  'Etc/Zulu',
   ...Array.from({ length: 12 }, (_, i) => `Etc/GMT+${i + 1}`),
   ...Array.from({ length: 14 }, (_, i) => `Etc/GMT-${i + 1}`),
-  'SystemV/AST4', 'SystemV/CST6', 'SystemV/EST5', 'SystemV/HST10', 'SystemV/MST7', 'SystemV/PST8', 'SystemV/YST9',
+  'SystemV/AST4',
+  'SystemV/CST6',
+  'SystemV/EST5',
+  'SystemV/HST10',
+  'SystemV/MST7',
+  'SystemV/PST8',
+  'SystemV/YST9',
 ]);
 
 export function isFixedOffsetZone(zone: string): boolean {

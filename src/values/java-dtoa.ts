@@ -16,8 +16,8 @@ const SMALL_5_POW: number[] = Array.from({ length: 14 }, (_, i) => 5 ** i);
 /** 5^0 .. 5^26 (FDBigInteger.LONG_5_POW) */
 const LONG_5_POW: bigint[] = Array.from({ length: 27 }, (_, i) => 5n ** BigInt(i));
 const INSIGNIFICANT_DIGITS_NUMBER = [
-  0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 8, 8, 8, 9, 9, 9, 9, 10, 10, 10, 11, 11, 11,
-  12, 12, 12, 12, 13, 13, 13, 14, 14, 14, 15, 15, 15, 15, 16, 16, 16, 17, 17, 17, 18, 18, 18, 19,
+  0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 8, 8, 8, 9, 9, 9, 9, 10, 10, 10, 11, 11, 11, 12, 12, 12, 12, 13, 13, 13, 14,
+  14, 14, 15, 15, 15, 15, 16, 16, 16, 17, 17, 17, 18, 18, 18, 19,
 ];
 export const EXP_SHIFT = 52;
 const MAX_SMALL_BIN_EXP = 62;
@@ -81,9 +81,8 @@ export function dtoa(binExp: number, fractBitsIn: number, nSignificantBits: numb
         const p2 = binExp - nSignificantBits - 1;
         const insignificant = binExp > nSignificantBits && p2 > 1 && p2 < INSIGNIFICANT_DIGITS_NUMBER.length ? INSIGNIFICANT_DIGITS_NUMBER[p2]! : 0;
         // the value is the integer fractBits * 2^(binExp - 52), below 2^63
-        const lvalue = binExp >= EXP_SHIFT
-          ? (binExp - EXP_SHIFT <= 0 ? fractBits : BigInt(fractBits) << BigInt(binExp - EXP_SHIFT))
-          : fractBits / 2 ** (EXP_SHIFT - binExp);
+        const lvalue =
+          binExp >= EXP_SHIFT ? (binExp - EXP_SHIFT <= 0 ? fractBits : BigInt(fractBits) << BigInt(binExp - EXP_SHIFT)) : fractBits / 2 ** (EXP_SHIFT - binExp);
         return developLongDigits(typeof lvalue === 'bigint' && lvalue <= 9007199254740992n ? Number(lvalue) : lvalue, insignificant);
       }
     }

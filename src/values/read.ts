@@ -11,7 +11,16 @@ import type { TypedValue } from './typed.js';
 import { parseDuration, type Duration } from './duration.js';
 import type { NumberParts } from './numbers.js';
 import { parsePoint, type PointParts } from './spatial.js';
-import { parseDate, parseDateTime, parseLocalDateTime, parseLocalTime, parseTime, type DateTimeParts, type LocalDateParts, type TimeParts } from './temporal.js';
+import {
+  parseDate,
+  parseDateTime,
+  parseLocalDateTime,
+  parseLocalTime,
+  parseTime,
+  type DateTimeParts,
+  type LocalDateParts,
+  type TimeParts,
+} from './temporal.js';
 
 const cache = new WeakMap<object, unknown>();
 

@@ -138,7 +138,11 @@ export function compareDateTimes(a: DateTimeParts, b: DateTimeParts): number {
   const sb = Math.floor(b.nanoOfDay / 1e9) - b.offsetSeconds;
   const da = a.epochDay + Math.floor(sa / 86400);
   const db = b.epochDay + Math.floor(sb / 86400);
-  const c = cmp(da, db) || cmp(((sa % 86400) + 86400) % 86400, ((sb % 86400) + 86400) % 86400) || cmp(a.nanoOfDay % 1e9, b.nanoOfDay % 1e9) || cmp(a.offsetSeconds, b.offsetSeconds);
+  const c =
+    cmp(da, db) ||
+    cmp(((sa % 86400) + 86400) % 86400, ((sb % 86400) + 86400) % 86400) ||
+    cmp(a.nanoOfDay % 1e9, b.nanoOfDay % 1e9) ||
+    cmp(a.offsetSeconds, b.offsetSeconds);
   if (c !== 0) return c;
   if (a.zone === undefined || b.zone === undefined) return a.zone === b.zone ? 0 : a.zone === undefined ? -1 : 1;
   return a.zone < b.zone ? -1 : a.zone > b.zone ? 1 : 0;

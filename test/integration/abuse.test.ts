@@ -80,7 +80,11 @@ describe('statements', () => {
   });
 
   it('a composite never lets a READ key write, whatever the USE form; EXPLAIN never runs a write', async () => {
-    for (const statement of ['USE users.`users-us` CREATE (:AbuseP {id: "r1"})', "USE graph.byName('users.users-us') MERGE (:AbuseP {id: 'r2'})", 'EXPLAIN USE users.`users-us` CREATE (:AbuseP {id: "r3"})']) {
+    for (const statement of [
+      'USE users.`users-us` CREATE (:AbuseP {id: "r1"})',
+      "USE graph.byName('users.users-us') MERGE (:AbuseP {id: 'r2'})",
+      'EXPLAIN USE users.`users-us` CREATE (:AbuseP {id: "r3"})',
+    ]) {
       const res = await query(gw, 'users', { statement, accessMode: 'READ' }, { key: KEYS.reader });
       expect(res.status, `${statement}: ${res.text}`).toBe(403);
     }
@@ -97,9 +101,22 @@ describe('statements', () => {
 });
 
 // ---- random hostile input ----
-const junkString = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), fc.constantFrom('\u0000', '\uD800', '💥', '"', '\\', '{', '[[[[', '$', '`'));
+const junkString = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.constantFrom('\u0000', '\uD800', '💥', '"', '\\', '{', '[[[[', '$', '`'),
+);
 const json = fc.letrec((tie) => ({
-  value: fc.oneof({ depthSize: 'small' }, fc.constant(null), fc.boolean(), fc.integer(), fc.double(), junkString, fc.array(tie('value'), { maxLength: 4 }), fc.dictionary(junkString, tie('value'), { maxKeys: 4 })),
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.constant(null),
+    fc.boolean(),
+    fc.integer(),
+    fc.double(),
+    junkString,
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(junkString, tie('value'), { maxKeys: 4 }),
+  ),
 })).value;
 const typedJunk = fc.oneof(
   json,
@@ -124,7 +141,19 @@ const statement = fc.oneof(
   fc.tuple(fc.constantFrom('MATCH (n) ', 'RETURN ', 'WITH 1 AS x ', 'CALL { ', 'UNWIND [', '/* ', "'"), junkString).map(([a, b]) => a + b),
 );
 // header values: printable Latin-1 (what fetch can send at all)
-const headerValue = fc.oneof(junkString.map((s) => s.replace(/[^\x20-\x7e]/g, '')), fc.constantFrom('Bearer ' + KEYS.reader, 'Bearer ' + KEYS.admin, 'Basic !!!', 'Bearer', 'application/json', 'application/vnd.neo4j.query', 'text/html', '*/*'));
+const headerValue = fc.oneof(
+  junkString.map((s) => s.replace(/[^\x20-\x7e]/g, '')),
+  fc.constantFrom(
+    'Bearer ' + KEYS.reader,
+    'Bearer ' + KEYS.admin,
+    'Basic !!!',
+    'Bearer',
+    'application/json',
+    'application/vnd.neo4j.query',
+    'text/html',
+    '*/*',
+  ),
+);
 
 describe('hostile input never gets a 500 or a hang', () => {
   it('random Query API requests', async () => {
@@ -132,15 +161,38 @@ describe('hostile input never gets a 500 or a hang', () => {
       fc.asyncProperty(
         fc.constantFrom('users-us', 'users', 'nope', 'users-eu'),
         fc.oneof(
-          fc.record({ statement, parameters: fc.dictionary(fc.constantFrom('p', 'q', '__n4gw_limit', ''), fc.oneof(json, typedJunk)), accessMode: fc.constantFrom('READ', 'WRITE', 'read', 'x'), includeCounters: fc.boolean() }, { requiredKeys: ['statement'] }).map((b) => JSON.stringify(b)),
+          fc
+            .record(
+              {
+                statement,
+                parameters: fc.dictionary(fc.constantFrom('p', 'q', '__n4gw_limit', ''), fc.oneof(json, typedJunk)),
+                accessMode: fc.constantFrom('READ', 'WRITE', 'read', 'x'),
+                includeCounters: fc.boolean(),
+              },
+              { requiredKeys: ['statement'] },
+            )
+            .map((b) => JSON.stringify(b)),
           json.map((j) => JSON.stringify(j)),
           junkString,
         ),
         // mostly well-formed headers, so the statements get past authentication to the analysis
-        fc.oneof({ weight: 3, arbitrary: fc.constant({}) }, { weight: 2, arbitrary: fc.record({ authorization: headerValue, 'content-type': headerValue, accept: headerValue, 'x-neo4j-region': headerValue, 'x-neo4j-shard-key': headerValue }, { requiredKeys: [] }) }),
+        fc.oneof(
+          { weight: 3, arbitrary: fc.constant({}) },
+          {
+            weight: 2,
+            arbitrary: fc.record(
+              { authorization: headerValue, 'content-type': headerValue, accept: headerValue, 'x-neo4j-region': headerValue, 'x-neo4j-shard-key': headerValue },
+              { requiredKeys: [] },
+            ),
+          },
+        ),
         async (db, body, headers) => {
           const started = Date.now();
-          const res = await fetch(`${gw.url}/db/${encodeURIComponent(db)}/query/v2`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.reader}`, 'content-type': 'application/json', ...headers }, body });
+          const res = await fetch(`${gw.url}/db/${encodeURIComponent(db)}/query/v2`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${KEYS.reader}`, 'content-type': 'application/json', ...headers },
+            body,
+          });
           const text = await res.text();
           expect(res.status, `${body.slice(0, 200)} -> ${text.slice(0, 300)}`).toBeLessThan(500);
           expect(Date.now() - started).toBeLessThan(9000);
@@ -155,12 +207,18 @@ describe('hostile input never gets a 500 or a hang', () => {
     const field = fc.constantFrom('people { id name }', 'people { friends { friends { id } } }', 'n', '__typename', 'nope', '...F', 'a: n b: n');
     const doc = fc.oneof(
       junkString,
-      fc.tuple(fc.array(field, { minLength: 1, maxLength: 5 }), fc.boolean()).map(([fs, frag]) => `${frag ? 'fragment F on Query { n people { ...G } } fragment G on P { id friends { ...G } } ' : ''}{ ${fs.join(' ')} }`),
+      fc
+        .tuple(fc.array(field, { minLength: 1, maxLength: 5 }), fc.boolean())
+        .map(([fs, frag]) => `${frag ? 'fragment F on Query { n people { ...G } } fragment G on P { id friends { ...G } } ' : ''}{ ${fs.join(' ')} }`),
     );
     await fc.assert(
       fc.asyncProperty(doc, fc.option(fc.dictionary(junkString, json)), async (query, variables) => {
         const started = Date.now();
-        const res = await fetch(`${gw.url}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.reader}`, 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+        const res = await fetch(`${gw.url}/graphql`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${KEYS.reader}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ query, variables }),
+        });
         const text = await res.text();
         expect(res.status, `${query} -> ${text.slice(0, 300)}`).toBeLessThan(500);
         expect(Date.now() - started).toBeLessThan(9000);

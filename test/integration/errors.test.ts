@@ -92,7 +92,11 @@ describe('bad input', () => {
   });
 
   it('an unknown region header is a 400', async () => {
-    expectError(await query(gw, 'users-us', { statement: 'RETURN 1' }, { headers: { 'x-neo4j-region': 'mars' } }), 400, 'Neo.ClientError.Gateway.UnknownRegion');
+    expectError(
+      await query(gw, 'users-us', { statement: 'RETURN 1' }, { headers: { 'x-neo4j-region': 'mars' } }),
+      400,
+      'Neo.ClientError.Gateway.UnknownRegion',
+    );
   });
 
   it('an unknown route is a 404 with a Neo4j-style body', async () => {
@@ -161,7 +165,10 @@ describe('limits', () => {
       expect((await query(g, 'users-us', { statement: 'UNWIND range(1, 5) AS x RETURN x' })).body.data!.values).toHaveLength(5);
       // each shard returns 3 rows (within the limit), the merged answer has 6
       for (const shard of ['users-us', 'users-eu']) {
-        expect((await query(g, shard, { statement: 'MATCH (n:MaxRowsProbe) DELETE n WITH count(*) AS gone UNWIND range(1, 3) AS i CREATE (:MaxRowsProbe {i: i})' })).status).toBe(202);
+        expect(
+          (await query(g, shard, { statement: 'MATCH (n:MaxRowsProbe) DELETE n WITH count(*) AS gone UNWIND range(1, 3) AS i CREATE (:MaxRowsProbe {i: i})' }))
+            .status,
+        ).toBe(202);
       }
       expectError(await query(g, 'users', { statement: 'MATCH (n:MaxRowsProbe) RETURN n.i AS i' }), 400, 'Neo.ClientError.Gateway.ResultTooLarge');
       // a statement that reads no graph data runs once: 4 rows, within the limit
@@ -194,10 +201,18 @@ describe('limits', () => {
     const g = await startTestGateway({ topology: t, redis: false });
     try {
       const marker = `idle-${Date.now()}`;
-      const begin = await fetch(`${g.url}/db/users-us/query/v2/tx`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ statement: 'CREATE (:IdleTx {m: $m})', parameters: { m: marker } }) });
+      const begin = await fetch(`${g.url}/db/users-us/query/v2/tx`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ statement: 'CREATE (:IdleTx {m: $m})', parameters: { m: marker } }),
+      });
       const { transaction } = (await begin.json()) as { transaction: { id: string } };
       await new Promise((r) => setTimeout(r, 800));
-      const late = await fetch(`${g.url}/db/users-us/query/v2/tx/${transaction.id}/commit`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' }, body: '{}' });
+      const late = await fetch(`${g.url}/db/users-us/query/v2/tx/${transaction.id}/commit`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
       expect(late.status).toBe(404);
       const count = await query(g, 'users-us', { statement: 'MATCH (n:IdleTx {m: $m}) RETURN count(n) AS c', parameters: { m: marker } });
       expect(count.body.data!.values).toEqual([[0]]);

@@ -43,7 +43,10 @@ function topology(): TopologyInput {
 
 // ---- typed JSON helpers ----
 const int = (n: number | bigint | string): TypedValue => ({ $type: 'Integer', _value: String(n) });
-const float = (n: number): TypedValue => ({ $type: 'Float', _value: Number.isNaN(n) ? 'NaN' : n === Infinity ? 'Infinity' : n === -Infinity ? '-Infinity' : Number.isInteger(n) ? `${n}.0` : String(n) });
+const float = (n: number): TypedValue => ({
+  $type: 'Float',
+  _value: Number.isNaN(n) ? 'NaN' : n === Infinity ? 'Infinity' : n === -Infinity ? '-Infinity' : Number.isInteger(n) ? `${n}.0` : String(n),
+});
 const str = (s: string): TypedValue => ({ $type: 'String', _value: s });
 const bool = (b: boolean): TypedValue => ({ $type: 'Boolean', _value: b });
 const list = (xs: TypedValue[]): TypedValue => ({ $type: 'List', _value: xs });
@@ -51,11 +54,21 @@ const map = (m: Record<string, TypedValue>): TypedValue => ({ $type: 'Map', _val
 const NULL: TypedValue = { $type: 'Null', _value: null };
 
 async function typed(db: string, statement: string, parameters: Record<string, TypedValue> = {}) {
-  return query(gw, db, { statement, parameters, accessMode: 'READ' }, { headers: { accept: 'application/vnd.neo4j.query', 'content-type': 'application/vnd.neo4j.query' } });
+  return query(
+    gw,
+    db,
+    { statement, parameters, accessMode: 'READ' },
+    { headers: { accept: 'application/vnd.neo4j.query', 'content-type': 'application/vnd.neo4j.query' } },
+  );
 }
 
 async function write(db: string, statement: string, parameters: Record<string, TypedValue> = {}) {
-  const res = await query(gw, db, { statement, parameters }, { headers: { accept: 'application/vnd.neo4j.query', 'content-type': 'application/vnd.neo4j.query' } });
+  const res = await query(
+    gw,
+    db,
+    { statement, parameters },
+    { headers: { accept: 'application/vnd.neo4j.query', 'content-type': 'application/vnd.neo4j.query' } },
+  );
   expect(res.status, `${db}: ${statement}\n${res.text}`).toBe(202);
 }
 
@@ -98,7 +111,10 @@ const rowArb = fc.record({
   g: fc.option(fc.integer({ min: 0, max: 3 }), { freq: 4 }),
   v: fc.integer({ min: -5, max: 20 }),
   big: fc.option(fc.constantFrom(...BIG), { freq: 3 }),
-  f: fc.oneof(fc.constantFrom(0.5, 1.0, 2.0, -1.25, 1e20, NaN, 0.1, 0.2), fc.integer({ min: -4, max: 4 }).map((n) => n / 4)),
+  f: fc.oneof(
+    fc.constantFrom(0.5, 1.0, 2.0, -1.25, 1e20, NaN, 0.1, 0.2),
+    fc.integer({ min: -4, max: 4 }).map((n) => n / 4),
+  ),
   s: fc.constantFrom(...STRINGS),
   dt: fc.constantFrom(...DATETIMES),
   d: fc.constantFrom(...DURATIONS),
@@ -123,7 +139,8 @@ function rowValue(r: Row): TypedValue {
   });
 }
 
-const LOAD = 'MATCH (n:Ex) DETACH DELETE n WITH count(*) AS gone UNWIND $rows AS r CREATE (:Ex {id: r.id, g: r.g, v: r.v, big: r.big, f: r.f, s: r.s, dt: datetime(r.dt), d: duration(r.d), k: r.k})';
+const LOAD =
+  'MATCH (n:Ex) DETACH DELETE n WITH count(*) AS gone UNWIND $rows AS r CREATE (:Ex {id: r.id, g: r.g, v: r.v, big: r.big, f: r.f, s: r.s, dt: datetime(r.dt), d: duration(r.d), k: r.k})';
 const LINK = 'UNWIND $links AS l MATCH (a:Ex {id: l[0]}), (b:Ex {id: l[1]}) CREATE (a)-[:LINK {w: l[2]}]->(b)';
 
 async function load(rows: Row[], links: [number, number, number][]): Promise<void> {
@@ -168,7 +185,11 @@ function norm(v: TypedValue, c: Compare): unknown {
       return c.listOrder ? items : items.sort();
     }
     case 'Map':
-      return Object.fromEntries(Object.keys(v._value).sort().map((k) => [k, norm(v._value[k]!, c)]));
+      return Object.fromEntries(
+        Object.keys(v._value)
+          .sort()
+          .map((k) => [k, norm(v._value[k]!, c)]),
+      );
     case 'Node':
       return { labels: [...v._value._labels].sort(), props: norm({ $type: 'Map', _value: v._value._properties }, c) };
     case 'Relationship':
@@ -217,14 +238,26 @@ export const SHAPES: Shape[] = [
   { name: 'ORDER BY datetimes by instant', q: 'MATCH (n:Ex) RETURN n.dt AS dt, n.id AS id ORDER BY dt DESC, id', c: { ordered: true } },
   { name: 'ORDER BY mixed types', q: 'MATCH (n:Ex) RETURN n.k AS k, n.id AS id ORDER BY k, id', c: { ordered: true } },
   { name: 'ORDER BY floats with NaN and infinities', q: 'MATCH (n:Ex) RETURN n.f AS f, n.id AS id ORDER BY f DESC, id', c: { ordered: true } },
-  { name: 'ORDER BY integers beyond 2^53 and floats', q: 'MATCH (n:Ex) WHERE n.big IS NOT NULL RETURN n.big AS b, n.id AS id ORDER BY b, id', c: { ordered: true } },
+  {
+    name: 'ORDER BY integers beyond 2^53 and floats',
+    q: 'MATCH (n:Ex) WHERE n.big IS NOT NULL RETURN n.big AS b, n.id AS id ORDER BY b, id',
+    c: { ordered: true },
+  },
   { name: 'ORDER BY durations', q: 'MATCH (n:Ex) RETURN n.d AS d, n.id AS id ORDER BY d, id', c: { ordered: true } },
   { name: 'an alias that shadows a variable', q: 'MATCH (n:Ex) RETURN n.v AS n ORDER BY n DESC LIMIT $limit', c: { ordered: false } },
   { name: 'ORDER BY on a returned map', q: 'MATCH (n:Ex) RETURN n {.id, .v} AS m ORDER BY m.v, m.id', c: { ordered: true } },
   { name: 'ORDER BY without LIMIT', q: 'MATCH (n:Ex) WHERE n.v < $t RETURN n.id AS id, n.s AS s ORDER BY s DESC, id', c: { ordered: true } },
   { name: 'LIMIT with a large parameter', q: 'MATCH (n:Ex) RETURN n.id AS id ORDER BY id LIMIT $big', c: { ordered: true } },
-  { name: 'grouped aggregates', q: 'MATCH (n:Ex) RETURN n.g AS g, count(*) AS c, count(n.g) AS cg, sum(n.v) AS total, min(n.v) AS lo, max(n.s) AS hi, avg(n.v) AS mean, collect(n.s) AS ss', c: { approx: true } },
-  { name: 'global aggregates over maybe no rows', q: 'MATCH (n:Ex) WHERE n.v > $t RETURN count(*) AS c, sum(n.v) AS total, avg(n.v) AS mean, min(n.v) AS lo, max(n.v) AS hi, collect(n.v) AS vs', c: { approx: true } },
+  {
+    name: 'grouped aggregates',
+    q: 'MATCH (n:Ex) RETURN n.g AS g, count(*) AS c, count(n.g) AS cg, sum(n.v) AS total, min(n.v) AS lo, max(n.s) AS hi, avg(n.v) AS mean, collect(n.s) AS ss',
+    c: { approx: true },
+  },
+  {
+    name: 'global aggregates over maybe no rows',
+    q: 'MATCH (n:Ex) WHERE n.v > $t RETURN count(*) AS c, sum(n.v) AS total, avg(n.v) AS mean, min(n.v) AS lo, max(n.v) AS hi, collect(n.v) AS vs',
+    c: { approx: true },
+  },
   { name: 'min and max over mixed types', q: 'MATCH (n:Ex) RETURN min(n.k) AS lo, max(n.k) AS hi, min(n.dt) AS first, max(n.s) AS last' },
   { name: 'sum and avg of floats', q: 'MATCH (n:Ex) WHERE NOT isNaN(n.f) RETURN n.g AS g, sum(n.f) AS s, avg(n.f) AS a', c: { approx: true } },
   // avg is not compared here: Neo4j's incremental mean is numerically inexact near 2^53 (its avg of
@@ -234,16 +267,36 @@ export const SHAPES: Shape[] = [
   { name: 'sum of durations (exact)', q: 'MATCH (n:Ex) RETURN n.g AS g, sum(n.d) AS total' },
   { name: 'a backticked aggregate', q: 'MATCH (n:Ex) RETURN `count`(n) AS c, `sum`(n.v) AS s' },
   { name: 'count(DISTINCT x)', q: 'MATCH (n:Ex) RETURN n.g AS g, count(DISTINCT n.s) AS c, collect(DISTINCT n.f) AS fs' },
-  { name: 'percentiles', q: 'MATCH (n:Ex) RETURN percentileDisc(n.v, 0.5) AS pd, percentileCont(n.v, 0.25) AS pc, percentileDisc(n.f, $p) AS pf', c: { approx: true } },
+  {
+    name: 'percentiles',
+    q: 'MATCH (n:Ex) RETURN percentileDisc(n.v, 0.5) AS pd, percentileCont(n.v, 0.25) AS pc, percentileDisc(n.f, $p) AS pf',
+    c: { approx: true },
+  },
   { name: 'standard deviations', q: 'MATCH (n:Ex) RETURN n.g AS g, stDev(n.v) AS sd, stDevP(n.v) AS sdp', c: { approx: true } },
-  { name: 'aggregates + ORDER BY + LIMIT', q: 'MATCH (n:Ex) RETURN n.s AS s, count(*) AS c, sum(n.v) AS total ORDER BY c DESC, s LIMIT $limit', c: { ordered: true } },
+  {
+    name: 'aggregates + ORDER BY + LIMIT',
+    q: 'MATCH (n:Ex) RETURN n.s AS s, count(*) AS c, sum(n.v) AS total ORDER BY c DESC, s LIMIT $limit',
+    c: { ordered: true },
+  },
   { name: 'DISTINCT + ORDER BY + SKIP + LIMIT', q: 'MATCH (n:Ex) RETURN DISTINCT n.s AS s ORDER BY s DESC SKIP $skip LIMIT $limit', c: { ordered: true } },
-  { name: 'row-local WITH before RETURN', q: 'MATCH (n:Ex) WITH n, n.v * 2 AS dbl WHERE dbl > $t RETURN n.id AS id, dbl ORDER BY dbl, id LIMIT $limit', c: { ordered: true } },
+  {
+    name: 'row-local WITH before RETURN',
+    q: 'MATCH (n:Ex) WITH n, n.v * 2 AS dbl WHERE dbl > $t RETURN n.id AS id, dbl ORDER BY dbl, id LIMIT $limit',
+    c: { ordered: true },
+  },
   { name: 'WITH ORDER BY before collect() keeps the order', q: 'MATCH (n:Ex) WITH n ORDER BY n.v, n.id RETURN collect(n.id) AS ids', c: { listOrder: true } },
   { name: 'WITH ORDER BY before a RETURN LIMIT', q: 'MATCH (n:Ex) WITH n ORDER BY n.v DESC, n.id RETURN n.id AS id LIMIT $limit', c: { ordered: true } },
-  { name: 'WITH ORDER BY LIMIT then aggregate', q: 'MATCH (n:Ex) WITH n ORDER BY n.v, n.id LIMIT $limit RETURN count(*) AS c, collect(n.id) AS ids', c: { listOrder: true } },
+  {
+    name: 'WITH ORDER BY LIMIT then aggregate',
+    q: 'MATCH (n:Ex) WITH n ORDER BY n.v, n.id LIMIT $limit RETURN count(*) AS c, collect(n.id) AS ids',
+    c: { listOrder: true },
+  },
   { name: 'WITH DISTINCT then count', q: 'MATCH (n:Ex) WITH DISTINCT n.s AS s RETURN count(*) AS c' },
-  { name: 'WITH aggregation then ORDER BY + LIMIT', q: 'MATCH (n:Ex) WITH n.s AS s, count(*) AS c RETURN s, c ORDER BY c DESC, s LIMIT $limit', c: { ordered: true } },
+  {
+    name: 'WITH aggregation then ORDER BY + LIMIT',
+    q: 'MATCH (n:Ex) WITH n.s AS s, count(*) AS c RETURN s, c ORDER BY c DESC, s LIMIT $limit',
+    c: { ordered: true },
+  },
   { name: 'WITH aggregation then aggregate again', q: 'MATCH (n:Ex) WITH n.g AS g, count(*) AS c RETURN max(c) AS m, sum(c) AS total, count(*) AS groups' },
   { name: 'UNION', q: 'MATCH (n:Ex) WHERE n.v < $t RETURN n.s AS s UNION MATCH (n:Ex) WHERE n.v > $t RETURN n.s AS s' },
   { name: 'UNION ALL', q: 'MATCH (n:Ex) WHERE n.v < $t RETURN n.s AS s UNION ALL MATCH (n:Ex) WHERE n.v > $t RETURN n.s AS s' },
@@ -258,7 +311,10 @@ export const SHAPES: Shape[] = [
   { name: 'COUNT {} from the row', q: 'MATCH (a:Ex) RETURN a.id AS id, COUNT { (a)-[:LINK]->() } AS out' },
   { name: 'EXISTS {} from the row', q: 'MATCH (a:Ex) WHERE EXISTS { MATCH (a)-[:LINK]->(b) WHERE b.v > $t } RETURN a.id AS id' },
   { name: 'pattern comprehension from the row', q: 'MATCH (a:Ex) RETURN a.id AS id, [(a)-[:LINK]->(b) | b.id] AS outs' },
-  { name: 'correlated CALL subquery that aggregates', q: 'MATCH (a:Ex) CALL { WITH a MATCH (a)-[:LINK]->(b) RETURN count(b) AS c, max(b.v) AS m } RETURN a.id AS id, c, m' },
+  {
+    name: 'correlated CALL subquery that aggregates',
+    q: 'MATCH (a:Ex) CALL { WITH a MATCH (a)-[:LINK]->(b) RETURN count(b) AS c, max(b.v) AS m } RETURN a.id AS id, c, m',
+  },
   { name: 'uncorrelated CALL subquery that produces rows', q: 'CALL { MATCH (n:Ex) WHERE n.v > $t RETURN n } RETURN n.id AS id' },
   { name: 'OPTIONAL MATCH from the row', q: 'MATCH (a:Ex) OPTIONAL MATCH (a)-[:LINK]->(b) RETURN a.id AS id, b.id AS bid' },
   { name: 'grouped by an OPTIONAL MATCH value (null spans shards)', q: 'MATCH (a:Ex) OPTIONAL MATCH (a)-[:LINK]->(b) RETURN b.g AS g, count(*) AS c' },
@@ -302,7 +358,8 @@ describe('a composite answers what one database holding every shard would (prope
           await load(rows, data.links);
           const params = { t: int(t), skip: int(skip), limit: int(limit), xs: list(xs.map(int)), p: float(0.5), big: int('9223372036854775807') };
           // EX_SHAPE=<part of a name> narrows the run while debugging
-          for (const shape of SHAPES.filter((x) => x.name.includes(process.env.EX_SHAPE ?? ''))) await same(shape.q, shape.truth ?? shape.q, params, shape.c ?? {});
+          for (const shape of SHAPES.filter((x) => x.name.includes(process.env.EX_SHAPE ?? '')))
+            await same(shape.q, shape.truth ?? shape.q, params, shape.c ?? {});
         },
       ),
       { numRuns: 12 },
@@ -340,7 +397,7 @@ describe('shapes a composite cannot answer exactly are refused', () => {
     ['LIMIT 1e1', 'MATCH (n:Ex) RETURN n.id AS id LIMIT 1e1'],
     ['mixing UNION and UNION ALL', 'MATCH (n:Ex) RETURN n.id AS id UNION MATCH (n:Ex) RETURN n.id AS id UNION ALL RETURN 3 AS id'],
     ['an unknown variable after a merge', 'MATCH (n:Ex) WITH DISTINCT n.s AS s RETURN n.id AS id'],
-  ])('a statement Neo4j refuses gets Neo4j\'s own error, on the user\'s text: %s', async (_name, statement) => {
+  ])("a statement Neo4j refuses gets Neo4j's own error, on the user's text: %s", async (_name, statement) => {
     const res = await query(gw, 'ex', { statement, accessMode: 'READ' });
     expect(res.status, res.text).toBe(400);
     expect(res.body.errors![0]!.code, res.text).toMatch(/^Neo\.ClientError\.Statement\./);

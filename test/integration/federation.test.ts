@@ -25,7 +25,13 @@ function topology(): TopologyInput {
   return {
     regions: { 'us-west': { lat: 37.4, lon: -122.1 }, eu: { lat: 50.1, lon: 8.7 }, ap: { lat: 1.35, lon: 103.8 } },
     defaultRegion: 'us-west',
-    clusters: { 'c-us': cluster('us', 'us-west'), 'c-eu': cluster('eu', 'eu'), 'c-ap': cluster('ap', 'ap'), 'c-truth': cluster('truth', 'us-west'), 'c-dead': { routers: ['neo4j://127.0.0.1:1'], auth: { user: 'neo4j', passwordEnv: 'NEO4J_PASSWORD_C_US' } } },
+    clusters: {
+      'c-us': cluster('us', 'us-west'),
+      'c-eu': cluster('eu', 'eu'),
+      'c-ap': cluster('ap', 'ap'),
+      'c-truth': cluster('truth', 'us-west'),
+      'c-dead': { routers: ['neo4j://127.0.0.1:1'], auth: { user: 'neo4j', passwordEnv: 'NEO4J_PASSWORD_C_US' } },
+    },
     shards: {
       'fed-us': { cluster: 'c-us', database: 'neo4j' },
       'fed-eu': { cluster: 'c-eu', database: 'neo4j' },
@@ -59,7 +65,10 @@ async function load(rows: Row[], assignment: number[]): Promise<void> {
   rows.forEach((r, i) => parts[SHARDS[assignment[i]! % 3]!]!.push(r));
   await Promise.all(
     Object.entries(parts).map(async ([shard, rs]) => {
-      const res = await query(gw, shard, { statement: 'MATCH (n:Fed) DETACH DELETE n WITH count(*) AS gone UNWIND $rows AS r CREATE (:Fed {id: r.id, g: r.g, v: r.v, s: r.s})', parameters: { rows: rs } });
+      const res = await query(gw, shard, {
+        statement: 'MATCH (n:Fed) DETACH DELETE n WITH count(*) AS gone UNWIND $rows AS r CREATE (:Fed {id: r.id, g: r.g, v: r.v, s: r.s})',
+        parameters: { rows: rs },
+      });
       expect(res.status, res.text).toBe(202);
     }),
   );
@@ -73,7 +82,10 @@ function norm(v: TypedValue): unknown {
     case 'Integer':
       return `F${Number(v._value)}`;
     case 'List':
-      return v._value.map(norm).map((x) => JSON.stringify(x)).sort();
+      return v._value
+        .map(norm)
+        .map((x) => JSON.stringify(x))
+        .sort();
     default:
       return canonicalKey(v);
   }
@@ -91,7 +103,11 @@ async function same(statement: string, truthStatement: string, parameters: Recor
   else expect([...ra].sort(), statement).toEqual([...rb].sort());
 }
 
-const rowArb = fc.record({ g: fc.option(fc.integer({ min: 0, max: 3 }), { freq: 4 }), v: fc.integer({ min: -5, max: 20 }), s: fc.constantFrom('a', 'b', 'c', 'd', 'e') });
+const rowArb = fc.record({
+  g: fc.option(fc.integer({ min: 0, max: 3 }), { freq: 4 }),
+  v: fc.integer({ min: -5, max: 20 }),
+  s: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+});
 const dataArb = fc.array(fc.tuple(rowArb, fc.nat(2)), { minLength: 0, maxLength: 40, size: 'medium' });
 
 interface Shape {
@@ -104,14 +120,36 @@ const SHAPES: Shape[] = [
   { name: 'concatenation', make: () => same2('MATCH (n:Fed) WHERE n.v >= $t RETURN n.g AS g, n.s AS s') },
   { name: 'RETURN * (columns from the shards)', make: () => same2('MATCH (n:Fed) WHERE n.v >= $t WITH n.id AS id, n.s AS s RETURN *') },
   { name: 'DISTINCT', make: () => same2('MATCH (n:Fed) RETURN DISTINCT n.s AS s, n.g AS g') },
-  { name: 'ORDER BY + SKIP + LIMIT (pushed down, k-way merged)', make: () => same2('MATCH (n:Fed) RETURN n.v AS v, n.s AS s, n.id AS id ORDER BY v DESC, s, id SKIP $skip LIMIT $limit', true) },
-  { name: 'ORDER BY an expression not returned (hidden sort column)', make: () => same2('MATCH (n:Fed) RETURN n.s AS s, n.id AS id ORDER BY n.v DESC, n.id SKIP $skip LIMIT $limit', true) },
+  {
+    name: 'ORDER BY + SKIP + LIMIT (pushed down, k-way merged)',
+    make: () => same2('MATCH (n:Fed) RETURN n.v AS v, n.s AS s, n.id AS id ORDER BY v DESC, s, id SKIP $skip LIMIT $limit', true),
+  },
+  {
+    name: 'ORDER BY an expression not returned (hidden sort column)',
+    make: () => same2('MATCH (n:Fed) RETURN n.s AS s, n.id AS id ORDER BY n.v DESC, n.id SKIP $skip LIMIT $limit', true),
+  },
   { name: 'ORDER BY without LIMIT', make: () => same2('MATCH (n:Fed) WHERE n.v < $t RETURN n.id AS id, n.s AS s ORDER BY s DESC, id', true) },
-  { name: 'grouped aggregates', make: () => same2('MATCH (n:Fed) RETURN n.g AS g, count(*) AS c, count(n.g) AS cg, sum(n.v) AS total, min(n.v) AS lo, max(n.s) AS hi, avg(n.v) AS mean, collect(n.s) AS ss') },
-  { name: 'global aggregates (maybe over no rows)', make: () => same2('MATCH (n:Fed) WHERE n.v > $t RETURN count(*) AS c, sum(n.v) AS total, avg(n.v) AS mean, min(n.v) AS lo, max(n.v) AS hi, collect(n.v) AS vs') },
-  { name: 'aggregates + ORDER BY + LIMIT', make: () => same2('MATCH (n:Fed) RETURN n.s AS s, count(*) AS c, sum(n.v) AS total ORDER BY c DESC, s LIMIT $limit', true) },
+  {
+    name: 'grouped aggregates',
+    make: () =>
+      same2(
+        'MATCH (n:Fed) RETURN n.g AS g, count(*) AS c, count(n.g) AS cg, sum(n.v) AS total, min(n.v) AS lo, max(n.s) AS hi, avg(n.v) AS mean, collect(n.s) AS ss',
+      ),
+  },
+  {
+    name: 'global aggregates (maybe over no rows)',
+    make: () =>
+      same2('MATCH (n:Fed) WHERE n.v > $t RETURN count(*) AS c, sum(n.v) AS total, avg(n.v) AS mean, min(n.v) AS lo, max(n.v) AS hi, collect(n.v) AS vs'),
+  },
+  {
+    name: 'aggregates + ORDER BY + LIMIT',
+    make: () => same2('MATCH (n:Fed) RETURN n.s AS s, count(*) AS c, sum(n.v) AS total ORDER BY c DESC, s LIMIT $limit', true),
+  },
   { name: 'DISTINCT + ORDER BY + SKIP + LIMIT', make: () => same2('MATCH (n:Fed) RETURN DISTINCT n.s AS s ORDER BY s DESC SKIP $skip LIMIT $limit', true) },
-  { name: 'row-local WITH before RETURN', make: () => same2('MATCH (n:Fed) WITH n, n.v * 2 AS dbl WHERE dbl > $t RETURN n.id AS id, dbl ORDER BY dbl, id LIMIT $limit', true) },
+  {
+    name: 'row-local WITH before RETURN',
+    make: () => same2('MATCH (n:Fed) WITH n, n.v * 2 AS dbl WHERE dbl > $t RETURN n.id AS id, dbl ORDER BY dbl, id LIMIT $limit', true),
+  },
   {
     name: 'UNION / UNION ALL',
     make: ({ all }) => same2(`MATCH (n:Fed) WHERE n.v < $t RETURN n.s AS s UNION${all ? ' ALL' : ''} MATCH (n:Fed) WHERE n.v > $t RETURN n.s AS s`),
@@ -136,14 +174,24 @@ afterAll(async () => {
 describe('federated answers equal the ground truth (property-based)', () => {
   it('for generated data and every supported query shape', async () => {
     await fc.assert(
-      fc.asyncProperty(dataArb, fc.integer({ min: -5, max: 20 }), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 8 }), fc.boolean(), async (data, t, skip, limit, all) => {
-        const rows = data.map(([r], i) => ({ id: i, ...r }));
-        await load(rows, data.map(([, a]) => a));
-        for (const shape of SHAPES) {
-          const [q, truth, ordered] = shape.make({ t, skip, limit, all });
-          await same(q, truth, { t, skip, limit }, ordered);
-        }
-      }),
+      fc.asyncProperty(
+        dataArb,
+        fc.integer({ min: -5, max: 20 }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.boolean(),
+        async (data, t, skip, limit, all) => {
+          const rows = data.map(([r], i) => ({ id: i, ...r }));
+          await load(
+            rows,
+            data.map(([, a]) => a),
+          );
+          for (const shape of SHAPES) {
+            const [q, truth, ordered] = shape.make({ t, skip, limit, all });
+            await same(q, truth, { t, skip, limit }, ordered);
+          }
+        },
+      ),
       { numRuns: 25 },
     );
   }, 180_000);
@@ -152,8 +200,16 @@ describe('federated answers equal the ground truth (property-based)', () => {
 describe('merges (examples)', () => {
   it('ORDER BY + SKIP + LIMIT when one shard holds all the top rows', async () => {
     const rows = Array.from({ length: 9 }, (_, i) => ({ id: i, g: null, v: 20 - i, s: 'a' }));
-    await load(rows, rows.map((r) => (r.id < 6 ? 0 : r.id % 3)));
-    await same('MATCH (n:Fed) RETURN n.v AS v, n.id AS id ORDER BY v DESC, id SKIP 2 LIMIT 3', 'MATCH (n:Fed) RETURN n.v AS v, n.id AS id ORDER BY v DESC, id SKIP 2 LIMIT 3', {}, true);
+    await load(
+      rows,
+      rows.map((r) => (r.id < 6 ? 0 : r.id % 3)),
+    );
+    await same(
+      'MATCH (n:Fed) RETURN n.v AS v, n.id AS id ORDER BY v DESC, id SKIP 2 LIMIT 3',
+      'MATCH (n:Fed) RETURN n.v AS v, n.id AS id ORDER BY v DESC, id SKIP 2 LIMIT 3',
+      {},
+      true,
+    );
   });
 });
 
@@ -184,15 +240,21 @@ describe('routing statements of a composite', () => {
   });
 
   it('UNION / UNION ALL of parts with different USE targets', async () => {
-    const all = await typed('fed', 'USE fed.`fed-us` MATCH (n:Fed) RETURN n.id AS id UNION ALL USE fed.`fed-ap` MATCH (n:Fed) RETURN n.id AS id UNION ALL USE fed.`fed-ap` MATCH (n:Fed) RETURN n.id AS id');
+    const all = await typed(
+      'fed',
+      'USE fed.`fed-us` MATCH (n:Fed) RETURN n.id AS id UNION ALL USE fed.`fed-ap` MATCH (n:Fed) RETURN n.id AS id UNION ALL USE fed.`fed-ap` MATCH (n:Fed) RETURN n.id AS id',
+    );
     expect(all.status, all.text).toBe(202);
     expect((all.body.data!.values as { _value: string }[][]).map((r) => r[0]!._value).sort()).toEqual(['1', '3', '3']);
-    const distinct = await typed('fed', 'USE fed.`fed-us` MATCH (n:Fed) RETURN n.id AS id UNION USE fed.`fed-ap` MATCH (n:Fed) RETURN n.id AS id UNION MATCH (n:Fed) RETURN n.id AS id');
+    const distinct = await typed(
+      'fed',
+      'USE fed.`fed-us` MATCH (n:Fed) RETURN n.id AS id UNION USE fed.`fed-ap` MATCH (n:Fed) RETURN n.id AS id UNION MATCH (n:Fed) RETURN n.id AS id',
+    );
     expect((distinct.body.data!.values as { _value: string }[][]).map((r) => r[0]!._value).sort()).toEqual(['1', '2', '3']);
     expect(distinct.headers.get('x-gateway-route')!.split(', ')).toHaveLength(5);
   });
 
-  it('graph.names() returns the composite\'s shards', async () => {
+  it("graph.names() returns the composite's shards", async () => {
     const res = await query(gw, 'fed', { statement: 'RETURN graph.names() AS names' });
     expect(res.body.data!.values).toEqual([[['fed.fed-us', 'fed.fed-eu', 'fed.fed-ap']]]);
   });
@@ -200,7 +262,13 @@ describe('routing statements of a composite', () => {
   it('a statement without USE fans out to every shard; x-gateway-route lists each', async () => {
     const res = await typed('fed', 'MATCH (n:Fed) RETURN count(*) AS c');
     expect(res.body.data!.values).toEqual([[{ $type: 'Integer', _value: '3' }]]);
-    expect(res.headers.get('x-gateway-route')!.split(', ').map((r) => r.split('=')[0]).sort()).toEqual([...SHARDS].sort());
+    expect(
+      res.headers
+        .get('x-gateway-route')!
+        .split(', ')
+        .map((r) => r.split('=')[0])
+        .sort(),
+    ).toEqual([...SHARDS].sort());
   });
 
   it('a shard key selects shards (header, or shardKey in the body)', async () => {
@@ -227,7 +295,11 @@ describe('routing statements of a composite', () => {
     const k = await query(gw, 'fed', { statement: 'CREATE (n:FedWrite {at: timestamp()}) RETURN 1 AS ok' }, { headers: { 'x-neo4j-shard-key': 'eu' } });
     expect(k.status, k.text).toBe(202);
     // the read carries both writes' bookmarks and returns a token covering all shards it touched
-    const r = await query(gw, 'fed', { statement: 'MATCH (n:FedWrite) RETURN count(n) AS c', accessMode: 'READ', bookmarks: [...w.body.bookmarks!, ...k.body.bookmarks!] });
+    const r = await query(gw, 'fed', {
+      statement: 'MATCH (n:FedWrite) RETURN count(n) AS c',
+      accessMode: 'READ',
+      bookmarks: [...w.body.bookmarks!, ...k.body.bookmarks!],
+    });
     expect(r.status, r.text).toBe(202);
     const token = JSON.parse(Buffer.from(r.body.bookmarks![0]!.slice('n4gw1:'.length), 'base64url').toString()) as Record<string, string[]>;
     expect(Object.keys(token).sort()).toEqual([...SHARDS].sort());
@@ -240,7 +312,11 @@ describe('refused shapes (never a silently wrong answer)', () => {
     ['an aggregate inside an expression', 'MATCH (n:Fed) RETURN sum(n.v) + 1 AS s', 'Neo.ClientError.Gateway.FederationNotSupported'],
     ['aggregation in WITH', 'MATCH (n:Fed) WITH n.s AS s, count(*) AS c WHERE c > 1 RETURN s', 'Neo.ClientError.Gateway.FederationNotSupported'],
     // statements Neo4j itself refuses get Neo4j's own error, as one database holding all the data answers
-    ['DISTINCT with ORDER BY on a column not returned (Neo4j refuses it)', 'MATCH (n:Fed) RETURN DISTINCT n.s AS s ORDER BY n.v', 'Neo.ClientError.Statement.SyntaxError'],
+    [
+      'DISTINCT with ORDER BY on a column not returned (Neo4j refuses it)',
+      'MATCH (n:Fed) RETURN DISTINCT n.s AS s ORDER BY n.v',
+      'Neo.ClientError.Statement.SyntaxError',
+    ],
     ['USE inside a subquery outside the idiom', 'CALL { USE fed.`fed-us` RETURN 1 AS x } RETURN x', 'Neo.ClientError.Gateway.FederationNotSupported'],
     ['no RETURN (Neo4j refuses it)', 'MATCH (n:Fed) WHERE n.v > 100', 'Neo.ClientError.Statement.SyntaxError'],
   ])('%s', async (_name, statement, code) => {
@@ -250,14 +326,18 @@ describe('refused shapes (never a silently wrong answer)', () => {
     expect(res.body.errors![0]!.message.length).toBeGreaterThan(20);
   });
 
-  it('a Cypher syntax error on a composite is Neo4j\'s own error', async () => {
+  it("a Cypher syntax error on a composite is Neo4j's own error", async () => {
     const res = await query(gw, 'fed', { statement: 'MATCH (n:Fed RETURN n' });
     expect(res.status).toBe(400);
     expect(res.body.errors![0]!.code).toBe('Neo.ClientError.Statement.SyntaxError');
   });
 
   it('an explicit transaction on a composite is refused clearly', async () => {
-    const res = await fetch(`${gw.url}/db/fed/query/v2/tx`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' }, body: '{}' });
+    const res = await fetch(`${gw.url}/db/fed/query/v2/tx`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(res.status).toBe(400);
   });
 });
@@ -268,11 +348,19 @@ describe('partial results', () => {
     expect(res.status).toBe(503);
   });
 
-  it('x-gateway-partial: allow returns the healthy shards\' rows and names the missing ones', async () => {
-    const res = await query(gw, 'withdead', { statement: 'MATCH (n:Fed) RETURN n.id AS id', accessMode: 'READ' }, { headers: { 'x-gateway-partial': 'allow' } });
+  it("x-gateway-partial: allow returns the healthy shards' rows and names the missing ones", async () => {
+    const res = await query(
+      gw,
+      'withdead',
+      { statement: 'MATCH (n:Fed) RETURN n.id AS id', accessMode: 'READ' },
+      { headers: { 'x-gateway-partial': 'allow' } },
+    );
     expect(res.status, res.text).toBe(202);
     expect(res.body.data!.values).toEqual([[1]]);
     expect(res.headers.get('x-gateway-missing-shards')).toBe('dead');
-    expect((res.body as { gateway?: { missingShards: { shard: string; code: string }[] } }).gateway!.missingShards[0]).toMatchObject({ shard: 'dead', code: 'Neo.TransientError.General.DatabaseUnavailable' });
+    expect((res.body as { gateway?: { missingShards: { shard: string; code: string }[] } }).gateway!.missingShards[0]).toMatchObject({
+      shard: 'dead',
+      code: 'Neo.TransientError.General.DatabaseUnavailable',
+    });
   });
 });

@@ -56,12 +56,21 @@ let tc: GraphQLClient;
 
 function topology(): TopologyInput {
   const { instances } = inject('sandbox');
-  const cluster = (name: string) => ({ routers: [`neo4j://127.0.0.1:${instances[name]!.bolt}`], auth: { user: 'neo4j', passwordEnv: 'NEO4J_PASSWORD_C_US' }, region: 'r' });
+  const cluster = (name: string) => ({
+    routers: [`neo4j://127.0.0.1:${instances[name]!.bolt}`],
+    auth: { user: 'neo4j', passwordEnv: 'NEO4J_PASSWORD_C_US' },
+    region: 'r',
+  });
   return {
     regions: { r: { lat: 0, lon: 0 } },
     defaultRegion: 'r',
     clusters: { 'c-us': cluster('us'), 'c-eu': cluster('eu'), 'c-ap': cluster('ap'), 'c-truth': cluster('truth') },
-    shards: { 'gx-us': { cluster: 'c-us', database: 'neo4j' }, 'gx-eu': { cluster: 'c-eu', database: 'neo4j' }, 'gx-ap': { cluster: 'c-ap', database: 'neo4j' }, gtruth: { cluster: 'c-truth', database: 'neo4j' } },
+    shards: {
+      'gx-us': { cluster: 'c-us', database: 'neo4j' },
+      'gx-eu': { cluster: 'c-eu', database: 'neo4j' },
+      'gx-ap': { cluster: 'c-ap', database: 'neo4j' },
+      gtruth: { cluster: 'c-truth', database: 'neo4j' },
+    },
     composites: { gx: { shards: [...SHARDS], shardKey: { strategy: 'lookup', map: { us: 'gx-us', eu: 'gx-eu', ap: 'gx-ap' } } } },
     apiKeys: [{ id: 'admin', sha256: sha256(KEYS.admin), databases: ['*'], modes: ['READ', 'WRITE'] }],
     graphql: { schema: [], maxDepth: 8, maxAliases: 20, maxCost: 400, graphiql: false },
@@ -78,11 +87,15 @@ interface Row {
 
 async function load(rows: Row[], links: [number, number][]): Promise<void> {
   const kept = links.filter(([a, b]) => a < rows.length && b < rows.length && a !== b && rows[a]!.shard === rows[b]!.shard);
-  const parts: [string, Row[], [number, number][]][] = [['gtruth', rows, kept], ...SHARDS.map((s, i) => [s, rows.filter((r) => r.shard === i), kept.filter(([a]) => rows[a]!.shard === i)] as [string, Row[], [number, number][]])];
+  const parts: [string, Row[], [number, number][]][] = [
+    ['gtruth', rows, kept],
+    ...SHARDS.map((s, i) => [s, rows.filter((r) => r.shard === i), kept.filter(([a]) => rows[a]!.shard === i)] as [string, Row[], [number, number][]]),
+  ];
   await Promise.all(
     parts.map(async ([shard, rs, ls]) => {
       const res = await query(composite, shard, {
-        statement: 'MATCH (n:GX) DETACH DELETE n WITH count(*) AS gone UNWIND $rows AS r CREATE (:GX {id: r.id, name: r.name, v: r.v, g: r.g}) WITH count(*) AS made UNWIND $links AS l MATCH (a:GX {id: l[0]}), (b:GX {id: l[1]}) CREATE (a)-[:L]->(b)',
+        statement:
+          'MATCH (n:GX) DETACH DELETE n WITH count(*) AS gone UNWIND $rows AS r CREATE (:GX {id: r.id, name: r.name, v: r.v, g: r.g}) WITH count(*) AS made UNWIND $links AS l MATCH (a:GX {id: l[0]}), (b:GX {id: l[1]}) CREATE (a)-[:L]->(b)',
         parameters: { rows: rs, links: ls.map(([a, b]) => [rows[a]!.id, rows[b]!.id]) },
       });
       expect(res.status, res.text).toBe(202);
@@ -98,14 +111,22 @@ function canon(v: unknown, unordered: boolean): unknown {
     const items = v.map((x) => canon(x, unordered));
     return unordered ? items.map((x) => JSON.stringify(x)).sort() : items;
   }
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, x]) => [k, canon(x, unordered || UNORDERED.has(k))]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.entries(v)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([k, x]) => [k, canon(x, unordered || UNORDERED.has(k))]),
+    );
   return v;
 }
 
 const OPERATIONS: { name: string; doc: string; vars?: Record<string, unknown> }[] = [
   { name: 'every root field', doc: '{ count total groups hello maxLinks perShard names(limit: 3) sumXs(xs: [1, 2, 3]) }' },
   { name: 'a list over the composite, ordered', doc: '{ all { id name v g } }' },
-  { name: 'nested fields per parent (counts, WITH, COUNT{}, EXISTS, comprehension)', doc: '{ all { id linkCount linkCountWith countBraces hasLinks linkIds } }' },
+  {
+    name: 'nested fields per parent (counts, WITH, COUNT{}, EXISTS, comprehension)',
+    doc: '{ all { id linkCount linkCountWith countBraces hasLinks linkIds } }',
+  },
   { name: 'nested OPTIONAL MATCH, ORDER BY + LIMIT, DISTINCT, ordered collect', doc: '{ all { id firstLink optionalLinks topLink linkGroups linkNames } }' },
   { name: 'nested list of nodes, two levels, arguments of nested fields', doc: '{ all { id links { id echo links { id } } linksAbove(min: 3) { id v } } }' },
   { name: 'one node by id, nested', doc: 'query ($id: ID!) { byId(id: $id) { id name linkCount links { id } } }', vars: { id: 'x1' } },
@@ -131,10 +152,21 @@ describe('the same schema over a composite and over one database', () => {
   it('answers every operation the same, for generated data', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ shard: fc.nat(2), name: fc.constantFrom('a', 'b', 'é', '😀', 'Z'), v: fc.integer({ min: 0, max: 6 }), g: fc.option(fc.integer({ min: 0, max: 2 }), { freq: 3 }) }), { maxLength: 12 }),
+        fc.array(
+          fc.record({
+            shard: fc.nat(2),
+            name: fc.constantFrom('a', 'b', 'é', '😀', 'Z'),
+            v: fc.integer({ min: 0, max: 6 }),
+            g: fc.option(fc.integer({ min: 0, max: 2 }), { freq: 3 }),
+          }),
+          { maxLength: 12 },
+        ),
         fc.array(fc.tuple(fc.nat(12), fc.nat(12)), { maxLength: 20 }),
         async (rows, links) => {
-          await load(rows.map((r, i) => ({ ...r, id: `x${i}` })), links);
+          await load(
+            rows.map((r, i) => ({ ...r, id: `x${i}` })),
+            links,
+          );
           for (const op of OPERATIONS) {
             const [a, b] = await Promise.all([cc.request(op.doc, op.vars), tc.request(op.doc, op.vars)]);
             expect(canon(a, false), op.name).toEqual(canon(b, false));
@@ -151,20 +183,33 @@ describe('the same schema over a composite and over one database', () => {
       [],
     );
     const keyed = new GraphQLClient(`${composite.url}/graphql`, { headers: { authorization: `Bearer ${KEYS.admin}`, 'x-neo4j-shard-key': 'eu' } });
-    expect(await keyed.request<{ count: number }>(gql`{ count }`)).toEqual({ count: 3 });
+    expect(
+      await keyed.request<{ count: number }>(gql`
+        {
+          count
+        }
+      `),
+    ).toEqual({ count: 3 });
   });
 });
 
 describe('operation limits hold over fragments (each spread counts where it is spread)', () => {
   it('a fragment reused to go deep or to fan out is measured as expanded', async () => {
-    const tight = await startTestGateway({ topology: { ...topology(), graphql: { schema: [], maxDepth: 4, maxAliases: 3, maxCost: 20, graphiql: false } }, graphqlSchema: SDL('gx', 'RETURN 1 AS s') });
+    const tight = await startTestGateway({
+      topology: { ...topology(), graphql: { schema: [], maxDepth: 4, maxAliases: 3, maxCost: 20, graphiql: false } },
+      graphqlSchema: SDL('gx', 'RETURN 1 AS s'),
+    });
     try {
       const c = new GraphQLClient(`${tight.url}/graphql`, { headers: { authorization: `Bearer ${KEYS.admin}` } });
       // depth through nested fragments: all > links > links > links > id = 5 > 4
-      const deep = (await c.request('fragment L on X { links { id } } fragment M on X { links { ...L } } { all { links { ...M } } }').catch((e: unknown) => e)) as ClientError;
+      const deep = (await c
+        .request('fragment L on X { links { id } } fragment M on X { links { ...L } } { all { links { ...M } } }')
+        .catch((e: unknown) => e)) as ClientError;
       expect(deep.response.errors![0]!.message).toMatch(/depth 5 exceeds the limit of 4/);
       // cost: each @cypher field costs 3 (shards); F = 6, F3 = F = 6, F2 = F + F3 = 12; all (3) + F + F2 = 21 > 20
-      const costly = (await c.request('fragment F on X { linkCount hasLinks } { all { ...F ...F2 } } fragment F2 on X { ...F ...F3 } fragment F3 on X { ...F }').catch((e: unknown) => e)) as ClientError;
+      const costly = (await c
+        .request('fragment F on X { linkCount hasLinks } { all { ...F ...F2 } } fragment F2 on X { ...F ...F3 } fragment F3 on X { ...F }')
+        .catch((e: unknown) => e)) as ClientError;
       expect(costly.response.errors![0]!.message).toMatch(/cost 21 exceeds the limit of 20/);
       // aliases inside a fragment count at each spread
       const aliases = (await c.request('fragment A on X { a: id b: id } { all { ...A  x: links { ...A } } }').catch((e: unknown) => e)) as ClientError;

@@ -63,7 +63,8 @@ describe('JSON nesting depth', () => {
   });
 
   it('GraphQL POST bodies are held to limits.maxJsonDepth before any parsing', async () => {
-    const post = (body: string) => fetch(`${gw.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.admin}` }, body });
+    const post = (body: string) =>
+      fetch(`${gw.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.admin}` }, body });
     const deep = await post(`{"query": "query($x: [[[Int]]]) { echo(x: $x) }", "variables": {"x": ${nest(300_000)}}}`);
     expect(deep.status).toBe(400);
     const body = (await deep.json()) as { errors: { code: string; message: string }[] };
@@ -88,8 +89,19 @@ describe('salted API-key hashes', () => {
       topology: sandboxTopology({
         apiKeys: [
           { id: 'plain', sha256: sha256(keys.plain), databases: ['*'] },
-          { id: 'salted', hash: `sha256:${s1}:${createHash('sha256').update(s1 + keys.salted).digest('hex')}`, databases: ['users-us'] },
-          { id: 'pbkdf2', hash: `pbkdf2-sha256:100000:${s2}:${pbkdf2Sync(keys.pbkdf2, s2, 100_000, 32, 'sha256').toString('hex')}`, databases: ['*'], modes: ['READ'] },
+          {
+            id: 'salted',
+            hash: `sha256:${s1}:${createHash('sha256')
+              .update(s1 + keys.salted)
+              .digest('hex')}`,
+            databases: ['users-us'],
+          },
+          {
+            id: 'pbkdf2',
+            hash: `pbkdf2-sha256:100000:${s2}:${pbkdf2Sync(keys.pbkdf2, s2, 100_000, 32, 'sha256').toString('hex')}`,
+            databases: ['*'],
+            modes: ['READ'],
+          },
         ],
       }),
     });
@@ -114,12 +126,22 @@ describe('salted API-key hashes', () => {
     try {
       const fresh = `pbkdf2-${salt()}`;
       const s3 = salt();
-      const g = await gateway({ topology: sandboxTopology({ apiKeys: [{ id: 'pbkdf2', hash: `pbkdf2-sha256:100000:${s3}:${pbkdf2Sync(fresh, s3, 100_000, 32, 'sha256').toString('hex')}`, databases: ['*'] }] }), redis: false });
-      await Promise.all(Array.from({ length: 5 }, async () => expect((await query(g, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' }, { key: fresh })).status).toBe(202)));
+      const g = await gateway({
+        topology: sandboxTopology({
+          apiKeys: [{ id: 'pbkdf2', hash: `pbkdf2-sha256:100000:${s3}:${pbkdf2Sync(fresh, s3, 100_000, 32, 'sha256').toString('hex')}`, databases: ['*'] }],
+        }),
+        redis: false,
+      });
+      await Promise.all(
+        Array.from({ length: 5 }, async () =>
+          expect((await query(g, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' }, { key: fresh })).status).toBe(202),
+        ),
+      );
       for (let i = 0; i < 15; i++) expect((await query(g, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' }, { key: fresh })).status).toBe(202);
       // 20 requests, 5 of them concurrent first ones: one derivation
       expect(derive).toHaveBeenCalledTimes(1);
-      for (let i = 0; i < 3; i++) expect((await query(g, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' }, { key: `${fresh}-wrong` })).status).toBe(401);
+      for (let i = 0; i < 3; i++)
+        expect((await query(g, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' }, { key: `${fresh}-wrong` })).status).toBe(401);
       expect(derive).toHaveBeenCalledTimes(4);
       await healthy(g);
     } finally {
@@ -135,13 +157,17 @@ describe('fleet secret', () => {
 
   it('with Redis configured, the gateway refuses to start without it, naming the variable and never the value', async () => {
     await expect(start(passwords())).rejects.toThrow(ConfigError);
-    await expect(start(passwords())).rejects.toThrow(/\$\.secrets\.fleetSecretEnv: the fleet secret GATEWAY_SECRET is not set; it is required because Redis is configured/);
+    await expect(start(passwords())).rejects.toThrow(
+      /\$\.secrets\.fleetSecretEnv: the fleet secret GATEWAY_SECRET is not set; it is required because Redis is configured/,
+    );
     const short = 'too-short-secret-0123';
     const err = (await start({ ...passwords(), GATEWAY_SECRET: short }).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(ConfigError);
     expect(err.message).not.toContain(short);
     // the variable the topology names
-    await expect(start({ ...passwords(), GATEWAY_SECRET: FLEET_SECRET }, sandboxTopology({ secrets: { fleetSecretEnv: 'N4GW_FLEET' } }))).rejects.toThrow(/N4GW_FLEET is not set/);
+    await expect(start({ ...passwords(), GATEWAY_SECRET: FLEET_SECRET }, sandboxTopology({ secrets: { fleetSecretEnv: 'N4GW_FLEET' } }))).rejects.toThrow(
+      /N4GW_FLEET is not set/,
+    );
     const named = await start({ ...passwords(), N4GW_FLEET: FLEET_SECRET }, sandboxTopology({ secrets: { fleetSecretEnv: 'N4GW_FLEET' } }));
     started.push(named);
     expect((await query(named, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' })).status).toBe(202);
@@ -181,7 +207,17 @@ describe('routing tables and invalidations in Redis are authenticated', () => {
   });
 
   const forgedTable = () =>
-    JSON.stringify({ database: 'neo4j', ttlSeconds: 300, writers: [trapAddress], readers: [trapAddress], routers: [trapAddress], cluster: 'c-us', fetchedAt: Date.now(), expiresAt: Date.now() + 300_000, origin: 'discovery' });
+    JSON.stringify({
+      database: 'neo4j',
+      ttlSeconds: 300,
+      writers: [trapAddress],
+      readers: [trapAddress],
+      routers: [trapAddress],
+      cluster: 'c-us',
+      fetchedAt: Date.now(),
+      expiresAt: Date.now() + 300_000,
+      origin: 'discovery',
+    });
 
   it('a forged, a tampered or a wrongly sealed table is ignored and rediscovered; a sealed one is used', async () => {
     const usMember = `127.0.0.1:${inject('sandbox').instances.us!.bolt}`;
@@ -224,7 +260,7 @@ describe('routing tables and invalidations in Redis are authenticated', () => {
     expect((await query(another, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' })).headers.get('x-gateway-cache')).toBe('redis');
   });
 
-  it('forged invalidations are ignored; a fleet member\'s invalidation still works', async () => {
+  it("forged invalidations are ignored; a fleet member's invalidation still works", async () => {
     const a = await gateway({ topology: topology() });
     const b = await gateway({ topology: topology() });
     expect((await query(a, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' })).status).toBe(202);
@@ -259,7 +295,7 @@ describe('discovery document', () => {
   };
   const forwarded = { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' };
 
-  it('by default: the request\'s own URL; X-Forwarded-* from an untrusted peer are ignored', async () => {
+  it("by default: the request's own URL; X-Forwarded-* from an untrusted peer are ignored", async () => {
     const g = await gateway({ redis: false });
     expect(await discover(g)).toBe(`${g.url}/db/{databaseName}/query/v2`);
     expect(await discover(g, forwarded)).toBe(`${g.url}/db/{databaseName}/query/v2`);
@@ -269,7 +305,10 @@ describe('discovery document', () => {
   });
 
   it('http.publicUrl wins over every header', async () => {
-    const g = await gateway({ redis: false, topology: sandboxTopology({ http: { publicUrl: 'https://graph.example.com/neo4j/', trustedProxies: ['127.0.0.1'] } }) });
+    const g = await gateway({
+      redis: false,
+      topology: sandboxTopology({ http: { publicUrl: 'https://graph.example.com/neo4j/', trustedProxies: ['127.0.0.1'] } }),
+    });
     expect(await discover(g)).toBe('https://graph.example.com/neo4j/db/{databaseName}/query/v2');
     expect(await discover(g, forwarded)).toBe('https://graph.example.com/neo4j/db/{databaseName}/query/v2');
   });
@@ -277,18 +316,33 @@ describe('discovery document', () => {
   it('from a trusted proxy (by address or CIDR range) the forwarded host and scheme are used: the last value, when valid', async () => {
     for (const trusted of [['127.0.0.1'], ['127.0.0.0/8'], ['::ffff:127.0.0.0/104']]) {
       const g = await gateway({ redis: false, topology: sandboxTopology({ http: { trustedProxies: trusted } }) });
-      expect(await discover(g, { 'x-forwarded-host': 'graph.example.com', 'x-forwarded-proto': 'https' })).toBe('https://graph.example.com/db/{databaseName}/query/v2');
+      expect(await discover(g, { 'x-forwarded-host': 'graph.example.com', 'x-forwarded-proto': 'https' })).toBe(
+        'https://graph.example.com/db/{databaseName}/query/v2',
+      );
       // a proxy that appends: the value it added is the last one
-      expect(await discover(g, { 'x-forwarded-host': 'evil.example, graph.example.com:8443', 'x-forwarded-proto': 'javascript, http' })).toBe('http://graph.example.com:8443/db/{databaseName}/query/v2');
+      expect(await discover(g, { 'x-forwarded-host': 'evil.example, graph.example.com:8443', 'x-forwarded-proto': 'javascript, http' })).toBe(
+        'http://graph.example.com:8443/db/{databaseName}/query/v2',
+      );
       // not a host, not a scheme: ignored
       const port = new URL(g.url).port;
-      expect(await discover(g, { 'x-forwarded-host': 'evil.example/x?', 'x-forwarded-proto': 'javascript' })).toBe(`http://127.0.0.1:${port}/db/{databaseName}/query/v2`);
+      expect(await discover(g, { 'x-forwarded-host': 'evil.example/x?', 'x-forwarded-proto': 'javascript' })).toBe(
+        `http://127.0.0.1:${port}/db/{databaseName}/query/v2`,
+      );
     }
   });
 
   it('IPv6 peers: trusted by an IPv6 address or range, not by an unrelated one', async () => {
-    for (const [trusted, honoured] of [[['::1'], true], [['::/127'], true], [['fd00::/8', '127.0.0.1'], false]] as const) {
-      const g = await startNodeGateway({ topology: parseTopology(sandboxTopology({ http: { trustedProxies: [...trusted] } })), env: sandboxEnv(), host: '::1', port: 0 });
+    for (const [trusted, honoured] of [
+      [['::1'], true],
+      [['::/127'], true],
+      [['fd00::/8', '127.0.0.1'], false],
+    ] as const) {
+      const g = await startNodeGateway({
+        topology: parseTopology(sandboxTopology({ http: { trustedProxies: [...trusted] } })),
+        env: sandboxEnv(),
+        host: '::1',
+        port: 0,
+      });
       started.push(g);
       expect(g.url).toMatch(/^http:\/\/\[::1\]:\d+$/);
       expect(await discover(g, forwarded)).toBe(honoured ? 'https://evil.example/db/{databaseName}/query/v2' : `${g.url}/db/{databaseName}/query/v2`);
@@ -296,7 +350,9 @@ describe('discovery document', () => {
   });
 
   it('a bad trustedProxies entry is refused at start, naming it', async () => {
-    await expect(gateway({ redis: false, topology: sandboxTopology({ http: { trustedProxies: ['127.0.0.1', 'proxy.internal'] } }) })).rejects.toThrow(/\$\.http\.trustedProxies\[1\]: must be an IPv4 or IPv6 address/);
+    await expect(gateway({ redis: false, topology: sandboxTopology({ http: { trustedProxies: ['127.0.0.1', 'proxy.internal'] } }) })).rejects.toThrow(
+      /\$\.http\.trustedProxies\[1\]: must be an IPv4 or IPv6 address/,
+    );
   });
 });
 
@@ -310,7 +366,11 @@ describe('/topology per key', () => {
     // routing tables of both clusters in memory
     for (const db of ['users-us', 'users-eu']) expect((await query(gw, db, { statement: 'RETURN 1', accessMode: 'READ' })).status).toBe(202);
   });
-  type Topo = { clusters: Record<string, { routingTables: { database: string }[]; members: { address: string }[] }>; shards: Record<string, unknown>; composites: Record<string, unknown> };
+  type Topo = {
+    clusters: Record<string, { routingTables: { database: string }[]; members: { address: string }[] }>;
+    shards: Record<string, unknown>;
+    composites: Record<string, unknown>;
+  };
   const topologyFor = async (key: string): Promise<Topo> => {
     const res = await fetch(`${gw.url}/topology`, { headers: { authorization: `Bearer ${key}` } });
     expect(res.status).toBe(200);

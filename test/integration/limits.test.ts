@@ -30,9 +30,22 @@ async function gateway(opts: Parameters<typeof startTestGateway>[0] = {}): Promi
 const key = (name: string) => `limits-${name}-key-0123456789`;
 
 /** the sandbox topology plus keys of our own (each id is also the key's name) */
-function topologyWith(keys: { id: string; modes?: ('READ' | 'WRITE')[]; limits?: Record<string, number> }[], limits: Record<string, number> = {}, extra: Partial<TopologyInput> = {}): TopologyInput {
+function topologyWith(
+  keys: { id: string; modes?: ('READ' | 'WRITE')[]; limits?: Record<string, number> }[],
+  limits: Record<string, number> = {},
+  extra: Partial<TopologyInput> = {},
+): TopologyInput {
   const t = sandboxTopology(extra);
-  t.apiKeys = [...(t.apiKeys ?? []), ...keys.map((k) => ({ id: k.id, sha256: sha256(key(k.id)), databases: ['*'], modes: k.modes ?? ['READ', 'WRITE'], ...(k.limits ? { limits: k.limits } : {}) }))];
+  t.apiKeys = [
+    ...(t.apiKeys ?? []),
+    ...keys.map((k) => ({
+      id: k.id,
+      sha256: sha256(key(k.id)),
+      databases: ['*'],
+      modes: k.modes ?? ['READ', 'WRITE'],
+      ...(k.limits ? { limits: k.limits } : {}),
+    })),
+  ];
   t.limits = limits as NonNullable<TopologyInput['limits']>;
   return t;
 }
@@ -41,7 +54,11 @@ function topologyWith(keys: { id: string; modes?: ('READ' | 'WRITE')[]; limits?:
  * Runs `abuse` and, while it is under way, probes /health every 100 ms (each must answer within
  * 1 s) and runs one normal query of another key (it must succeed). Returns the abuse's outcome.
  */
-async function whileServing<T>(gw: { url: string }, abuse: () => Promise<T>, other: { key: string; db?: string } = { key: KEYS.admin }): Promise<{ outcome: T; probes: number; slowestProbeMs: number; ms: number }> {
+async function whileServing<T>(
+  gw: { url: string },
+  abuse: () => Promise<T>,
+  other: { key: string; db?: string } = { key: KEYS.admin },
+): Promise<{ outcome: T; probes: number; slowestProbeMs: number; ms: number }> {
   const t0 = Date.now();
   let done = false;
   const running = abuse().finally(() => {
@@ -93,10 +110,18 @@ describe('result size in bytes (Bolt), checked while rows are converted', () => 
   const headers = (k: string) => ({ authorization: `Bearer ${k}`, 'content-type': 'application/json', accept: 'application/json' });
   /** begins a transaction of `k` and runs `statement` in it */
   const inTransaction = async (k: string, statement: string, parameters: Record<string, unknown> = {}) => {
-    const begin = await fetch(`${gw.url}/db/users-us/query/v2/tx`, { method: 'POST', headers: headers(k), body: JSON.stringify({ statement: '', accessMode: 'READ' }) });
+    const begin = await fetch(`${gw.url}/db/users-us/query/v2/tx`, {
+      method: 'POST',
+      headers: headers(k),
+      body: JSON.stringify({ statement: '', accessMode: 'READ' }),
+    });
     expect(begin.status, await begin.clone().text()).toBe(202);
     const { transaction } = (await begin.json()) as { transaction: { id: string } };
-    const res = await fetch(`${gw.url}/db/users-us/query/v2/tx/${transaction.id}`, { method: 'POST', headers: headers(k), body: JSON.stringify({ statement, parameters }) });
+    const res = await fetch(`${gw.url}/db/users-us/query/v2/tx/${transaction.id}`, {
+      method: 'POST',
+      headers: headers(k),
+      body: JSON.stringify({ statement, parameters }),
+    });
     const text = await res.text();
     return { id: transaction.id, status: res.status, text, body: JSON.parse(text) as QueryResponse['body'] };
   };
@@ -104,7 +129,14 @@ describe('result size in bytes (Bolt), checked while rows are converted', () => 
   beforeAll(async () => {
     // rows are not the limit here (bytes are): the global row limit is far above every result below;
     // a small pool, so the connections of stopped statements are soon used again
-    gw = await gateway({ topology: topologyWith([{ id: 'small', modes: ['READ'], limits: { maxResultBytes: MIB } }], { maxRows: 50_000_000, memberPoolSize: 3, maxOpenTransactions: 2, maxOpenTransactionsPerKey: 2 }) });
+    gw = await gateway({
+      topology: topologyWith([{ id: 'small', modes: ['READ'], limits: { maxResultBytes: MIB } }], {
+        maxRows: 50_000_000,
+        memberPoolSize: 3,
+        maxOpenTransactions: 2,
+        maxOpenTransactionsPerKey: 2,
+      }),
+    });
   });
 
   it('a result of millions of rows stops at maxResultBytes (32 MiB): 400 ResultTooLarge, the statement stopped on Neo4j, others served meanwhile', async () => {
@@ -121,15 +153,21 @@ describe('result size in bytes (Bolt), checked while rows are converted', () => 
     expect(await eventually(async () => (await runningOnNeo4j('us', marker)) === 0, 5000)).toBe(true);
   });
 
-  it('a key\'s own maxResultBytes (1 MiB) applies, and the transaction that passed it ends', async () => {
+  it("a key's own maxResultBytes (1 MiB) applies, and the transaction that passed it ends", async () => {
     const marker = `limits-tx-rows-${randomBytes(4).toString('hex')}`;
-    const { outcome: res } = await whileServing(gw, () => inTransaction(key('small'), `UNWIND range(1, 20000000) AS i RETURN i, $pad AS pad, '${marker}' AS marker`, { pad: PAD }));
+    const { outcome: res } = await whileServing(gw, () =>
+      inTransaction(key('small'), `UNWIND range(1, 20000000) AS i RETURN i, $pad AS pad, '${marker}' AS marker`, { pad: PAD }),
+    );
     expect(res.status, res.text.slice(0, 300)).toBe(400);
     expect(res.body.errors![0]!.code).toBe('Neo.ClientError.Gateway.ResultTooLarge');
     expect(res.body.errors![0]!.message).toContain(`${MIB} bytes`);
     expect(await eventually(async () => (await runningOnNeo4j('us', marker)) === 0, 5000)).toBe(true);
     // the transaction is gone (as after any error in a transaction), its slot free
-    const again = await fetch(`${gw.url}/db/users-us/query/v2/tx/${res.id}`, { method: 'POST', headers: headers(key('small')), body: JSON.stringify({ statement: 'RETURN 1' }) });
+    const again = await fetch(`${gw.url}/db/users-us/query/v2/tx/${res.id}`, {
+      method: 'POST',
+      headers: headers(key('small')),
+      body: JSON.stringify({ statement: 'RETURN 1' }),
+    });
     expect(again.status).toBe(404);
     expect(gw.gateway.transactions!.heldBy('small')).toBe(0);
   });
@@ -167,20 +205,28 @@ describe('result size in bytes (Bolt), checked while rows are converted', () => 
     const admin = await inTransaction(KEYS.admin, statement, { pad: PAD });
     expect(admin.status, admin.text.slice(0, 300)).toBe(202);
     expect(admin.body.data!.values).toHaveLength(20000);
-    for (const [k, id] of [[KEYS.admin, admin.id], [key('small'), under.id]] as const) await fetch(`${gw.url}/db/users-us/query/v2/tx/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${k}` } });
+    for (const [k, id] of [
+      [KEYS.admin, admin.id],
+      [key('small'), under.id],
+    ] as const)
+      await fetch(`${gw.url}/db/users-us/query/v2/tx/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${k}` } });
   });
 });
 
 describe('request deadline while rows are converted (Bolt)', () => {
   let gw: RunningGateway;
   beforeAll(async () => {
-    gw = await gateway({ topology: topologyWith([{ id: 'big', modes: ['READ'], limits: { maxResultBytes: 1_000_000_000, maxRows: 50_000_000 } }], { requestDeadlineMs: 1500 }) });
+    gw = await gateway({
+      topology: topologyWith([{ id: 'big', modes: ['READ'], limits: { maxResultBytes: 1_000_000_000, maxRows: 50_000_000 } }], { requestDeadlineMs: 1500 }),
+    });
   });
 
   it('a result that streams longer than the deadline answers 504 DeadlineExceeded near the deadline, and stops on Neo4j', async () => {
     const marker = `limits-deadline-${randomBytes(4).toString('hex')}`;
     const statement = `UNWIND range(1, 20000000) AS i RETURN i, $pad AS pad, '${marker}' AS marker`;
-    const { outcome: res, ms } = await whileServing(gw, () => query(gw, 'users-us', { statement, parameters: { pad: PAD }, accessMode: 'READ' }, { key: key('big') }));
+    const { outcome: res, ms } = await whileServing(gw, () =>
+      query(gw, 'users-us', { statement, parameters: { pad: PAD }, accessMode: 'READ' }, { key: key('big') }),
+    );
     expect(res.status, res.text.slice(0, 300)).toBe(504);
     expect(res.body.errors![0]!.code).toBe('Neo.TransientError.Gateway.DeadlineExceeded');
     // the deadline (1.5 s) plus the time to answer; nowhere near streaming 20 million rows
@@ -197,7 +243,10 @@ describe('result size in bytes (Query API transport, as on Workers)', () => {
     const topology = parseTopology(topologyWith([{ id: 'small', modes: ['READ'], limits: { maxResultBytes: MIB } }]));
     gw = createGateway({
       topology,
-      transport: new QueryApiTransport({ credentials: () => ({ user: 'neo4j', password }), httpOf: (cluster, address) => topology.clusters[cluster]?.members[address]?.http }),
+      transport: new QueryApiTransport({
+        credentials: () => ({ user: 'neo4j', password }),
+        httpOf: (cluster, address) => topology.clusters[cluster]?.members[address]?.http,
+      }),
       instanceId: 'limits-query-api',
       txSecret: FLEET_SECRET,
     });
@@ -208,9 +257,13 @@ describe('result size in bytes (Query API transport, as on Workers)', () => {
   });
 
   const post = (k: string, statement: string, parameters: Record<string, unknown> = {}) =>
-    app('/db/users-us/query/v2', { method: 'POST', headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ statement, parameters, accessMode: 'READ' }) });
+    app('/db/users-us/query/v2', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ statement, parameters, accessMode: 'READ' }),
+    });
 
-  it('reads the member\'s answer with a byte limit: 400 ResultTooLarge, never a silent cut; others served meanwhile', async () => {
+  it("reads the member's answer with a byte limit: 400 ResultTooLarge, never a silent cut; others served meanwhile", async () => {
     const t0 = Date.now();
     let done = false;
     const abuse = post(key('small'), 'UNWIND range(1, 200000) AS i RETURN i, $pad AS pad', { pad: PAD }).finally(() => {
@@ -243,10 +296,18 @@ describe('result size in bytes (Query API transport, as on Workers)', () => {
     const begin = await app('/db/users-us/query/v2/tx', { method: 'POST', headers: h, body: JSON.stringify({ statement: '', accessMode: 'READ' }) });
     expect(begin.status).toBe(202);
     const { transaction } = (await begin.json()) as { transaction: { id: string } };
-    const run = await app(`/db/users-us/query/v2/tx/${transaction.id}`, { method: 'POST', headers: h, body: JSON.stringify({ statement: 'UNWIND range(1, 200000) AS i RETURN i, $pad AS pad', parameters: { pad: PAD } }) });
+    const run = await app(`/db/users-us/query/v2/tx/${transaction.id}`, {
+      method: 'POST',
+      headers: h,
+      body: JSON.stringify({ statement: 'UNWIND range(1, 200000) AS i RETURN i, $pad AS pad', parameters: { pad: PAD } }),
+    });
     expect(run.status).toBe(400);
     expect(((await run.json()) as QueryResponse['body']).errors![0]!.code).toBe('Neo.ClientError.Gateway.ResultTooLarge');
-    const again = await app(`/db/users-us/query/v2/tx/${transaction.id}`, { method: 'POST', headers: h, body: JSON.stringify({ statement: 'RETURN 1 AS one' }) });
+    const again = await app(`/db/users-us/query/v2/tx/${transaction.id}`, {
+      method: 'POST',
+      headers: h,
+      body: JSON.stringify({ statement: 'RETURN 1 AS one' }),
+    });
     expect(again.status).toBe(404);
   });
 });
@@ -254,7 +315,11 @@ describe('result size in bytes (Query API transport, as on Workers)', () => {
 describe('open explicit transactions, per key and per instance', () => {
   let gw: RunningGateway;
   const begin = (k: string, body: Record<string, unknown> = { statement: '', accessMode: 'READ' }) =>
-    fetch(`${gw.url}/db/users-us/query/v2/tx`, { method: 'POST', headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${gw.url}/db/users-us/query/v2/tx`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(body),
+    });
   const rollback = (k: string, id: string) => fetch(`${gw.url}/db/users-us/query/v2/tx/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${k}` } });
   const idOf = async (res: Response) => ((await res.json()) as { transaction: { id: string } }).transaction.id;
 
@@ -273,7 +338,15 @@ describe('open explicit transactions, per key and per instance', () => {
   it('50 begins from one READ key: at most its cap open, the rest 429 TooManyTransactions with Retry-After, before Neo4j is called; others keep working', async () => {
     const marker = `limits-tx-${randomBytes(4).toString('hex')}`;
     const { outcome: answers } = await whileServing(gw, () =>
-      Promise.all(Array.from({ length: 50 }, () => begin(key('tx'), { statement: `RETURN '${marker}' AS m`, accessMode: 'READ' }).then(async (r) => ({ status: r.status, retryAfter: r.headers.get('retry-after'), body: (await r.json()) as { transaction?: { id: string }; errors?: { code: string }[] } })))),
+      Promise.all(
+        Array.from({ length: 50 }, () =>
+          begin(key('tx'), { statement: `RETURN '${marker}' AS m`, accessMode: 'READ' }).then(async (r) => ({
+            status: r.status,
+            retryAfter: r.headers.get('retry-after'),
+            body: (await r.json()) as { transaction?: { id: string }; errors?: { code: string }[] },
+          })),
+        ),
+      ),
     );
     const opened = answers.filter((a) => a.status === 202);
     const refused = answers.filter((a) => a.status === 429);
@@ -288,13 +361,18 @@ describe('open explicit transactions, per key and per instance', () => {
     const other = await begin(KEYS.admin);
     expect(other.status).toBe(202);
     const otherId = await idOf(other);
-    const commit = await fetch(`${gw.url}/db/users-us/query/v2/tx/${otherId}/commit`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ statement: 'RETURN 1 AS one' }) });
+    const commit = await fetch(`${gw.url}/db/users-us/query/v2/tx/${otherId}/commit`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ statement: 'RETURN 1 AS one' }),
+    });
     expect(commit.status).toBe(202);
     // a slot comes back when a transaction ends
     expect((await rollback(key('tx'), opened[0]!.body.transaction!.id)).status).toBe(200);
     const again = await begin(key('tx'));
     expect(again.status).toBe(202);
-    for (const id of [opened[1]!.body.transaction!.id, opened[2]!.body.transaction!.id, await idOf(again)]) expect((await rollback(key('tx'), id)).status).toBe(200);
+    for (const id of [opened[1]!.body.transaction!.id, opened[2]!.body.transaction!.id, await idOf(again)])
+      expect((await rollback(key('tx'), id)).status).toBe(200);
     expect(gw.gateway.transactions!.heldBy('tx')).toBe(0);
   });
 
@@ -454,7 +532,18 @@ describe('fleet-wide rate limit per key (three instances, one Redis)', () => {
     // each instance admits before its first exchange answers
     const limit = BURST + RATE * elapsedS;
     const tolerance = INSTANCES * INITIAL;
-    const report = { sent, admitted, refused, perInstance, limit: Math.round(limit), ratio: +(admitted / limit).toFixed(3), evals, elapsedS, calmOk, slowestHealth };
+    const report = {
+      sent,
+      admitted,
+      refused,
+      perInstance,
+      limit: Math.round(limit),
+      ratio: +(admitted / limit).toFixed(3),
+      evals,
+      elapsedS,
+      calmOk,
+      slowestHealth,
+    };
     console.log('[limits] fleet rate limit:', JSON.stringify(report));
     expect(admitted, JSON.stringify(report)).toBeLessThanOrEqual(limit + tolerance);
     expect(admitted / limit, JSON.stringify(report)).toBeLessThanOrEqual(1.1);
@@ -467,7 +556,7 @@ describe('fleet-wide rate limit per key (three instances, one Redis)', () => {
     for (const ra of retryAfter) expect(Number(ra)).toBeGreaterThanOrEqual(1);
     // at most one Redis command per key per 100 ms per instance (two keys here; a little slack for
     // routing-lock releases, the only other EVAL)
-    expect(evals, JSON.stringify(report)).toBeLessThanOrEqual(2 * INSTANCES * (elapsedS * 1000 / INTERVAL_MS + 1) + 5);
+    expect(evals, JSON.stringify(report)).toBeLessThanOrEqual(2 * INSTANCES * ((elapsedS * 1000) / INTERVAL_MS + 1) + 5);
     expect(calmOk).toBeGreaterThan(0);
     expect(slowestHealth).toBeLessThan(1000);
   });

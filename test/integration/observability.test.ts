@@ -90,7 +90,10 @@ beforeAll(async () => {
         },
       },
       shards: { ...base.shards, orders: { cluster: 'c-peer', database: 'neo4j' } },
-      apiKeys: [...base.apiKeys!, { id: 'limited', sha256: sha256(LIMITED_KEY), databases: ['*'], modes: ['READ'], limits: { requestsPerSecond: 1, burst: 1 } }],
+      apiKeys: [
+        ...base.apiKeys!,
+        { id: 'limited', sha256: sha256(LIMITED_KEY), databases: ['*'], modes: ['READ'], limits: { requestsPerSecond: 1, burst: 1 } },
+      ],
       cache: { keyPrefix: `n4gw-observability-${process.pid}:` },
     },
   });

@@ -67,7 +67,12 @@ describe('ops endpoints', () => {
     await query(gw, 'users-us', { statement: 'RETURN 1' });
     const res = await fetch(`${gw.url}/topology`, { headers: { authorization: `Bearer ${KEYS.admin}` } });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { clusters: Record<string, { members: { address: string; region: string; roles: string[]; healthy: boolean }[]; routingTables: { ageMs: number; source: string }[] }> };
+    const body = (await res.json()) as {
+      clusters: Record<
+        string,
+        { members: { address: string; region: string; roles: string[]; healthy: boolean }[]; routingTables: { ageMs: number; source: string }[] }
+      >;
+    };
     const us = body.clusters['c-us']!;
     expect(us.members[0]).toMatchObject({ region: 'us-west', healthy: true });
     expect(us.members[0]!.roles).toEqual(expect.arrayContaining(['READ', 'WRITE']));
@@ -106,7 +111,14 @@ describe('ops endpoints', () => {
 
 describe('CORS (browser apps)', () => {
   it('answers a preflight and exposes the gateway headers', async () => {
-    const pre = await fetch(`${gw.url}/graphql`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,x-neo4j-region' } });
+    const pre = await fetch(`${gw.url}/graphql`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://app.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type,x-neo4j-region',
+      },
+    });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe('*');
     expect(pre.headers.get('access-control-allow-headers')).toMatch(/authorization/);

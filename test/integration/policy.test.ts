@@ -78,12 +78,18 @@ describe('administration and SHOW need capabilities', () => {
     expect(JSON.stringify(users.body)).not.toContain('mallory');
   });
 
-  it.each(['SHOW USERS', 'SHOW DATABASES', 'SHOW SETTINGS', 'SHOW TRANSACTIONS YIELD currentQuery, parameters', "TERMINATE TRANSACTIONS 'neo4j-transaction-1'", 'CALL dbms.components()', 'CALL dbms.listConfig()', 'SHOW ROLES'])(
-    'a READ key is refused: %s',
-    async (statement) => {
-      await refused('users-us', statement, KEYS.reader, 403, FORBIDDEN, { accessMode: 'READ' });
-    },
-  );
+  it.each([
+    'SHOW USERS',
+    'SHOW DATABASES',
+    'SHOW SETTINGS',
+    'SHOW TRANSACTIONS YIELD currentQuery, parameters',
+    "TERMINATE TRANSACTIONS 'neo4j-transaction-1'",
+    'CALL dbms.components()',
+    'CALL dbms.listConfig()',
+    'SHOW ROLES',
+  ])('a READ key is refused: %s', async (statement) => {
+    await refused('users-us', statement, KEYS.reader, 403, FORBIDDEN, { accessMode: 'READ' });
+  });
 
   it('SHOW INDEXES needs "show"; administration stays refused for that key', async () => {
     await refused('users-us', 'SHOW INDEXES', K.writer, 403, FORBIDDEN);
@@ -135,7 +141,12 @@ describe('LOAD CSV, procedures, functions', () => {
   });
 
   it('procedures outside the read-only allow-list need a grant; dbms.* needs admin', async () => {
-    const labels = await query(gw, 'users-us', { statement: 'CALL db.labels() YIELD label RETURN count(label) AS n', accessMode: 'READ' }, { key: KEYS.reader });
+    const labels = await query(
+      gw,
+      'users-us',
+      { statement: 'CALL db.labels() YIELD label RETURN count(label) AS n', accessMode: 'READ' },
+      { key: KEYS.reader },
+    );
     expect(labels.status, labels.text).toBe(202);
     await refused('users-us', "CALL db.createLabel('PolicyEvil')", K.writer, 403, FORBIDDEN);
     const granted = await query(gw, 'users-us', { statement: "CALL db.createLabel('PolicyProbe')" }, { key: K.proc });
@@ -193,7 +204,7 @@ describe('reads and writes', () => {
 });
 
 describe('statements the gateway does not understand are not forwarded', () => {
-  it('a syntax error is Neo4j\'s own (EXPLAIN words it; nothing runs)', async () => {
+  it("a syntax error is Neo4j's own (EXPLAIN words it; nothing runs)", async () => {
     const res = await refused('users-us', 'MATCH (n RETURN n', K.writer, 400, 'Neo.ClientError.Statement.SyntaxError');
     expect(res.body.errors![0]!.message).toMatch(/line 1/);
   });

@@ -70,7 +70,9 @@ describe('an unmodified Query API client', () => {
     expect(Array.isArray(bookmarks) && (bookmarks as string[]).length).toBeTruthy();
     const reader = wrapper.session({ database: 'users-eu', defaultAccessMode: neo4j.session.READ, bookmarks });
     try {
-      const n = await reader.executeRead(async (tx: any) => (await tx.run('MATCH (n:ClientTest {marker: $marker}) RETURN count(n) AS c', { marker })).records[0].get('c'));
+      const n = await reader.executeRead(async (tx: any) =>
+        (await tx.run('MATCH (n:ClientTest {marker: $marker}) RETURN count(n) AS c', { marker })).records[0].get('c'),
+      );
       expect(Number(n)).toBe(1);
     } finally {
       await reader.close();

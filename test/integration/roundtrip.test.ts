@@ -132,12 +132,24 @@ describe('round trip of every value type: the gateway answers RETURN $v byte for
       // numbers JSON.parse reads like Jackson: integers within 2^53, and floats with a fraction
       // (an integral float such as 1.0 reaches the gateway as the integer 1, a known limit of
       // plain-JSON parameters documented in the README; send typed JSON to keep it a Float)
-      const number = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Number.isInteger(d)), fc.maxSafeInteger());
+      const number = fc.oneof(
+        fc.integer(),
+        fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Number.isInteger(d)),
+        fc.maxSafeInteger(),
+      );
       const text = fc.string({ unit: fc.constantFrom('a', 'é', '\u{1F600}', '\u0001', '\n', '"', '\\', '\u2028', '\uFF5A') });
       // "Aa"/"BB" and "AaAa"/"BBBB" share Java hashCodes (integer-like keys: see the test below)
       const key = fc.constantFrom('Aa', 'BB', 'AaAa', 'BBBB', 'AaBB', 'x', 'name', 'id', 'aa\n');
       const json = fc.letrec<{ v: unknown }>((tie) => ({
-        v: fc.oneof({ depthSize: 'small' }, fc.constant(null), fc.boolean(), number, text, fc.array(tie('v'), { maxLength: 4 }), fc.dictionary(fc.oneof(text, key), tie('v'), { maxKeys: 9 })),
+        v: fc.oneof(
+          { depthSize: 'small' },
+          fc.constant(null),
+          fc.boolean(),
+          number,
+          text,
+          fc.array(tie('v'), { maxLength: 4 }),
+          fc.dictionary(fc.oneof(text, key), tie('v'), { maxKeys: 9 }),
+        ),
       })).v;
       await fc.assert(
         fc.asyncProperty(json, async (v) => {

@@ -83,7 +83,11 @@ describe('member selection', () => {
     const topology = peerTopology();
     const { startNodeGateway } = await import('../../src/adapters/node/server.js');
     const { parseTopology } = await import('../../src/config/load.js');
-    const g = await startNodeGateway({ topology: parseTopology(topology), env: { NEO4J_PASSWORD_C_US: inject('sandbox').password, GATEWAY_REGION: 'eu', LOG_LEVEL: 'error' }, port: 0 });
+    const g = await startNodeGateway({
+      topology: parseTopology(topology),
+      env: { NEO4J_PASSWORD_C_US: inject('sandbox').password, GATEWAY_REGION: 'eu', LOG_LEVEL: 'error' },
+      port: 0,
+    });
     started.push(g);
     const res = await query(g, 'orders', { statement: 'RETURN 1', accessMode: 'READ' });
     expect(member(res)).toBe(`${addr('eu')};READ;eu`);
@@ -227,7 +231,12 @@ describe('Redis failures', () => {
     peer.table = { ttl: 1, writers: [addr('us')], readers: [addr('eu'), addr('ap')] };
     const { startNodeGateway } = await import('../../src/adapters/node/server.js');
     const { parseTopology } = await import('../../src/config/load.js');
-    const g = await startNodeGateway({ topology: parseTopology(peerTopology()), env: { NEO4J_PASSWORD_C_US: inject('sandbox').password, GATEWAY_SECRET: FLEET_SECRET, LOG_LEVEL: 'error' }, redisUrl: redis.url, port: 0 });
+    const g = await startNodeGateway({
+      topology: parseTopology(peerTopology()),
+      env: { NEO4J_PASSWORD_C_US: inject('sandbox').password, GATEWAY_SECRET: FLEET_SECRET, LOG_LEVEL: 'error' },
+      redisUrl: redis.url,
+      port: 0,
+    });
     started.push(g);
     const failures: string[] = [];
     let running = true;
@@ -267,13 +276,14 @@ describe('Redis failures', () => {
  */
 function aheadOf(bookmark: string): string {
   const raw = Buffer.from(bookmark.replace(/^FB:/, ''), 'base64');
-  if (raw[0] !== 0x91 || raw[1] !== 0xcc || raw[2] !== 0x10 || raw[raw.length - 1] !== 0x90) throw new Error(`unexpected bookmark layout: ${raw.toString('hex')}`);
+  if (raw[0] !== 0x91 || raw[1] !== 0xcc || raw[2] !== 0x10 || raw[raw.length - 1] !== 0x90)
+    throw new Error(`unexpected bookmark layout: ${raw.toString('hex')}`);
   const ahead = Buffer.concat([raw.subarray(0, 19), Buffer.from([0xca, 0x00, 0x0f, 0x42, 0x40]), Buffer.from([0x90])]);
   return `FB:${ahead.toString('base64').replace(/=+$/, '')}`;
 }
 
 describe('bookmarks', () => {
-  it('read-your-writes: a read sent with the write\'s bookmarks, through another instance, sees the write', async () => {
+  it("read-your-writes: a read sent with the write's bookmarks, through another instance, sees the write", async () => {
     peer.table = { ttl: 300, writers: [addr('us')], readers: [addr('us'), addr('ap')] };
     const topology = peerTopology();
     const a = await gateway(topology);
@@ -284,7 +294,12 @@ describe('bookmarks', () => {
     const bookmarks = write.body.bookmarks!;
     expect(bookmarks).toHaveLength(1);
     expect(bookmarks[0]).toMatch(/^n4gw1:/);
-    const read = await query(b, 'orders', { statement: 'MATCH (n:Ryw {m: $m}) RETURN count(n) AS c', parameters: { m: marker }, accessMode: 'READ', bookmarks }, { headers: { 'x-neo4j-region': 'us-west' } });
+    const read = await query(
+      b,
+      'orders',
+      { statement: 'MATCH (n:Ryw {m: $m}) RETURN count(n) AS c', parameters: { m: marker }, accessMode: 'READ', bookmarks },
+      { headers: { 'x-neo4j-region': 'us-west' } },
+    );
     expect(read.status, read.text).toBe(202);
     expect(read.body.data?.values).toEqual([[1]]);
     expect(member(read)).toBe(`${addr('us')};READ;us-west`);
@@ -299,7 +314,12 @@ describe('bookmarks', () => {
     const onEu = await direct('eu', { statement: 'CREATE (n:BookmarkSource) DELETE n' });
     const euBookmark = (onEu.body.bookmarks as string[])[0]!;
     const started = Date.now();
-    const read = await query(g, 'orders', { statement: 'RETURN 42 AS answer', accessMode: 'READ', bookmarks: [aheadOf(euBookmark)] }, { headers: { 'x-neo4j-region': 'eu' } });
+    const read = await query(
+      g,
+      'orders',
+      { statement: 'RETURN 42 AS answer', accessMode: 'READ', bookmarks: [aheadOf(euBookmark)] },
+      { headers: { 'x-neo4j-region': 'eu' } },
+    );
     expect(read.status, read.text).toBe(202);
     expect(read.body.data?.values).toEqual([[42]]);
     expect(member(read)).toBe(`${addr('us')};WRITE;us-west`);

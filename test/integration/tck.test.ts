@@ -52,7 +52,7 @@ describe('TCK reader and judge (no Neo4j)', () => {
       '  Scenario Outline: [1] outline',
       '    And having executed:',
       '      """',
-      "      CREATE ({v: <v>})",
+      '      CREATE ({v: <v>})',
       '        // indented',
       '      """',
       '    And parameters are:',
@@ -75,7 +75,11 @@ describe('TCK reader and judge (no Neo4j)', () => {
     expect(scs[0]!.steps[1]!.docString).toBe("CREATE ({v: 'a|b'})\n  // indented");
     expect(scs[1]!.tags).toEqual(['@tag']);
     const c = toCase(scs[1]!, {});
-    expect(c).toMatchObject({ id: 'f.feature [1] outline #2', setup: ['CREATE ({v: [1, 2]})\n  // indented'], query: { statement: 'MATCH (n) RETURN n.v AS v', ordered: true, ignoreListOrder: true } });
+    expect(c).toMatchObject({
+      id: 'f.feature [1] outline #2',
+      setup: ['CREATE ({v: [1, 2]})\n  // indented'],
+      query: { statement: 'MATCH (n) RETURN n.v AS v', ordered: true, ignoreListOrder: true },
+    });
     expect(show(c.parameters.p!)).toBe('[1, 2]');
     expect(tableCells('| a\\|b | \\\\ |')).toEqual(['a|b', '\\']);
   });
@@ -87,7 +91,7 @@ describe('TCK reader and judge (no Neo4j)', () => {
     expect(parseTckValue('9223372036854775807')).toEqual({ $type: 'Integer', _value: '9223372036854775807' });
     expect(parseTckValue("'it\\'s'")).toEqual({ $type: 'String', _value: "it's" });
     expect(parseTckValue('null')).toEqual({ $type: 'Null', _value: null });
-    expect(parseTckValue(' [true, {k: \'v\', `a b`: [] }] ')).toEqual({
+    expect(parseTckValue(" [true, {k: 'v', `a b`: [] }] ")).toEqual({
       $type: 'List',
       _value: [
         { $type: 'Boolean', _value: true },
@@ -99,7 +103,10 @@ describe('TCK reader and judge (no Neo4j)', () => {
   });
 
   it('compares nodes without element ids, Integer and Float apart, lists in order unless told', () => {
-    const node = (id: string, labels: string[]) => ({ $type: 'Node' as const, _value: { _element_id: id, _labels: labels, _properties: { x: { $type: 'Integer' as const, _value: '1' } } } });
+    const node = (id: string, labels: string[]) => ({
+      $type: 'Node' as const,
+      _value: { _element_id: id, _labels: labels, _properties: { x: { $type: 'Integer' as const, _value: '1' } } },
+    });
     const ok = (values: TypedValue[][]): Answer => ({ ok: true, fields: ['a'], values });
     const list = (...xs: number[]) => ({ $type: 'List' as const, _value: xs.map((x) => ({ $type: 'Integer' as const, _value: String(x) })) });
     const shape = { ordered: false, ignoreListOrder: false };
@@ -107,7 +114,10 @@ describe('TCK reader and judge (no Neo4j)', () => {
     expect(classify(ok([[{ $type: 'Integer', _value: '1' }]]), ok([[{ $type: 'Float', _value: '1.0' }]]), shape).class).toBe('different');
     expect(classify(ok([[list(1, 2)]]), ok([[list(2, 1)]]), shape).class).toBe('different');
     expect(classify(ok([[list(1, 2)]]), ok([[list(2, 1)]]), { ordered: false, ignoreListOrder: true }).class).toBe('equal');
-    expect(classify(ok([[list(1)], [list(2)]]), ok([[list(2)], [list(1)]]), { ordered: true, ignoreListOrder: false })).toMatchObject({ class: 'different', reason: 'same rows in another order' });
+    expect(classify(ok([[list(1)], [list(2)]]), ok([[list(2)], [list(1)]]), { ordered: true, ignoreListOrder: false })).toMatchObject({
+      class: 'different',
+      reason: 'same rows in another order',
+    });
     const refused: Answer = { ok: false, status: 400, code: 'Neo.ClientError.Gateway.FederationNotSupported', message: '' };
     const syntax: Answer = { ok: false, status: 400, code: 'Neo.ClientError.Statement.SyntaxError', message: '' };
     expect(classify(refused, ok([]), shape).class).toBe('refused');
@@ -136,7 +146,10 @@ describe('openCypher TCK: the gateway on a composite vs one Neo4j instance', () 
     const { instances, password } = inject('sandbox');
     const basic = `Basic ${btoa(`neo4j:${password}`)}`;
     const inst: Instances = {
-      shards: [QueryApiClient.forDatabase(SHARDS[0], instances.us!.httpUri, 'neo4j', basic), QueryApiClient.forDatabase(SHARDS[1], instances.eu!.httpUri, 'neo4j', basic)],
+      shards: [
+        QueryApiClient.forDatabase(SHARDS[0], instances.us!.httpUri, 'neo4j', basic),
+        QueryApiClient.forDatabase(SHARDS[1], instances.eu!.httpUri, 'neo4j', basic),
+      ],
       truth: QueryApiClient.forDatabase('truth', instances.truth!.httpUri, 'neo4j', basic),
       gateway: QueryApiClient.forDatabase(`gateway:${COMPOSITE}`, gw.url, COMPOSITE, `Bearer ${KEY}`),
     };
@@ -165,7 +178,8 @@ describe('openCypher TCK: the gateway on a composite vs one Neo4j instance', () 
           counts[r.class]++;
           if (r.class === 'refused') refusals[r.gatewayCode!] = (refusals[r.gatewayCode!] ?? 0) + 1;
         }
-        if ((i + 1) % 500 === 0) process.stderr.write(`[tck] ${i + 1}/${runnable.length} scenarios, ${Math.round((Date.now() - started) / 1000)} s: ${JSON.stringify(counts)}\n`);
+        if ((i + 1) % 500 === 0)
+          process.stderr.write(`[tck] ${i + 1}/${runnable.length} scenarios, ${Math.round((Date.now() - started) / 1000)} s: ${JSON.stringify(counts)}\n`);
       }
       const durationMs = Date.now() - started;
       const report = {
@@ -191,7 +205,10 @@ describe('openCypher TCK: the gateway on a composite vs one Neo4j instance', () 
       );
       // the judge itself must have worked: Neo4j answered every run over HTTP
       const unjudged = runs.filter((r) => r.truthCode?.startsWith('Harness.'));
-      expect(unjudged.map((r) => `${r.id}: ${r.truthCode}`), 'the ground truth did not answer').toEqual([]);
+      expect(
+        unjudged.map((r) => `${r.id}: ${r.truthCode}`),
+        'the ground truth did not answer',
+      ).toEqual([]);
       const different = harness.details.filter((d) => d.class === 'different');
       expect(
         counts.different,

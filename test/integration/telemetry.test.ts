@@ -47,7 +47,11 @@ async function start(overrides: Partial<TopologyInput> = {}): Promise<{ gw: Runn
 }
 
 const post = (gw: { url: string }, path: string, body: unknown, headers: Record<string, string> = {}, key = KEYS.admin) =>
-  fetch(`${gw.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${key}`, ...headers }, body: JSON.stringify(body) });
+  fetch(`${gw.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${key}`, ...headers },
+    body: JSON.stringify(body),
+  });
 
 describe('a request followed end to end', () => {
   let t: Awaited<ReturnType<typeof start>>;
@@ -58,16 +62,26 @@ describe('a request followed end to end', () => {
     await t?.gw.stop();
   });
 
-  it('from the client\'s x-request-id to the gateway\'s log line and to Neo4j\'s SHOW TRANSACTIONS', async () => {
+  it("from the client's x-request-id to the gateway's log line and to Neo4j's SHOW TRANSACTIONS", async () => {
     const id = `client-${Date.now()}`;
-    const begin = await post(t.gw, '/db/users-us/query/v2/tx', { statement: 'RETURN 1 AS one' }, { 'x-request-id': id, traceparent: `00-${CLIENT_TRACE}-${CLIENT_PARENT}-01` });
+    const begin = await post(
+      t.gw,
+      '/db/users-us/query/v2/tx',
+      { statement: 'RETURN 1 AS one' },
+      { 'x-request-id': id, traceparent: `00-${CLIENT_TRACE}-${CLIENT_PARENT}-01` },
+    );
     expect(begin.status, await begin.clone().text()).toBe(202);
     expect(begin.headers.get('x-request-id')).toBe(id);
     expect(begin.headers.get('traceparent')).toMatch(new RegExp(`^00-${CLIENT_TRACE}-[0-9a-f]{16}-01$`));
     const txId = ((await begin.json()) as { transaction: { id: string } }).transaction.id;
     try {
       // Neo4j itself shows the open transaction with the request's metadata
-      const shown = await query(t.gw, 'users-us', { statement: 'SHOW TRANSACTIONS YIELD metaData, currentQuery WHERE metaData.requestId = $id RETURN metaData', parameters: { id }, accessMode: 'READ' }, { key: SHOW_KEY });
+      const shown = await query(
+        t.gw,
+        'users-us',
+        { statement: 'SHOW TRANSACTIONS YIELD metaData, currentQuery WHERE metaData.requestId = $id RETURN metaData', parameters: { id }, accessMode: 'READ' },
+        { key: SHOW_KEY },
+      );
       expect(shown.status, shown.text).toBe(202);
       const meta = shown.body.data!.values.map((row) => row[0] as Record<string, string>);
       expect(meta).toHaveLength(1);
@@ -78,7 +92,15 @@ describe('a request followed end to end', () => {
     }
     // the gateway's own line for that request
     const line = t.lines().find((l) => l.msg === 'request' && l.requestId === id);
-    expect(line).toMatchObject({ level: 'info', key: 'admin', method: 'POST', route: '/db/:db/query/v2/tx', database: 'users-us', status: 202, traceId: CLIENT_TRACE });
+    expect(line).toMatchObject({
+      level: 'info',
+      key: 'admin',
+      method: 'POST',
+      route: '/db/:db/query/v2/tx',
+      database: 'users-us',
+      status: 202,
+      traceId: CLIENT_TRACE,
+    });
     expect(typeof line!.durationMs).toBe('number');
     expect(line!.shards).toEqual([expect.objectContaining({ shard: 'users-us', role: 'WRITE', region: 'us-west', attempts: 1 })]);
   });
@@ -160,8 +182,13 @@ describe('spans', () => {
     await new Promise<void>((r) => receiver.close(() => r()));
   });
 
-  it('a fan-out sends a server span under the client\'s trace and one span per shard under it', async () => {
-    const res = await post(t.gw, '/db/users/query/v2', { statement: 'MATCH (n) RETURN count(n) AS c' }, { traceparent: `00-${CLIENT_TRACE}-${CLIENT_PARENT}-01` });
+  it("a fan-out sends a server span under the client's trace and one span per shard under it", async () => {
+    const res = await post(
+      t.gw,
+      '/db/users/query/v2',
+      { statement: 'MATCH (n) RETURN count(n) AS c' },
+      { traceparent: `00-${CLIENT_TRACE}-${CLIENT_PARENT}-01` },
+    );
     expect(res.status).toBe(202);
     const spanId = res.headers.get('traceparent')!.split('-')[2];
     interface OtlpSpan {
@@ -172,7 +199,9 @@ describe('spans', () => {
       kind: number;
     }
     const spans = (): OtlpSpan[] =>
-      (received as { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] }[]).flatMap((r) => r.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((s) => s.spans)));
+      (received as { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] }[]).flatMap((r) =>
+        r.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((s) => s.spans)),
+      );
     const until = Date.now() + 10_000;
     while (Date.now() < until && !spans().some((s) => s.spanId === spanId)) await new Promise((r) => setTimeout(r, 100));
     const server = spans().find((s) => s.spanId === spanId);
@@ -201,7 +230,12 @@ describe('a drained shard', () => {
     const fanout = await query(t.gw, 'users', { statement: 'MATCH (n) RETURN count(n) AS c' });
     expect(fanout.status).toBe(503);
     expect(fanout.body.errors![0]!.code).toBe('Neo.TransientError.Gateway.ShardDrained');
-    const partial = await query(t.gw, 'users', { statement: 'MATCH (n) RETURN count(n) AS c', accessMode: 'READ' }, { headers: { 'x-gateway-partial': 'allow' } });
+    const partial = await query(
+      t.gw,
+      'users',
+      { statement: 'MATCH (n) RETURN count(n) AS c', accessMode: 'READ' },
+      { headers: { 'x-gateway-partial': 'allow' } },
+    );
     expect(partial.status).toBe(202);
     expect(partial.headers.get('x-gateway-missing-shards')).toBe('users-eu');
     expect((await query(t.gw, 'users-us', { statement: 'RETURN 1 AS one' })).status).toBe(202);

@@ -107,8 +107,16 @@ function ours(fn: AggregateName, distinct: boolean, vs: TypedValue[], percentile
 }
 
 const CYPHER_NAME: Record<AggregateName, string> = {
-  count: 'count', sum: 'sum', avg: 'avg', min: 'min', max: 'max', collect: 'collect',
-  percentileDisc: 'percentileDisc', percentileCont: 'percentileCont', stDev: 'stDev', stDevP: 'stDevP',
+  count: 'count',
+  sum: 'sum',
+  avg: 'avg',
+  min: 'min',
+  max: 'max',
+  collect: 'collect',
+  percentileDisc: 'percentileDisc',
+  percentileCont: 'percentileCont',
+  stDev: 'stDev',
+  stDevP: 'stDevP',
 };
 
 /**
@@ -136,7 +144,7 @@ async function compareAggregates(specs: Spec[], calls: { fn: AggregateName; dist
     if (single) answer = await truth(`UNWIND ${runtimeTyped(text)} AS v RETURN ${columns[i]}`, params);
     const theirs = answer.error ? { code: answer.error.code } : { value: answer.values![0]![single ? 0 : i]! };
     let percentile: TypedValue | undefined;
-    if (c.p !== undefined) percentile = ((await truth(`RETURN ${c.p} AS p`)).values![0]![0]!);
+    if (c.p !== undefined) percentile = (await truth(`RETURN ${c.p} AS p`)).values![0]![0]!;
     if (c.distinct && vs.some(holdsNullInMap)) continue; // see holdsNullInMap
     const mine = ours(c.fn, c.distinct, vs, percentile);
     if (JSON.stringify(mine) !== JSON.stringify(theirs)) mismatches.push({ call: c, list: text, vs, theirs, mine });
@@ -192,14 +200,21 @@ describe('the value model against Neo4j (truth instance)', () => {
 
   it('aggregates over durations, and over values of every type', async () => {
     await fc.assert(
-      fc.asyncProperty(durationListA, anyListA, fc.constantFrom<AggregateName>('sum', 'avg', 'stDev', 'percentileDisc', 'percentileCont'), async (durations, any, probe) => {
-        const durationCalls = (['count', 'sum', 'avg', 'min', 'max', 'collect'] as const).flatMap((fn) => [false, true].map((distinct) => ({ fn, distinct })));
-        expect(await compareAggregates(durations, durationCalls)).toEqual([]);
-        const anyCalls = (['count', 'min', 'max', 'collect'] as const).flatMap((fn) => [false, true].map((distinct) => ({ fn, distinct })));
-        expect(await compareAggregates(any, anyCalls)).toEqual([]);
-        // and one aggregate that fails on most mixed lists: the same error code, or the same value
-        expect(await compareAggregates(any, [{ fn: probe, distinct: false, ...(probe.startsWith('percentile') ? { p: '0.5' } : {}) }])).toEqual([]);
-      }),
+      fc.asyncProperty(
+        durationListA,
+        anyListA,
+        fc.constantFrom<AggregateName>('sum', 'avg', 'stDev', 'percentileDisc', 'percentileCont'),
+        async (durations, any, probe) => {
+          const durationCalls = (['count', 'sum', 'avg', 'min', 'max', 'collect'] as const).flatMap((fn) =>
+            [false, true].map((distinct) => ({ fn, distinct })),
+          );
+          expect(await compareAggregates(durations, durationCalls)).toEqual([]);
+          const anyCalls = (['count', 'min', 'max', 'collect'] as const).flatMap((fn) => [false, true].map((distinct) => ({ fn, distinct })));
+          expect(await compareAggregates(any, anyCalls)).toEqual([]);
+          // and one aggregate that fails on most mixed lists: the same error code, or the same value
+          expect(await compareAggregates(any, [{ fn: probe, distinct: false, ...(probe.startsWith('percentile') ? { p: '0.5' } : {}) }])).toEqual([]);
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -207,9 +222,16 @@ describe('the value model against Neo4j (truth instance)', () => {
   it('percentile checks: out of range, not a number, only once a number arrives', async () => {
     const float = (x: string): TypedValue => ({ $type: 'Float', _value: x });
     const cases: [string, TypedValue][] = [
-      ['[1, 2]', float('1.5')], ['[1, 2]', float('-0.1')], ['[1, 2]', { $type: 'String', _value: 'a' }], ['[1, 2]', { $type: 'Null', _value: null }],
-      ['[null, null]', float('1.5')], ['[]', { $type: 'Integer', _value: '2' }], ['[1, 2, 3]', float('NaN')], ['[1, 2]', { $type: 'Integer', _value: '1' }],
-      ['[1, 2.5, 3]', float('0.5')], ['[3, 1]', float('1.0E-300')],
+      ['[1, 2]', float('1.5')],
+      ['[1, 2]', float('-0.1')],
+      ['[1, 2]', { $type: 'String', _value: 'a' }],
+      ['[1, 2]', { $type: 'Null', _value: null }],
+      ['[null, null]', float('1.5')],
+      ['[]', { $type: 'Integer', _value: '2' }],
+      ['[1, 2, 3]', float('NaN')],
+      ['[1, 2]', { $type: 'Integer', _value: '1' }],
+      ['[1, 2.5, 3]', float('0.5')],
+      ['[3, 1]', float('1.0E-300')],
     ];
     for (const [list, p] of cases) {
       for (const fn of ['percentileDisc', 'percentileCont'] as const) {
@@ -269,7 +291,13 @@ describe('the value model against Neo4j (truth instance)', () => {
           if (running > 9223372036854775807n || running < -9223372036854775808n) overflows = true;
         }
         const durations = vs.every((v) => v.$type === 'Duration');
-        if (durations || (integersOnly && !overflows)) expect(combineSum(rows.map((r) => r[1]!), rows.map((r) => r[0]!))).toEqual(s);
+        if (durations || (integersOnly && !overflows))
+          expect(
+            combineSum(
+              rows.map((r) => r[1]!),
+              rows.map((r) => r[0]!),
+            ),
+          ).toEqual(s);
         // avg: bit-exact when one part holds every value; close otherwise
         const mine = combineAvg(rows.map((r) => ({ count: r[0]!, sum: r[1]!, avg: r[4]! })));
         const contributing = rows.filter((r) => (r[0] as { _value: string })._value !== '0').length;

@@ -23,7 +23,15 @@ function topology(): TopologyInput {
   const t = sandboxTopology();
   t.composites = { users: { shards: ['users-us', 'users-eu'], shardKey: { strategy: 'lookup', map: { us: 'users-us', eu: 'users-eu' } } } };
   // the most PBKDF2 iterations Cloudflare's runtime allows
-  t.apiKeys = [...t.apiKeys!, { id: 'salted', hash: `pbkdf2-sha256:100000:w0rker:${pbkdf2Sync(SALTED_KEY, 'w0rker', 100_000, 32, 'sha256').toString('hex')}`, databases: ['users-us'], modes: ['READ'] }];
+  t.apiKeys = [
+    ...t.apiKeys!,
+    {
+      id: 'salted',
+      hash: `pbkdf2-sha256:100000:w0rker:${pbkdf2Sync(SALTED_KEY, 'w0rker', 100_000, 32, 'sha256').toString('hex')}`,
+      databases: ['users-us'],
+      modes: ['READ'],
+    },
+  ];
   return t;
 }
 
@@ -34,7 +42,8 @@ async function q(db: string, body: unknown, headers: Record<string, string> = {}
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
-  let json: Record<string, unknown> & { errors?: { code: string; message: string }[]; data?: { fields: string[]; values: unknown[][] }; bookmarks?: string[] } = {};
+  let json: Record<string, unknown> & { errors?: { code: string; message: string }[]; data?: { fields: string[]; values: unknown[][] }; bookmarks?: string[] } =
+    {};
   try {
     json = JSON.parse(text) as typeof json;
   } catch {
@@ -63,7 +72,8 @@ describe('inside workerd', () => {
   });
 
   it('answers the Query API like Neo4j itself (plain and typed)', async () => {
-    const statement = "RETURN 1 AS i, 1.5 AS f, 'x' AS s, [1, null] AS l, date('2020-01-02') AS d, point({x: 1, y: 2}) AS p, datetime('2020-06-02T03:04:05[Europe/Berlin]') AS z";
+    const statement =
+      "RETURN 1 AS i, 1.5 AS f, 'x' AS s, [1, null] AS l, date('2020-01-02') AS d, point({x: 1, y: 2}) AS p, datetime('2020-06-02T03:04:05[Europe/Berlin]') AS z";
     for (const accept of ['application/json', 'application/vnd.neo4j.query']) {
       const [a, b] = await Promise.all([q('users-us', { statement }, { accept }), direct('us', { statement }, { accept })]);
       expect(a.status, a.text).toBe(202);
@@ -76,7 +86,12 @@ describe('inside workerd', () => {
     const marker = `w-${Date.now()}`;
     const w = await q('users-eu', { statement: 'CREATE (n:WorkerTest {m: $m}) RETURN n.m AS m', parameters: { m: marker } });
     expect(w.status, w.text).toBe(202);
-    const r = await q('users-eu', { statement: 'MATCH (n:WorkerTest {m: $m}) RETURN count(n) AS c', parameters: { m: marker }, accessMode: 'READ', bookmarks: w.body.bookmarks });
+    const r = await q('users-eu', {
+      statement: 'MATCH (n:WorkerTest {m: $m}) RETURN count(n) AS c',
+      parameters: { m: marker },
+      accessMode: 'READ',
+      bookmarks: w.body.bookmarks,
+    });
     expect(r.status, r.text).toBe(202);
     expect(r.body.data!.values).toEqual([[1]]);
     const again = await q('users-eu', { statement: 'RETURN 2 AS x', accessMode: 'READ' });
@@ -94,7 +109,10 @@ describe('inside workerd', () => {
   it('metrics accumulate across requests on the isolate', async () => {
     const read = async () => {
       const text = await (await fetch(`${worker.url}/metrics`, { headers: { authorization: `Bearer ${KEYS.admin}` } })).text();
-      return [...text.matchAll(/^gateway_http_requests_total\{method="POST",route="\/db\/:db\/query\/v2",status="202"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+      return [...text.matchAll(/^gateway_http_requests_total\{method="POST",route="\/db\/:db\/query\/v2",status="202"\} (\d+)$/gm)].reduce(
+        (n, m) => n + Number(m[1]),
+        0,
+      );
     };
     const before = await read();
     await q('users-us', { statement: 'RETURN 1', accessMode: 'READ' });
@@ -135,7 +153,7 @@ describe('inside workerd', () => {
     expect(res.headers.get('x-gateway-route')!.split(', ')).toHaveLength(2);
   });
 
-  it('Neo4j\'s own Query API client works against the Worker, managed transactions included', async () => {
+  it("Neo4j's own Query API client works against the Worker, managed transactions included", async () => {
     const neo4j = (await import(inject('wrapperBundle'))).default;
     const wrapper = neo4j.wrapper(worker.url, neo4j.auth.bearer(KEYS.admin));
     const marker = `wtx-${Date.now()}`;
@@ -154,7 +172,9 @@ describe('inside workerd', () => {
             throw new Error('rolled back');
           }),
         ).rejects.toThrow('rolled back');
-        const count = await session.executeRead(async (tx: { run(q: string, p: object): Promise<{ records: { get(k: string): unknown }[] }> }) => (await tx.run('MATCH (n:WorkerTx {m: $m}) RETURN count(n) AS c', { m: marker })).records[0]!.get('c'));
+        const count = await session.executeRead(async (tx: { run(q: string, p: object): Promise<{ records: { get(k: string): unknown }[] }> }) =>
+          (await tx.run('MATCH (n:WorkerTx {m: $m}) RETURN count(n) AS c', { m: marker })).records[0]!.get('c'),
+        );
         expect(Number(count)).toBe(2);
       } finally {
         await session.close();
@@ -165,11 +185,22 @@ describe('inside workerd', () => {
   });
 
   it('serves GraphQL (federated, nested batching) from the Worker', async () => {
-    for (const [shard, ids] of [['users-us', ['wu1', 'wu2']], ['users-eu', ['we1']]] as const) {
-      const r = await q(shard, { statement: 'MATCH (p:GqlPerson) DETACH DELETE p WITH count(*) AS gone UNWIND $ids AS id CREATE (:GqlPerson {id: id, name: toUpper(id)}) WITH collect(1) AS made MATCH (a:GqlPerson), (b:GqlPerson) WHERE a.id < b.id CREATE (a)-[:KNOWS]->(b) RETURN count(*) AS n', parameters: { ids } });
+    for (const [shard, ids] of [
+      ['users-us', ['wu1', 'wu2']],
+      ['users-eu', ['we1']],
+    ] as const) {
+      const r = await q(shard, {
+        statement:
+          'MATCH (p:GqlPerson) DETACH DELETE p WITH count(*) AS gone UNWIND $ids AS id CREATE (:GqlPerson {id: id, name: toUpper(id)}) WITH collect(1) AS made MATCH (a:GqlPerson), (b:GqlPerson) WHERE a.id < b.id CREATE (a)-[:KNOWS]->(b) RETURN count(*) AS n',
+        parameters: { ids },
+      });
       expect(r.status, r.text).toBe(202);
     }
-    const res = await fetch(`${worker.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.admin}` }, body: JSON.stringify({ query: '{ count people { id knows { name } } }' }) });
+    const res = await fetch(`${worker.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.admin}` },
+      body: JSON.stringify({ query: '{ count people { id knows { name } } }' }),
+    });
     const body = (await res.json()) as { data: { count: number; people: { id: string; knows: { name: string }[] }[] } };
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(body.data.count).toBe(3);
@@ -177,15 +208,30 @@ describe('inside workerd', () => {
   });
 
   it('a forged or foreign transaction id is not found', async () => {
-    const begin = await fetch(`${worker.url}/db/users-us/query/v2/tx`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' }, body: '{}' });
+    const begin = await fetch(`${worker.url}/db/users-us/query/v2/tx`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(begin.status).toBe(202);
     const { transaction } = (await begin.json()) as { transaction: { id: string } };
-    const other = await fetch(`${worker.url}/db/users-us/query/v2/tx/${transaction.id}`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.usOnly}`, 'content-type': 'application/json' }, body: '{"statement":"RETURN 1"}' });
+    const other = await fetch(`${worker.url}/db/users-us/query/v2/tx/${transaction.id}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEYS.usOnly}`, 'content-type': 'application/json' },
+      body: '{"statement":"RETURN 1"}',
+    });
     expect(other.status).toBe(404);
     const forged = transaction.id.slice(0, -4) + 'AAAA';
-    const f = await fetch(`${worker.url}/db/users-us/query/v2/tx/${forged}`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' }, body: '{"statement":"RETURN 1"}' });
+    const f = await fetch(`${worker.url}/db/users-us/query/v2/tx/${forged}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' },
+      body: '{"statement":"RETURN 1"}',
+    });
     expect(f.status).toBe(404);
-    const rollback = await fetch(`${worker.url}/db/users-us/query/v2/tx/${transaction.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${KEYS.admin}` } });
+    const rollback = await fetch(`${worker.url}/db/users-us/query/v2/tx/${transaction.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${KEYS.admin}` },
+    });
     expect(rollback.status).toBe(200);
   });
 });
@@ -207,8 +253,16 @@ describe('inside workerd, Bolt over WebSocket and a shared Redis', () => {
   });
 
   async function qb(db: string, body: unknown, headers: Record<string, string> = {}) {
-    const res = await fetch(`${bolt.url}/db/${db}/query/v2`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.admin}`, ...headers }, body: JSON.stringify(body) });
-    return { status: res.status, headers: res.headers, body: (await res.json()) as { data?: { values: unknown[][] }; bookmarks?: string[]; errors?: { code: string }[] } };
+    const res = await fetch(`${bolt.url}/db/${db}/query/v2`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.admin}`, ...headers },
+      body: JSON.stringify(body),
+    });
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: (await res.json()) as { data?: { values: unknown[][] }; bookmarks?: string[]; errors?: { code: string }[] },
+    };
   }
 
   it('reads, writes and reads its writes over Bolt/WebSocket, request after request on one isolate', async () => {
@@ -220,7 +274,12 @@ describe('inside workerd, Bolt over WebSocket and a shared Redis', () => {
     }
     const w = await qb('users-us', { statement: 'CREATE (n:BoltWs {m: $m}) RETURN n.m AS m', parameters: { m: marker } });
     expect(w.status).toBe(202);
-    const r = await qb('users-us', { statement: 'MATCH (n:BoltWs {m: $m}) RETURN count(n) AS c', parameters: { m: marker }, accessMode: 'READ', bookmarks: w.body.bookmarks });
+    const r = await qb('users-us', {
+      statement: 'MATCH (n:BoltWs {m: $m}) RETURN count(n) AS c',
+      parameters: { m: marker },
+      accessMode: 'READ',
+      bookmarks: w.body.bookmarks,
+    });
     expect(r.body.data!.values).toEqual([[1]]);
   });
 
@@ -239,7 +298,11 @@ describe('inside workerd, Bolt over WebSocket and a shared Redis', () => {
   });
 
   it('explicit transactions are refused with the Bolt transport (they would outlive the request)', async () => {
-    const res = await fetch(`${bolt.url}/db/users-us/query/v2/tx`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' }, body: '{}' });
+    const res = await fetch(`${bolt.url}/db/users-us/query/v2/tx`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(res.status).toBe(501);
   });
 });
@@ -260,7 +323,11 @@ describe('inside workerd, a Worker that is not fully configured serves nothing b
       ['GET', '/ready', undefined],
       ['POST', '/graphql', '{"query": "{ __typename }"}'],
     ] as const) {
-      const res = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${DEMO_KEY}`, 'content-type': 'application/json' }, ...(body ? { body } : {}) });
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${DEMO_KEY}`, 'content-type': 'application/json' },
+        ...(body ? { body } : {}),
+      });
       const text = await res.text();
       expect(res.status, `${method} ${path}: ${text}`).toBe(500);
       expect(res.headers.get('content-type')).toBe('application/json');
@@ -288,7 +355,9 @@ describe('inside workerd, a Worker that is not fully configured serves nothing b
     const w = await startWorker({ GATEWAY_CONFIG: JSON.stringify(t), NEO4J_PASSWORD_C_US: password, NEO4J_PASSWORD_C_EU: password, GATEWAY_SECRET: '' });
     try {
       for (const message of await refusals(w.url)) {
-        expect(message).toContain('$.secrets.fleetSecretEnv: the fleet secret GATEWAY_SECRET is not set; it is required because explicit transactions are held by Neo4j');
+        expect(message).toContain(
+          '$.secrets.fleetSecretEnv: the fleet secret GATEWAY_SECRET is not set; it is required because explicit transactions are held by Neo4j',
+        );
         expect(message).toContain('$.http.trustedProxies[0]: must be an IPv4 or IPv6 address');
         expect(message).toMatch(/\$\.apiKeys\[\d+\]\.hash: Workers derive PBKDF2 with at most 100000 iterations/);
         expect(message).not.toContain(password);

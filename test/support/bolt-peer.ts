@@ -77,26 +77,73 @@ class Unpacker {
     if (hi === 0xa0) return this.map(lo);
     if (hi === 0xb0) {
       const sig = this.buf[this.pos++]!;
-      return new Struct(sig, Array.from({ length: lo }, () => this.unpack()));
+      return new Struct(
+        sig,
+        Array.from({ length: lo }, () => this.unpack()),
+      );
     }
     switch (m) {
-      case 0xc0: return null;
-      case 0xc1: { const v = this.buf.readDoubleBE(this.pos); this.pos += 8; return v; }
-      case 0xc2: return false;
-      case 0xc3: return true;
-      case 0xc8: return this.buf.readInt8(this.pos++);
-      case 0xc9: { const v = this.buf.readInt16BE(this.pos); this.pos += 2; return v; }
-      case 0xca: { const v = this.buf.readInt32BE(this.pos); this.pos += 4; return v; }
-      case 0xcb: { const v = Number(this.buf.readBigInt64BE(this.pos)); this.pos += 8; return v; }
-      case 0xcc: { const n = this.buf[this.pos++]!; this.pos += n; return null; }
-      case 0xd0: return this.str(this.buf[this.pos++]!);
-      case 0xd1: { const n = this.buf.readUInt16BE(this.pos); this.pos += 2; return this.str(n); }
-      case 0xd2: { const n = this.buf.readUInt32BE(this.pos); this.pos += 4; return this.str(n); }
-      case 0xd4: return this.list(this.buf[this.pos++]!);
-      case 0xd5: { const n = this.buf.readUInt16BE(this.pos); this.pos += 2; return this.list(n); }
-      case 0xd8: return this.map(this.buf[this.pos++]!);
-      case 0xd9: { const n = this.buf.readUInt16BE(this.pos); this.pos += 2; return this.map(n); }
-      default: throw new Error(`unsupported PackStream marker 0x${m.toString(16)}`);
+      case 0xc0:
+        return null;
+      case 0xc1: {
+        const v = this.buf.readDoubleBE(this.pos);
+        this.pos += 8;
+        return v;
+      }
+      case 0xc2:
+        return false;
+      case 0xc3:
+        return true;
+      case 0xc8:
+        return this.buf.readInt8(this.pos++);
+      case 0xc9: {
+        const v = this.buf.readInt16BE(this.pos);
+        this.pos += 2;
+        return v;
+      }
+      case 0xca: {
+        const v = this.buf.readInt32BE(this.pos);
+        this.pos += 4;
+        return v;
+      }
+      case 0xcb: {
+        const v = Number(this.buf.readBigInt64BE(this.pos));
+        this.pos += 8;
+        return v;
+      }
+      case 0xcc: {
+        const n = this.buf[this.pos++]!;
+        this.pos += n;
+        return null;
+      }
+      case 0xd0:
+        return this.str(this.buf[this.pos++]!);
+      case 0xd1: {
+        const n = this.buf.readUInt16BE(this.pos);
+        this.pos += 2;
+        return this.str(n);
+      }
+      case 0xd2: {
+        const n = this.buf.readUInt32BE(this.pos);
+        this.pos += 4;
+        return this.str(n);
+      }
+      case 0xd4:
+        return this.list(this.buf[this.pos++]!);
+      case 0xd5: {
+        const n = this.buf.readUInt16BE(this.pos);
+        this.pos += 2;
+        return this.list(n);
+      }
+      case 0xd8:
+        return this.map(this.buf[this.pos++]!);
+      case 0xd9: {
+        const n = this.buf.readUInt16BE(this.pos);
+        this.pos += 2;
+        return this.map(n);
+      }
+      default:
+        throw new Error(`unsupported PackStream marker 0x${m.toString(16)}`);
     }
   }
   private str(n: number): string {
@@ -224,7 +271,9 @@ export class BoltRoutingPeer {
         case 0x66: // ROUTE
           this.routeCalls++;
           this.lastContext = msg.fields[0];
-          return send(SUCCESS, { rt: { ttl: this.table.ttl, db: String((msg.fields[2] as Record<string, unknown> | null)?.db ?? 'neo4j'), servers: this.servers() } });
+          return send(SUCCESS, {
+            rt: { ttl: this.table.ttl, db: String((msg.fields[2] as Record<string, unknown> | null)?.db ?? 'neo4j'), servers: this.servers() },
+          });
         case 0x11: // BEGIN
         case 0x12: // COMMIT
         case 0x13: // ROLLBACK

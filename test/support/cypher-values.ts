@@ -41,7 +41,17 @@ export const intA = fc
   .oneof(
     fc.integer({ min: -4, max: 4 }).map(String),
     fc.bigInt({ min: -9223372036854775808n, max: 9223372036854775807n }).map(String),
-    fc.constantFrom('9007199254740992', '9007199254740993', '-9007199254740993', '1152921504606846976', '1152921504606846977', '9223372036854775807', '-9223372036854775808', '127', '-128'),
+    fc.constantFrom(
+      '9007199254740992',
+      '9007199254740993',
+      '-9007199254740993',
+      '1152921504606846976',
+      '1152921504606846977',
+      '9223372036854775807',
+      '-9223372036854775808',
+      '127',
+      '-128',
+    ),
   )
   .map(lit);
 export const floatA = fc
@@ -55,9 +65,18 @@ export const stringA = fc
   .string({ unit: fc.constantFrom('a', 'b', 'B', 'é', '\uFF5A', '\uE000', '\u{1F600}', '\u{1F601}', '\u{10FFFF}', "'", '\\', ' '), maxLength: 4 })
   .map((s) => lit(`'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`));
 export const dateA = fc
-  .record({ y: fc.oneof(fc.integer({ min: 1969, max: 1971 }), fc.integer({ min: -9999, max: 12000 }), fc.integer({ min: -999999999, max: 999999999 })), m: fc.integer({ min: 1, max: 12 }), d: fc.integer({ min: 1, max: 28 }) })
+  .record({
+    y: fc.oneof(fc.integer({ min: 1969, max: 1971 }), fc.integer({ min: -9999, max: 12000 }), fc.integer({ min: -999999999, max: 999999999 })),
+    m: fc.integer({ min: 1, max: 12 }),
+    d: fc.integer({ min: 1, max: 28 }),
+  })
   .map(({ y, m, d }) => lit(`date({year: ${y}, month: ${m}, day: ${d}})`));
-const timeFields = fc.record({ h: fc.constantFrom(0, 1, 12, 23), mi: fc.constantFrom(0, 30, 59), s: fc.constantFrom(0, 1, 59), ns: fc.constantFrom(0, 1, 500000000, 123456789) });
+const timeFields = fc.record({
+  h: fc.constantFrom(0, 1, 12, 23),
+  mi: fc.constantFrom(0, 30, 59),
+  s: fc.constantFrom(0, 1, 59),
+  ns: fc.constantFrom(0, 1, 500000000, 123456789),
+});
 const offsetA = fc.constantFrom('Z', '+01:00', '-05:30', '+14:00', '-18:00', '+00:00', '+02:00');
 /**
  * Named zones. Zones whose rules are one fixed offset (UTC, Etc/GMT-2, ...) are left out: Neo4j's
@@ -66,14 +85,21 @@ const offsetA = fc.constantFrom('Z', '+01:00', '-05:30', '+14:00', '-18:00', '+0
  */
 const zoneA = fc.constantFrom('Europe/Paris', 'America/New_York', 'Asia/Kolkata', 'Asia/Calcutta', 'Europe/London', 'Australia/Lord_Howe', 'Pacific/Chatham');
 export const localTimeA = timeFields.map(({ h, mi, s, ns }) => lit(`localtime({hour: ${h}, minute: ${mi}, second: ${s}, nanosecond: ${ns}})`));
-export const timeA = fc.tuple(timeFields, offsetA).map(([{ h, mi, s, ns }, o]) => lit(`time({hour: ${h}, minute: ${mi}, second: ${s}, nanosecond: ${ns}, timezone: '${o}'})`));
+export const timeA = fc
+  .tuple(timeFields, offsetA)
+  .map(([{ h, mi, s, ns }, o]) => lit(`time({hour: ${h}, minute: ${mi}, second: ${s}, nanosecond: ${ns}, timezone: '${o}'})`));
 export const localDateTimeA = fc
   .tuple(fc.integer({ min: 1969, max: 1971 }), fc.integer({ min: 1, max: 12 }), timeFields)
   .map(([y, m, { h, mi, s, ns }]) => lit(`localdatetime({year: ${y}, month: ${m}, day: 1, hour: ${h}, minute: ${mi}, second: ${s}, nanosecond: ${ns}})`));
 // a few instants seen from many offsets and zones (equal instants), and the two 01:30 of a DST
 // fall-back night in New York (same local time and zone, different offsets)
 export const dateTimeA = fc.oneof(
-  { weight: 4, arbitrary: fc.tuple(fc.constantFrom(0, 1600000000, 1604208600, 1604212200, -86400, 1600003600), fc.constantFrom(0, 1, 999999999), fc.oneof(offsetA, zoneA)).map(([e, ns, z]) => lit(`datetime({epochSeconds: ${e}, nanosecond: ${ns}, timezone: '${z}'})`)) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(fc.constantFrom(0, 1600000000, 1604208600, 1604212200, -86400, 1600003600), fc.constantFrom(0, 1, 999999999), fc.oneof(offsetA, zoneA))
+      .map(([e, ns, z]) => lit(`datetime({epochSeconds: ${e}, nanosecond: ${ns}, timezone: '${z}'})`)),
+  },
   { weight: 1, arbitrary: fc.constantFrom(1604208600, 1604212200).map((e) => lit(`datetime({epochSeconds: ${e}, timezone: 'America/New_York'})`)) },
 );
 export const durationA = fc
@@ -89,7 +115,21 @@ export const durationA = fc
     fc.oneof(
       { weight: 3, arbitrary: fc.constant(random) },
       // equal lengths, different fields: Neo4j orders them by months, then days, then seconds
-      { weight: 1, arbitrary: fc.constantFrom('{months: 1}', '{seconds: 2629746}', '{days: 30, seconds: 37746}', '{days: 1}', '{seconds: 86400}', '{hours: 24}', '{months: -1, days: 30, seconds: 37746}', '{seconds: 0}').map((m) => lit(`duration(${m})`)) },
+      {
+        weight: 1,
+        arbitrary: fc
+          .constantFrom(
+            '{months: 1}',
+            '{seconds: 2629746}',
+            '{days: 30, seconds: 37746}',
+            '{days: 1}',
+            '{seconds: 86400}',
+            '{hours: 24}',
+            '{months: -1, days: 30, seconds: 37746}',
+            '{seconds: 0}',
+          )
+          .map((m) => lit(`duration(${m})`)),
+      },
     ),
   );
 const coordA = fc.constantFrom('-0.0', '0.0', '1.0', '1.5', '-2.0', '45.0');
@@ -101,7 +141,25 @@ export const pointA = fc.oneof(
 );
 export const bytesA = fc.uint8Array({ maxLength: 3 }).map((b): Spec => ({ bytes: btoa(String.fromCharCode(...b)) }));
 
-export const scalarA: fc.Arbitrary<Spec> = fc.oneof(nullA, boolA, intA, intA, floatA, floatA, stringA, stringA, dateA, localTimeA, timeA, localDateTimeA, dateTimeA, dateTimeA, durationA, pointA, bytesA);
+export const scalarA: fc.Arbitrary<Spec> = fc.oneof(
+  nullA,
+  boolA,
+  intA,
+  intA,
+  floatA,
+  floatA,
+  stringA,
+  stringA,
+  dateA,
+  localTimeA,
+  timeA,
+  localDateTimeA,
+  dateTimeA,
+  dateTimeA,
+  durationA,
+  pointA,
+  bytesA,
+);
 // "Aa" and "BB" share a Java hashCode (Neo4j's Query API lists map keys in Java HashMap order)
 const keyA = fc.constantFrom('a', 'b', 'B', 'é', '\uFF5A', '\u{1F600}', 'Aa', 'BB', 'AaAa', 'BBBB', 'name');
 export const valueA: fc.Arbitrary<Spec> = fc.letrec<{ value: Spec }>((tie) => ({
@@ -117,10 +175,21 @@ export const valueA: fc.Arbitrary<Spec> = fc.letrec<{ value: Spec }>((tie) => ({
 const mixedListA = fc.array(fc.oneof({ weight: 3, arbitrary: scalarA }, { weight: 1, arbitrary: valueA }), { maxLength: 30, size: 'large' });
 /** many values of one or two types: comparisons within a type, where most rules live */
 const typedListA = fc
-  .tuple(fc.constantFrom(intA, floatA, stringA, dateA, timeA, localTimeA, localDateTimeA, dateTimeA, durationA, pointA, bytesA, valueA), fc.constantFrom(intA, floatA, bytesA, nullA, valueA))
+  .tuple(
+    fc.constantFrom(intA, floatA, stringA, dateA, timeA, localTimeA, localDateTimeA, dateTimeA, durationA, pointA, bytesA, valueA),
+    fc.constantFrom(intA, floatA, bytesA, nullA, valueA),
+  )
   .chain(([a, b]) => fc.array(fc.oneof({ weight: 4, arbitrary: a }, { weight: 1, arbitrary: b }), { minLength: 2, maxLength: 24, size: 'large' }));
 export const anyListA = fc.oneof(mixedListA, typedListA);
-export const numberListA = fc.array(fc.oneof({ weight: 4, arbitrary: fc.oneof(intA, floatA) }, { weight: 1, arbitrary: nullA }), { maxLength: 16, size: 'large' });
-export const smallIntListA = fc.array(fc.oneof(fc.integer({ min: -9, max: 9 }).map((i) => lit(String(i))), nullA), { maxLength: 12, size: 'large' });
+export const numberListA = fc.array(fc.oneof({ weight: 4, arbitrary: fc.oneof(intA, floatA) }, { weight: 1, arbitrary: nullA }), {
+  maxLength: 16,
+  size: 'large',
+});
+export const smallIntListA = fc.array(
+  fc.oneof(
+    fc.integer({ min: -9, max: 9 }).map((i) => lit(String(i))),
+    nullA,
+  ),
+  { maxLength: 12, size: 'large' },
+);
 export const durationListA = fc.array(fc.oneof({ weight: 4, arbitrary: durationA }, { weight: 1, arbitrary: nullA }), { maxLength: 10, size: 'large' });
-

@@ -60,7 +60,9 @@ export function sandboxEnv(): Record<string, string> {
   return { NEO4J_PASSWORD_C_US: password, NEO4J_PASSWORD_C_EU: password, GATEWAY_SECRET: FLEET_SECRET, LOG_LEVEL: 'error' };
 }
 
-export async function startTestGateway(opts: { topology?: TopologyInput; env?: Record<string, string>; redis?: boolean; graphqlSchema?: string } = {}): Promise<RunningGateway> {
+export async function startTestGateway(
+  opts: { topology?: TopologyInput; env?: Record<string, string>; redis?: boolean; graphqlSchema?: string } = {},
+): Promise<RunningGateway> {
   const topology = parseTopology(opts.topology ?? sandboxTopology());
   return startNodeGateway({
     topology,
@@ -99,7 +101,11 @@ export async function query(
 }
 
 /** Runs a statement directly against a sandbox instance's own Query API (the reference). */
-export async function direct(instance: 'us' | 'eu', body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+export async function direct(
+  instance: 'us' | 'eu',
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
   const { instances, password } = inject('sandbox');
   const res = await fetch(`${instances[instance]!.httpUri}/db/neo4j/query/v2`, {
     method: 'POST',

@@ -36,7 +36,10 @@ export default async function setup(project: TestProject) {
   const started = Date.now();
   const [sandbox, redis, wrapperBundle] = await Promise.all([
     process.env.N4GW_SANDBOX
-      ? Promise.resolve({ reused: true as const, ...(JSON.parse(readFileSync(process.env.N4GW_SANDBOX, 'utf8')) as { instances: Record<string, SandboxInstance> }) })
+      ? Promise.resolve({
+          reused: true as const,
+          ...(JSON.parse(readFileSync(process.env.N4GW_SANDBOX, 'utf8')) as { instances: Record<string, SandboxInstance> }),
+        })
       : startSandbox({
           password: SANDBOX_PASSWORD,
           // a reader that cannot reach a client's bookmark gives up quickly (the gateway then reads on the writer)

@@ -12,10 +12,43 @@
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type Schema = boolean | { [keyword: string]: unknown };
 
-const ANNOTATIONS = new Set(['$schema', '$id', '$comment', 'title', 'description', 'default', 'examples', 'deprecated', 'readOnly', 'writeOnly', 'definitions', '$defs']);
+const ANNOTATIONS = new Set([
+  '$schema',
+  '$id',
+  '$comment',
+  'title',
+  'description',
+  'default',
+  'examples',
+  'deprecated',
+  'readOnly',
+  'writeOnly',
+  'definitions',
+  '$defs',
+]);
 const KEYWORDS = new Set([
-  'type', 'properties', 'patternProperties', 'additionalProperties', 'required', 'items', 'oneOf', 'anyOf', 'allOf', 'not', 'enum', 'const',
-  'uniqueItems', 'minimum', 'maximum', 'minItems', 'maxItems', 'minLength', 'maxLength', 'minProperties', 'pattern', '$ref',
+  'type',
+  'properties',
+  'patternProperties',
+  'additionalProperties',
+  'required',
+  'items',
+  'oneOf',
+  'anyOf',
+  'allOf',
+  'not',
+  'enum',
+  'const',
+  'uniqueItems',
+  'minimum',
+  'maximum',
+  'minItems',
+  'maxItems',
+  'minLength',
+  'maxLength',
+  'minProperties',
+  'pattern',
+  '$ref',
 ]);
 
 export class JsonSchemaValidator {
@@ -78,7 +111,10 @@ export class JsonSchemaValidator {
 
   private resolve(ref: string): Schema {
     let node: unknown = this.root;
-    for (const raw of ref.replace(/^#\/?/, '').split('/').filter((p) => p !== '')) {
+    for (const raw of ref
+      .replace(/^#\/?/, '')
+      .split('/')
+      .filter((p) => p !== '')) {
       const part = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
       node = (node as Record<string, unknown>)?.[part];
       if (node === undefined) throw new Error(`unresolvable $ref ${ref}`);
@@ -106,7 +142,8 @@ export class JsonSchemaValidator {
       const types = Array.isArray(s.type) ? (s.type as string[]) : [s.type as string];
       if (!types.some((t) => hasType(v, t))) return [`${path}: expected ${types.join(' or ')}, found ${typeOf(v)}`];
     }
-    if (s.enum !== undefined && !(s.enum as Json[]).some((e) => deepEqual(e, v))) errors.push(`${path}: ${JSON.stringify(v)} is not one of ${JSON.stringify(s.enum)}`);
+    if (s.enum !== undefined && !(s.enum as Json[]).some((e) => deepEqual(e, v)))
+      errors.push(`${path}: ${JSON.stringify(v)} is not one of ${JSON.stringify(s.enum)}`);
     if (s.const !== undefined && !deepEqual(s.const as Json, v)) errors.push(`${path}: must be ${JSON.stringify(s.const)}`);
     if (typeof v === 'number') {
       if (typeof s.minimum === 'number' && v < s.minimum) errors.push(`${path}: ${v} < minimum ${s.minimum}`);
@@ -121,7 +158,8 @@ export class JsonSchemaValidator {
     if (Array.isArray(v)) {
       if (s.items !== undefined) v.forEach((x, i) => errors.push(...this.check(s.items as Schema, x, `${path}[${i}]`)));
       if (s.uniqueItems === true) {
-        for (let i = 0; i < v.length; i++) for (let j = i + 1; j < v.length; j++) if (deepEqual(v[i]!, v[j]!)) errors.push(`${path}: items ${i} and ${j} are equal`);
+        for (let i = 0; i < v.length; i++)
+          for (let j = i + 1; j < v.length; j++) if (deepEqual(v[i]!, v[j]!)) errors.push(`${path}: items ${i} and ${j} are equal`);
       }
       if (typeof s.minItems === 'number' && v.length < s.minItems) errors.push(`${path}: fewer than ${s.minItems} items`);
       if (typeof s.maxItems === 'number' && v.length > s.maxItems) errors.push(`${path}: more than ${s.maxItems} items`);
@@ -206,5 +244,7 @@ function deepEqual(a: Json, b: Json): boolean {
   if (Array.isArray(a)) return a.length === (b as Json[]).length && a.every((x, i) => deepEqual(x, (b as Json[])[i]!));
   const ka = Object.keys(a);
   const kb = Object.keys(b as object);
-  return ka.length === kb.length && ka.every((k) => Object.hasOwn(b as object, k) && deepEqual((a as Record<string, Json>)[k]!, (b as Record<string, Json>)[k]!));
+  return (
+    ka.length === kb.length && ka.every((k) => Object.hasOwn(b as object, k) && deepEqual((a as Record<string, Json>)[k]!, (b as Record<string, Json>)[k]!))
+  );
 }

@@ -13,7 +13,22 @@ export interface MetricUse {
   within: string | undefined;
 }
 
-const AGGREGATIONS = new Set(['sum', 'min', 'max', 'avg', 'group', 'stddev', 'stdvar', 'count', 'count_values', 'bottomk', 'topk', 'quantile', 'limitk', 'limit_ratio']);
+const AGGREGATIONS = new Set([
+  'sum',
+  'min',
+  'max',
+  'avg',
+  'group',
+  'stddev',
+  'stdvar',
+  'count',
+  'count_values',
+  'bottomk',
+  'topk',
+  'quantile',
+  'limitk',
+  'limit_ratio',
+]);
 /** binary operators written as words */
 const WORD_OPERATORS = new Set(['and', 'or', 'unless', 'atan2', 'bool']);
 /** modifiers followed by a parenthesised list of label names */

@@ -17,7 +17,19 @@ export const FLEET_SECRET = 'test-fleet-secret-0123456789abcdef-0123456789';
  */
 export async function startWorker(vars: Record<string, string>, timeoutMs = 90_000): Promise<RunningWorker> {
   const port = await freePort();
-  const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(await freePort()), '--show-interactive-dev-session=false', '--env-file', '/dev/null'];
+  const args = [
+    'wrangler',
+    'dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--inspector-port',
+    String(await freePort()),
+    '--show-interactive-dev-session=false',
+    '--env-file',
+    '/dev/null',
+  ];
   for (const [k, v] of Object.entries({ GATEWAY_SECRET: FLEET_SECRET, ...vars })) if (v !== '') args.push('--var', `${k}:${v}`);
   const child: ChildProcess = spawn('npx', args, {
     env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' },

@@ -76,7 +76,8 @@ class Reader {
     if (!line) return null;
     const value = this.node(line.indent);
     const rest = this.peek();
-    if (rest) throw new YamlError(rest.text === '---' || rest.text === '...' ? 'only one document is supported' : 'unexpected content (wrong indentation?)', rest.no);
+    if (rest)
+      throw new YamlError(rest.text === '---' || rest.text === '...' ? 'only one document is supported' : 'unexpected content (wrong indentation?)', rest.no);
     return value;
   }
 
@@ -410,7 +411,12 @@ class FlowReader {
       return value;
     }
     const start = this.i;
-    while (this.i < this.text.length && !/[,\]}]/.test(this.text[this.i]!) && !(this.text[this.i] === ':' && (isKey || /[\s,\]}]/.test(this.text[this.i + 1] ?? ' ')))) this.i++;
+    while (
+      this.i < this.text.length &&
+      !/[,\]}]/.test(this.text[this.i]!) &&
+      !(this.text[this.i] === ':' && (isKey || /[\s,\]}]/.test(this.text[this.i + 1] ?? ' ')))
+    )
+      this.i++;
     const raw = this.text.slice(start, this.i).trim();
     if (raw === '') throw new YamlError('empty flow scalar', this.line);
     if (/^[[{&*!]/.test(raw)) throw new YamlError(`unsupported flow scalar ${JSON.stringify(raw)}`, this.line);

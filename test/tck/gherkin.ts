@@ -108,7 +108,14 @@ export function parseFeature(text: string, file: string): Scenario[] {
         owner.examples.push(examples);
         steps = undefined;
       } else {
-        const sc: RawScenario = { name: title.trim(), outline: kind === 'Scenario Outline' || kind === 'Scenario Template', tags: pendingTags, steps: [], examples: [], line: i + 1 };
+        const sc: RawScenario = {
+          name: title.trim(),
+          outline: kind === 'Scenario Outline' || kind === 'Scenario Template',
+          tags: pendingTags,
+          steps: [],
+          examples: [],
+          line: i + 1,
+        };
         raws.push(sc);
         steps = sc.steps;
       }
@@ -170,7 +177,13 @@ export function parseFeature(text: string, file: string): Scenario[] {
         n++;
         const bindings: Record<string, string> = {};
         ex.header.forEach((h, k) => (bindings[h] = row[k] ?? ''));
-        out.push({ ...base, example: n, bindings, tags: [...sc.tags, ...ex.tags], steps: [...background, ...sc.steps.map((s) => substituteStep(s, bindings))] });
+        out.push({
+          ...base,
+          example: n,
+          bindings,
+          tags: [...sc.tags, ...ex.tags],
+          steps: [...background, ...sc.steps.map((s) => substituteStep(s, bindings))],
+        });
       }
     }
   }

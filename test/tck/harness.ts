@@ -48,7 +48,11 @@ export class QueryApiClient {
     } catch (e) {
       return { ok: false, status: 0, code: 'Harness.NoAnswer', message: `${this.name}: ${(e as Error).message}` };
     }
-    let body: { data?: { fields: string[]; values: TypedValue[][] }; errors?: { code: string; message: string }[]; counters?: Record<string, number | boolean> };
+    let body: {
+      data?: { fields: string[]; values: TypedValue[][] };
+      errors?: { code: string; message: string }[];
+      counters?: Record<string, number | boolean>;
+    };
     try {
       body = JSON.parse(text) as typeof body;
     } catch {
@@ -82,7 +86,8 @@ export interface Instances {
 const SCHEMA_WORDS = /\b(INDEX|CONSTRAINT)\b/i;
 /** a statement that may write, whatever its answer's counters say (a gateway's counters are under test too) */
 const MAY_WRITE = /\b(CREATE|MERGE|SET|DELETE|REMOVE|DROP|LOAD|CALL|FOREACH)\b/i;
-const NON_DETERMINISTIC = /\b(rand|randomUUID|timestamp)\s*\(|\b(date|datetime|localdatetime|localtime|time)(\.\w+)?\s*\(\s*\)|\b(date|datetime|localdatetime|localtime|time)(\.\w+)?\s*\(\s*\{\s*timezone/i;
+const NON_DETERMINISTIC =
+  /\b(rand|randomUUID|timestamp)\s*\(|\b(date|datetime|localdatetime|localtime|time)(\.\w+)?\s*\(\s*\)|\b(date|datetime|localdatetime|localtime|time)(\.\w+)?\s*\(\s*\{\s*timezone/i;
 
 /** Deletes every node and relationship; with `schema`, drops every constraint and index too (token lookup indexes are Neo4j's own and stay). */
 export async function resetInstance(c: QueryApiClient, schema: boolean): Promise<void> {
@@ -120,7 +125,9 @@ export interface RunDetail extends RunRecord {
   truth: ReportAnswer;
 }
 
-export type ReportAnswer = { fields: string[]; rows: string[]; rowCount: number; counters?: Record<string, number> } | { error: string; status: number; message: string; partialRows?: string[] };
+export type ReportAnswer =
+  | { fields: string[]; rows: string[]; rowCount: number; counters?: Record<string, number> }
+  | { error: string; status: number; message: string; partialRows?: string[] };
 
 const MAX_REPORT_ROWS = 40;
 
@@ -131,7 +138,12 @@ export function reportAnswer(a: Answer): ReportAnswer {
     return out;
   }
   const counters = writeCounters(a.counters);
-  return { fields: a.fields, rows: a.values.slice(0, MAX_REPORT_ROWS).map((r) => showRow(r)), rowCount: a.values.length, ...(Object.keys(counters).length ? { counters } : {}) };
+  return {
+    fields: a.fields,
+    rows: a.values.slice(0, MAX_REPORT_ROWS).map((r) => showRow(r)),
+    rowCount: a.values.length,
+    ...(Object.keys(counters).length ? { counters } : {}),
+  };
 }
 
 const DUMP = 'MATCH (n) RETURN n, [(n)-[r]->(m) | [r, m]] AS out';
@@ -196,7 +208,10 @@ export class TckHarness {
       const reuseTruth = truthAnswer !== undefined && !writes(truthAnswer) && !NON_DETERMINISTIC.test(q.statement) && !tc.control;
       await this.reset(reuseTruth ? [...shards] : this.all());
       await Promise.all([this.setup(shard, tc), reuseTruth ? Promise.resolve() : this.setup(truth, tc)]);
-      const [g, t] = await Promise.all([gateway.run(q.statement, tc.parameters), reuseTruth ? Promise.resolve(truthAnswer!) : truth.run(q.statement, tc.parameters)]);
+      const [g, t] = await Promise.all([
+        gateway.run(q.statement, tc.parameters),
+        reuseTruth ? Promise.resolve(truthAnswer!) : truth.run(q.statement, tc.parameters),
+      ]);
       // a query that answered and wrote nothing left its instances as they were; anything else may have written
       const mayWrite = MAY_WRITE.test(q.statement);
       if (!g.ok || writes(g) || mayWrite) for (const s of shards) this.touched(s, q.statement);

@@ -84,7 +84,10 @@ export function show(v: TypedValue, o: ShowOptions = {}): string {
       return `{${keys.map((k) => `${showKey(k)}: ${show(v._value[k]!, o)}`).join(', ')}}`;
     }
     case 'Node':
-      return `(${[...v._value._labels].sort().map((l) => `:${showKey(l)}`).join('')}${showProps(v._value._properties, o)})`;
+      return `(${[...v._value._labels]
+        .sort()
+        .map((l) => `:${showKey(l)}`)
+        .join('')}${showProps(v._value._properties, o)})`;
     case 'Relationship':
       return `[:${showKey(v._value._type)}${showProps(v._value._properties, o)}]`;
     case 'Path': {
@@ -141,7 +144,12 @@ export function classify(gateway: Answer, truth: Answer, shape: { ordered: boole
   }
   const o = { sortLists: shape.ignoreListOrder };
   if (sameRows(gateway.values, truth.values, shape.ordered, o)) return { class: 'equal' };
-  const reason = gateway.values.length !== truth.values.length ? `${gateway.values.length} rows instead of ${truth.values.length}` : shape.ordered && sameRows(gateway.values, truth.values, false, o) ? 'same rows in another order' : 'rows differ';
+  const reason =
+    gateway.values.length !== truth.values.length
+      ? `${gateway.values.length} rows instead of ${truth.values.length}`
+      : shape.ordered && sameRows(gateway.values, truth.values, false, o)
+        ? 'same rows in another order'
+        : 'rows differ';
   return { class: 'different', reason, floatOnly: sameRows(gateway.values, truth.values, shape.ordered, { ...o, floatDigits: 12 }) };
 }
 

@@ -100,7 +100,9 @@ describe('architecture', () => {
   // a probe file in each layer importing the layer just above it must fail the lint; importing the one below must pass
   const eslint = new ESLint({ cwd: ROOT });
   const probe = async (layer: string, target: string) => {
-    const [result] = await eslint.lintText(`import { x } from '../${target}/probe.js';\nexport const y = x;\n`, { filePath: join(SRC, layer, 'layer-probe.ts') });
+    const [result] = await eslint.lintText(`import { x } from '../${target}/probe.js';\nexport const y = x;\n`, {
+      filePath: join(SRC, layer, 'layer-probe.ts'),
+    });
     return result!.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
   };
 
@@ -115,7 +117,9 @@ describe('architecture', () => {
   });
 
   it('Node built-ins stay in src/adapters/node/', async () => {
-    const [result] = await eslint.lintText(`import { readFileSync } from 'node:fs';\nexport const y = readFileSync;\n`, { filePath: join(SRC, 'routing', 'layer-probe.ts') });
+    const [result] = await eslint.lintText(`import { readFileSync } from 'node:fs';\nexport const y = readFileSync;\n`, {
+      filePath: join(SRC, 'routing', 'layer-probe.ts'),
+    });
     expect(result!.messages.map((m) => m.ruleId)).toContain('no-restricted-imports');
   });
 });

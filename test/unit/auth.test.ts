@@ -7,7 +7,8 @@ import { GatewayError } from '../../src/errors/index.js';
 
 const hex = (s: string) => createHash('sha256').update(s).digest('hex');
 const salted = (salt: string, key: string) => `sha256:${salt}:${hex(salt + key)}`;
-const pbkdf2 = (iterations: number, salt: string, key: string) => `pbkdf2-sha256:${iterations}:${salt}:${pbkdf2Sync(key, salt, iterations, 32, 'sha256').toString('hex')}`;
+const pbkdf2 = (iterations: number, salt: string, key: string) =>
+  `pbkdf2-sha256:${iterations}:${salt}:${pbkdf2Sync(key, salt, iterations, 32, 'sha256').toString('hex')}`;
 
 function topology(apiKeys: TopologyInput['apiKeys']) {
   return parseTopology({
@@ -21,10 +22,13 @@ function topology(apiKeys: TopologyInput['apiKeys']) {
 
 /** a counting SHA-256 (what the Node adapter injects, plus a counter) */
 function countingSha256() {
-  const fn = Object.assign((text: string) => {
-    fn.calls++;
-    return new Uint8Array(createHash('sha256').update(text, 'utf8').digest());
-  }, { calls: 0 });
+  const fn = Object.assign(
+    (text: string) => {
+      fn.calls++;
+      return new Uint8Array(createHash('sha256').update(text, 'utf8').digest());
+    },
+    { calls: 0 },
+  );
   return fn;
 }
 
@@ -73,11 +77,14 @@ describe('API-key hashes', () => {
 
   it('compares against every key: a match on the first key still hashes for all the others', async () => {
     const sha = countingSha256();
-    const auth = new ApiKeyAuth(topology([
-      { id: 'a', hash: salted('s1', 'key-a-0123456789'), databases: ['*'] },
-      { id: 'b', hash: salted('s2', 'key-b-0123456789'), databases: ['*'] },
-      { id: 'c', hash: salted('s3', 'key-c-0123456789'), databases: ['*'] },
-    ]), sha);
+    const auth = new ApiKeyAuth(
+      topology([
+        { id: 'a', hash: salted('s1', 'key-a-0123456789'), databases: ['*'] },
+        { id: 'b', hash: salted('s2', 'key-b-0123456789'), databases: ['*'] },
+        { id: 'c', hash: salted('s3', 'key-c-0123456789'), databases: ['*'] },
+      ]),
+      sha,
+    );
     expect(await status(auth, 'Bearer key-a-0123456789')).toBe('a');
     // one digest of the presented key (the cache key), then one salted hash per configured key
     expect(sha.calls).toBe(1 + 3);
@@ -109,11 +116,14 @@ describe('API-key hashes', () => {
   it('the cache is bounded: past its size the least recently used credential is verified again', async () => {
     const n = VERIFIED_CACHE_ENTRIES + 1;
     const sha = countingSha256();
-    const auth = new ApiKeyAuth(topology([
-      // one salted key: each full verification costs one more SHA-256 than a cache hit
-      { id: 'salted', hash: salted('s', 'salted-0123456789'), databases: ['*'] },
-      ...Array.from({ length: n }, (_, i) => ({ id: `k${i}`, sha256: hex(`key-${i}-0123456789`), databases: ['*'] })),
-    ]), sha);
+    const auth = new ApiKeyAuth(
+      topology([
+        // one salted key: each full verification costs one more SHA-256 than a cache hit
+        { id: 'salted', hash: salted('s', 'salted-0123456789'), databases: ['*'] },
+        ...Array.from({ length: n }, (_, i) => ({ id: `k${i}`, sha256: hex(`key-${i}-0123456789`), databases: ['*'] })),
+      ]),
+      sha,
+    );
     const cost = async (i: number) => {
       const before = sha.calls;
       expect(await status(auth, `Bearer key-${i}-0123456789`)).toBe(`k${i}`);

@@ -38,7 +38,8 @@ const list = (v: YamlValue | undefined): YamlValue[] => (Array.isArray(v) ? v : 
 
 const compose = obj(parseYaml(read('infra/deploy/compose.yaml')));
 const services = obj(compose.services);
-const envOf = (service: string): Record<string, string> => Object.fromEntries(Object.entries(obj(obj(services[service]).environment)).map(([k, v]) => [k, String(v)]));
+const envOf = (service: string): Record<string, string> =>
+  Object.fromEntries(Object.entries(obj(obj(services[service]).environment)).map(([k, v]) => [k, String(v)]));
 const topology: Topology = parseTopologyText(read('infra/deploy/topology.json'), 'infra/deploy/topology.json');
 
 // ---- Neo4j settings ----
@@ -141,7 +142,7 @@ describe('the cluster of compose.yaml is the one infra/deploy/topology.json desc
   const primaries = neo4jServers.filter((s) => settingOn(s, 'initial.server.mode_constraint') === 'PRIMARY');
   const secondaries = neo4jServers.filter((s) => settingOn(s, 'initial.server.mode_constraint') === 'SECONDARY');
 
-  it('the topology passes the gateway\'s own loader', () => {
+  it("the topology passes the gateway's own loader", () => {
     expect(Object.keys(topology.clusters)).toEqual(['main']);
     expect(Object.keys(topology.shards).sort()).toEqual(['users-eu', 'users-us']);
   });
@@ -161,7 +162,7 @@ describe('the cluster of compose.yaml is the one infra/deploy/topology.json desc
     expect(topology.clusters.main!.routers.map((r) => new URL(r).host).sort()).toEqual(primaries.map((p) => `${p}:7687`).sort());
   });
 
-  it('every member of the topology is a server advertising that address, tagged with the member\'s region', () => {
+  it("every member of the topology is a server advertising that address, tagged with the member's region", () => {
     expect(members.map(([a]) => a).sort()).toEqual(neo4jServers.map((s) => `${s}:7687`).sort());
     for (const [address, m] of members) {
       const server = address.split(':')[0]!;
@@ -176,7 +177,10 @@ describe('the cluster of compose.yaml is the one infra/deploy/topology.json desc
 
   it('the databases of the shards are created by neo4j-init, and the user the gateway logs in as', () => {
     const init = read('infra/deploy/neo4j/init.sh');
-    for (const shard of Object.values(topology.shards)) expect(init).toContain(`CREATE DATABASE \\\`${shard.database}\\\` IF NOT EXISTS TOPOLOGY ${primaries.length} PRIMARIES ${secondaries.length} SECONDARIES`);
+    for (const shard of Object.values(topology.shards))
+      expect(init).toContain(
+        `CREATE DATABASE \\\`${shard.database}\\\` IF NOT EXISTS TOPOLOGY ${primaries.length} PRIMARIES ${secondaries.length} SECONDARIES`,
+      );
     expect(init).toContain(`CREATE USER ${topology.clusters.main!.auth.user} IF NOT EXISTS`);
     expect(list(obj(services['neo4j-init']).entrypoint)).toEqual(['/bin/bash', '/init/init.sh']);
   });
@@ -278,7 +282,10 @@ describe('Prometheus and Grafana provisioning match the compose services', () =>
 
   it('loads the rules file compose mounts from infra/observability', () => {
     const files = list(prometheus.rule_files).map(String);
-    for (const f of files) expect(mounts('prometheus').some(([src, dst]) => dst === f && path.resolve(DEPLOY, src!) === path.join(ROOT, 'infra/observability/rules.yml'))).toBe(true);
+    for (const f of files)
+      expect(mounts('prometheus').some(([src, dst]) => dst === f && path.resolve(DEPLOY, src!) === path.join(ROOT, 'infra/observability/rules.yml'))).toBe(
+        true,
+      );
     expect(files).toHaveLength(1);
   });
 
@@ -321,7 +328,17 @@ function dockerIgnored(patterns: string[], file: string): boolean {
   for (const raw of patterns) {
     const negate = raw.startsWith('!');
     const p = negate ? raw.slice(1) : raw;
-    const re = new RegExp(`^${p.split('**').map((part) => part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')).join('.*')}(/.*)?$`);
+    const re = new RegExp(
+      `^${p
+        .split('**')
+        .map((part) =>
+          part
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '[^/]*')
+            .replace(/\?/g, '[^/]'),
+        )
+        .join('.*')}(/.*)?$`,
+    );
     if (re.test(file)) ignored = !negate;
   }
   return ignored;
@@ -379,7 +396,10 @@ describe('the Dockerfile', () => {
     for (const src of sources) {
       const files = filesUnder(src);
       expect(files.length, src).toBeGreaterThan(0);
-      expect(files.filter((f) => dockerIgnored(ignore, f)), src).toEqual([]);
+      expect(
+        files.filter((f) => dockerIgnored(ignore, f)),
+        src,
+      ).toEqual([]);
     }
     expect(dockerIgnored(ignore, 'node_modules/hono/package.json')).toBe(true);
     expect(dockerIgnored(ignore, '.git/config')).toBe(true);
@@ -409,7 +429,9 @@ describe('the Dockerfile', () => {
       logLevel: 'silent',
     });
     const imports = Object.values(result.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path));
-    const packages = [...new Set(imports.filter((p) => !p.startsWith('node:')).map((p) => (p.startsWith('@') ? p.split('/').slice(0, 2).join('/') : p.split('/')[0]!)))].sort();
+    const packages = [
+      ...new Set(imports.filter((p) => !p.startsWith('node:')).map((p) => (p.startsWith('@') ? p.split('/').slice(0, 2).join('/') : p.split('/')[0]!))),
+    ].sort();
     expect(packages.length).toBeGreaterThan(3);
     expect(packages.filter((p) => !Object.hasOwn(pkg.dependencies, p))).toEqual([]);
     const removed = [...read('infra/deploy/Dockerfile').matchAll(/node_modules\/(@[^/\s]+\/?[^/\s]*|[^/\s]+)/g)].map((m) => m[1]!);
@@ -429,7 +451,13 @@ function anchorsOf(markdown: string): Set<string> {
   for (const line of markdown.split('\n')) {
     if (line.startsWith('```')) fenced = !fenced;
     const h = !fenced && /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
-    if (h) out.add(h[1]!.toLowerCase().replace(/[^\p{L}\p{N}\p{M} _-]/gu, '').replace(/ /g, '-'));
+    if (h)
+      out.add(
+        h[1]!
+          .toLowerCase()
+          .replace(/[^\p{L}\p{N}\p{M} _-]/gu, '')
+          .replace(/ /g, '-'),
+      );
   }
   return out;
 }
@@ -453,7 +481,9 @@ describe('infra/observability/rules.yml', () => {
   });
 
   it('the alerts the issue asks for are there', () => {
-    expect(all.map((r) => r.alert)).toEqual(expect.arrayContaining(['GatewayHighErrorRate', 'GatewayHighLatency', 'GatewayNoReaderInRegion', 'GatewayMemberEjected', 'GatewaySharedCacheDegraded']));
+    expect(all.map((r) => r.alert)).toEqual(
+      expect.arrayContaining(['GatewayHighErrorRate', 'GatewayHighLatency', 'GatewayNoReaderInRegion', 'GatewayMemberEjected', 'GatewaySharedCacheDegraded']),
+    );
   });
 
   it('each rule: a PromQL expression over gateway metrics, a duration, a severity, a summary, a description and a runbook', () => {
@@ -541,7 +571,7 @@ function readDevVars(text: string): Record<string, string> {
   return out;
 }
 
-describe('.dev.vars.example: npm run dev:worker against npm start\'s sandbox', () => {
+describe(".dev.vars.example: npm run dev:worker against npm start's sandbox", () => {
   const vars = readDevVars(read('.dev.vars.example'));
 
   it('binds the sample topology (schema/topology.sample.json), which the gateway loads', () => {

@@ -11,12 +11,25 @@ import { TransactionRegistry, type TransactionSlot } from '../../src/http/transa
 import type { Route } from '../../src/routing/types.js';
 import type { TransactionHandle } from '../../src/transport/types.js';
 
-const topology = parseTopology({ regions: { r: { lat: 0, lon: 0 } }, defaultRegion: 'r', clusters: {}, shards: {}, limits: { maxConcurrentPerKey: 3, maxOpenTransactionsPerKey: 2, maxResultBytes: 1000, maxRows: 10 } });
+const topology = parseTopology({
+  regions: { r: { lat: 0, lon: 0 } },
+  defaultRegion: 'r',
+  clusters: {},
+  shards: {},
+  limits: { maxConcurrentPerKey: 3, maxOpenTransactionsPerKey: 2, maxResultBytes: 1000, maxRows: 10 },
+});
 const limits = topology.limits;
 
 describe('effectiveLimits', () => {
-  it('takes a key\'s overrides, else the global limits; no rate limit unless the key has one', () => {
-    expect(effectiveLimits({}, limits)).toEqual({ maxResultBytes: 1000, maxRows: 10, maxConcurrent: 3, maxOpenTransactions: 2, requestsPerSecond: undefined, burst: 0 });
+  it("takes a key's overrides, else the global limits; no rate limit unless the key has one", () => {
+    expect(effectiveLimits({}, limits)).toEqual({
+      maxResultBytes: 1000,
+      maxRows: 10,
+      maxConcurrent: 3,
+      maxOpenTransactions: 2,
+      requestsPerSecond: undefined,
+      burst: 0,
+    });
     expect(effectiveLimits({ maxResultBytes: 5, maxRows: 6, maxConcurrent: 7, maxOpenTransactions: 8, requestsPerSecond: 2.5 }, limits)).toEqual({
       maxResultBytes: 5,
       maxRows: 6,
@@ -35,7 +48,9 @@ describe('ConcurrencyLimiter', () => {
     const c = new ConcurrencyLimiter();
     const a1 = c.acquire('a', 2);
     c.acquire('a', 2);
-    expect(() => c.acquire('a', 2)).toThrow(expect.objectContaining({ code: 'Neo.TransientError.Gateway.TooManyConcurrentRequests', status: 429, headers: { 'retry-after': '1' } }));
+    expect(() => c.acquire('a', 2)).toThrow(
+      expect.objectContaining({ code: 'Neo.TransientError.Gateway.TooManyConcurrentRequests', status: 429, headers: { 'retry-after': '1' } }),
+    );
     // another key is not affected
     c.acquire('b', 2);
     a1();
@@ -90,7 +105,8 @@ describe('TransactionRegistry slots', () => {
     return h;
   };
   const route = { shard: 's', member: { cluster: 'c', address: 'a:1' }, role: 'READ', region: 'r', cache: 'memory' } as Route;
-  const open = (reg: TransactionRegistry, slot: TransactionSlot) => reg.add({ principal: slot.principal, database: 'db', shard: 's', mode: 'READ', handle: handle(), route, sentBookmarks: {}, slot });
+  const open = (reg: TransactionRegistry, slot: TransactionSlot) =>
+    reg.add({ principal: slot.principal, database: 'db', shard: 's', mode: 'READ', handle: handle(), route, sentBookmarks: {}, slot });
 
   it('caps per key and in total, before anything is opened; a slot comes back when its transaction ends or its begin fails', () => {
     const reg = new TransactionRegistry(60_000, () => 0);
@@ -110,7 +126,7 @@ describe('TransactionRegistry slots', () => {
     reg.reserve('a', 2, 3);
   });
 
-  it('Retry-After is when the key\'s first transaction would idle out', () => {
+  it("Retry-After is when the key's first transaction would idle out", () => {
     let t = 0;
     const reg = new TransactionRegistry(30_000, () => t);
     open(reg, reg.reserve('a', 1, 10));

@@ -67,7 +67,10 @@ async function simulate(opts: {
         });
       }),
   };
-  const limiters = Array.from({ length: opts.instances }, (_, i) => new FleetRateLimiter({ state: newRateLimitState(`gw-${i}`), store: slow, now: () => sim.t }));
+  const limiters = Array.from(
+    { length: opts.instances },
+    (_, i) => new FleetRateLimiter({ state: newRateLimitState(`gw-${i}`), store: slow, now: () => sim.t }),
+  );
   const admitted: number[][] = limiters.map(() => []);
   let refused = 0;
   const retryAfter: number[] = [];
@@ -98,8 +101,17 @@ function maxInWindow(r: Run, w: number, from = 0): number {
   return best;
 }
 
-describe('exchangeOnBucket (the store\'s atomic step)', () => {
-  const req = (over: Partial<RateLeaseRequest> = {}): RateLeaseRequest => ({ rate: 10, burst: 20, want: 5, giveBack: 0, owed: 0, instance: 'a', activeMs: 1000, ...over });
+describe("exchangeOnBucket (the store's atomic step)", () => {
+  const req = (over: Partial<RateLeaseRequest> = {}): RateLeaseRequest => ({
+    rate: 10,
+    burst: 20,
+    want: 5,
+    giveBack: 0,
+    owed: 0,
+    instance: 'a',
+    activeMs: 1000,
+    ...over,
+  });
 
   it('starts full, grants what is wanted, refills at the rate, caps at the burst', () => {
     const inst = new Map<string, number>();
@@ -218,7 +230,14 @@ describe('FleetRateLimiter', () => {
     const rate = 60;
     const burst = 60;
     // quiet for 3 s (each instance: one request a second), then all three hammered for 3 s
-    const run = await simulate({ instances: 3, rate, burst, ms: 6000, load: (i, t) => (t < 3000 ? (t % 1000 === i ? 1 : 0) : 2), latencyMs: (r) => 1 + r() * 10 });
+    const run = await simulate({
+      instances: 3,
+      rate,
+      burst,
+      ms: 6000,
+      load: (i, t) => (t < 3000 ? (t % 1000 === i ? 1 : 0) : 2),
+      latencyMs: (r) => 1 + r() * 10,
+    });
     const surge = run.admitted.flat().filter((t) => t >= 3000).length;
     // the bucket was full at the surge: at most burst + 3 s of rate, plus credit read one interval late
     expect(surge).toBeLessThanOrEqual(1.1 * (burst + rate * 3));

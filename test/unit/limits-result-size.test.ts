@@ -59,7 +59,9 @@ describe('typedJsonSize', () => {
     let clock = 0;
     const now = () => (clock += 1); // every look at the clock advances it 1 ms
     const big = Array.from({ length: 100_000 }, (_, i) => [i]);
-    expect(() => typedJsonSize(big, Number.POSITIVE_INFINITY, 5, now)).toThrow(expect.objectContaining({ code: 'Neo.TransientError.Gateway.DeadlineExceeded' }));
+    expect(() => typedJsonSize(big, Number.POSITIVE_INFINITY, 5, now)).toThrow(
+      expect.objectContaining({ code: 'Neo.TransientError.Gateway.DeadlineExceeded' }),
+    );
     // no deadline: walked to the end
     expect(typedJsonSize(big, Number.POSITIVE_INFINITY)).toBeGreaterThan(100_000 * 28);
   });

@@ -19,7 +19,20 @@ describe('parseIp', () => {
   });
 
   it('refuses what is not an address', () => {
-    for (const bad of ['', 'localhost', '256.1.1.1', '1.2.3', '1.2.3.4.5', '1::2::3', '12345::', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7', 'g::1', '::ffff:1.2.3.999', '1:2:3:4:5:6:7::8']) {
+    for (const bad of [
+      '',
+      'localhost',
+      '256.1.1.1',
+      '1.2.3',
+      '1.2.3.4.5',
+      '1::2::3',
+      '12345::',
+      '1:2:3:4:5:6:7:8:9',
+      '1:2:3:4:5:6:7',
+      'g::1',
+      '::ffff:1.2.3.999',
+      '1:2:3:4:5:6:7::8',
+    ]) {
       expect(parseIp(bad), bad).toBeUndefined();
     }
   });
@@ -29,8 +42,10 @@ describe('trusted proxies', () => {
   it('matches addresses and CIDR ranges of both families; IPv4 peers reported as ::ffff:a.b.c.d match IPv4 entries', () => {
     const { ranges, problems } = parseTrustedProxies(['127.0.0.1', '10.0.0.0/8', '192.168.4.0/22', 'fd00::/8', '::1', '2001:db8::/127']);
     expect(problems).toEqual([]);
-    for (const yes of ['127.0.0.1', '::ffff:127.0.0.1', '10.255.0.1', '192.168.7.255', 'fd12:3456::1', '::1', '2001:db8::1']) expect(inRanges(yes, ranges), yes).toBe(true);
-    for (const no of ['127.0.0.2', '11.0.0.1', '192.168.8.0', 'fe00::1', '::2', '2001:db8::2', 'not-an-ip', undefined]) expect(inRanges(no, ranges), String(no)).toBe(false);
+    for (const yes of ['127.0.0.1', '::ffff:127.0.0.1', '10.255.0.1', '192.168.7.255', 'fd12:3456::1', '::1', '2001:db8::1'])
+      expect(inRanges(yes, ranges), yes).toBe(true);
+    for (const no of ['127.0.0.2', '11.0.0.1', '192.168.8.0', 'fe00::1', '::2', '2001:db8::2', 'not-an-ip', undefined])
+      expect(inRanges(no, ranges), String(no)).toBe(false);
   });
 
   it('/0 ranges; nothing configured trusts nobody', () => {
@@ -41,13 +56,9 @@ describe('trusted proxies', () => {
   });
 
   it('names each bad entry by its JSON path', () => {
-    expect(parseTrustedProxies(['10.0.0.1', 'proxy.internal', '10.0.0.0/33', '::1/129', '10.0.0.0/8/1', '10.0.0.0/x']).problems.map((p) => p.split(':')[0])).toEqual([
-      '$.http.trustedProxies[1]',
-      '$.http.trustedProxies[2]',
-      '$.http.trustedProxies[3]',
-      '$.http.trustedProxies[4]',
-      '$.http.trustedProxies[5]',
-    ]);
+    expect(
+      parseTrustedProxies(['10.0.0.1', 'proxy.internal', '10.0.0.0/33', '::1/129', '10.0.0.0/8/1', '10.0.0.0/x']).problems.map((p) => p.split(':')[0]),
+    ).toEqual(['$.http.trustedProxies[1]', '$.http.trustedProxies[2]', '$.http.trustedProxies[3]', '$.http.trustedProxies[4]', '$.http.trustedProxies[5]']);
   });
 });
 
@@ -59,7 +70,11 @@ describe('visibleTopology', () => {
     shards: { a: { cluster: 'c1', database: 'a' }, b: { cluster: 'c2', database: 'b' }, c: { cluster: 'c3', database: 'c' } },
     composites: { ab: { shards: ['a', 'b'] } },
   });
-  const sorted = (v: ReturnType<typeof visibleTopology>) => ({ shards: [...v.shards].sort(), composites: [...v.composites].sort(), clusters: [...v.clusters].sort() });
+  const sorted = (v: ReturnType<typeof visibleTopology>) => ({
+    shards: [...v.shards].sort(),
+    composites: [...v.composites].sort(),
+    clusters: [...v.clusters].sort(),
+  });
 
   it('"*" sees everything', () => {
     expect(sorted(visibleTopology(t, '*'))).toEqual({ shards: ['a', 'b', 'c'], composites: ['ab'], clusters: ['c1', 'c2', 'c3'] });

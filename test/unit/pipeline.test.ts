@@ -35,7 +35,18 @@ function shardAnswer(rows: [string, number][]): TypedValue[][] {
   return [...groups.entries()].map(([k, vs]) => {
     const avg = aggregator('avg', { distinct: false });
     for (const v of vs) avg.add(int(v));
-    return [str(k), int(vs.length), int(vs.reduce((a, b) => a + b, 0)), int(Math.min(...vs)), int(Math.max(...vs)), avg.result(), int(vs.reduce((a, b) => a + b, 0)), int(vs.length), list(vs.map(int)), list([...new Set(vs)].map(int))];
+    return [
+      str(k),
+      int(vs.length),
+      int(vs.reduce((a, b) => a + b, 0)),
+      int(Math.min(...vs)),
+      int(Math.max(...vs)),
+      avg.result(),
+      int(vs.reduce((a, b) => a + b, 0)),
+      int(vs.length),
+      list(vs.map(int)),
+      list([...new Set(vs)].map(int)),
+    ];
   });
 }
 
@@ -78,18 +89,33 @@ describe('decomposed aggregates', () => {
   });
 
   it('one contributing shard: its own avg passes through unchanged', () => {
-    const only = [[str('k'), int(1), int(0), int(0), int(0), { $type: 'Float', _value: '-2.7755575615628914E-16' } as TypedValue, int(0), int(7), list([]), list([])]];
+    const only = [
+      [str('k'), int(1), int(0), int(0), int(0), { $type: 'Float', _value: '-2.7755575615628914E-16' } as TypedValue, int(0), int(7), list([]), list([])],
+    ];
     const out = runPipeline(STAGES, [only, []], {});
     expect(out[0]![5]).toEqual({ $type: 'Float', _value: '-2.7755575615628914E-16' });
   });
 
   it('an aggregation without keys answers one row over no data', () => {
-    const stages: Stage[] = [{ op: 'merge', order: [] }, { op: 'aggregate', keys: [], aggregates: [{ mode: 'raw', fn: 'count', distinct: false, col: undefined }, { mode: 'raw', fn: 'collect', distinct: false, col: 0 }] }];
+    const stages: Stage[] = [
+      { op: 'merge', order: [] },
+      {
+        op: 'aggregate',
+        keys: [],
+        aggregates: [
+          { mode: 'raw', fn: 'count', distinct: false, col: undefined },
+          { mode: 'raw', fn: 'collect', distinct: false, col: 0 },
+        ],
+      },
+    ];
     expect(runPipeline(stages, [[], []], {})).toEqual([[int(0), list([])]]);
   });
 
   it('keeps Integer sums exact past 2^53 and overflows to Float as Neo4j does', () => {
-    const sum: Stage[] = [{ op: 'merge', order: [] }, { op: 'aggregate', keys: [], aggregates: [{ mode: 'partial', fn: 'sum', col: 0 }] }];
+    const sum: Stage[] = [
+      { op: 'merge', order: [] },
+      { op: 'aggregate', keys: [], aggregates: [{ mode: 'partial', fn: 'sum', col: 0 }] },
+    ];
     expect(runPipeline(sum, [[[int(2n ** 60n)]], [[int(2n ** 60n)]]], {})).toEqual([[int(2n ** 61n)]]);
     expect(runPipeline(sum, [[[int(2n ** 62n)]], [[int(2n ** 62n)]]], {})[0]![0]!.$type).toBe('Float');
   });
@@ -137,7 +163,16 @@ describe('shard keys', () => {
   });
 
   it('ranges pick by bound; lookups by map', () => {
-    const ranged = { shards: ['low', 'high'], shardKey: { strategy: 'range' as const, ranges: [{ shard: 'low', to: 100 }, { shard: 'high', from: 100 }] } };
+    const ranged = {
+      shards: ['low', 'high'],
+      shardKey: {
+        strategy: 'range' as const,
+        ranges: [
+          { shard: 'low', to: 100 },
+          { shard: 'high', from: 100 },
+        ],
+      },
+    };
     expect(shardsForKey('r', ranged, '99')).toEqual(['low']);
     expect(shardsForKey('r', ranged, '100')).toEqual(['high']);
     const lookup = { shards: ['a', 'b'], shardKey: { strategy: 'lookup' as const, map: { x: 'a' } } };

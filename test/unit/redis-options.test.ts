@@ -21,7 +21,10 @@ describe('Redis URLs', () => {
     const t = redisTarget('rediss://app:p%40ss%3Aword@10.0.0.1:7000, rediss://app:p%40ss%3Aword@10.0.0.2:7001');
     expect(t).toEqual({
       kind: 'cluster',
-      nodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }],
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+      ],
       username: 'app',
       password: 'p@ss:word',
       tls: true,
@@ -34,7 +37,16 @@ describe('Redis URLs', () => {
 
   it('credentials given on one seed apply to all; a password without a user; no TLS for redis://', () => {
     const t = redisTarget('redis://:only-pw@a.example:7000,redis://b.example,redis://[fd00::5]:7002');
-    expect(t).toEqual({ kind: 'cluster', nodes: [{ host: 'a.example', port: 7000 }, { host: 'b.example', port: 6379 }, { host: 'fd00::5', port: 7002 }], password: 'only-pw', tls: false });
+    expect(t).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: 'a.example', port: 7000 },
+        { host: 'b.example', port: 6379 },
+        { host: 'fd00::5', port: 7002 },
+      ],
+      password: 'only-pw',
+      tls: false,
+    });
     if (t.kind !== 'cluster') throw new Error('cluster expected');
     const o = clusterOptions(t, common).redisOptions!;
     expect(o.password).toBe('only-pw');
@@ -54,7 +66,13 @@ describe('Redis URLs', () => {
   });
 
   it('the ioredis Cluster client built by RedisCache holds the credentials and TLS options', async () => {
-    const cache = new RedisCache({ url: 'rediss://app:s3cret@127.0.0.1:7000,rediss://app:s3cret@127.0.0.1:7001', keyPrefix: 'n4gw:', secret: SECRET, lazy: true, subscribe: false });
+    const cache = new RedisCache({
+      url: 'rediss://app:s3cret@127.0.0.1:7000,rediss://app:s3cret@127.0.0.1:7001',
+      keyPrefix: 'n4gw:',
+      secret: SECRET,
+      lazy: true,
+      subscribe: false,
+    });
     try {
       const client = (cache as unknown as { client: Cluster }).client;
       expect(client).toBeInstanceOf(Cluster);
@@ -90,7 +108,15 @@ describe('seals (HMAC-SHA256 under the fleet secret)', () => {
   });
 
   it('unsealed and malformed values are refused', async () => {
-    for (const raw of ['{"writers":["6.6.6.6:7687"]}', '', 'h1.', `h1.${'0'.repeat(64)}`, `h1.${'z'.repeat(64)}.{}`, `h1.${'0'.repeat(63)}.{}`, `h2.${'0'.repeat(64)}.{}`]) {
+    for (const raw of [
+      '{"writers":["6.6.6.6:7687"]}',
+      '',
+      'h1.',
+      `h1.${'0'.repeat(64)}`,
+      `h1.${'z'.repeat(64)}.{}`,
+      `h1.${'0'.repeat(63)}.{}`,
+      `h2.${'0'.repeat(64)}.{}`,
+    ]) {
       expect(await sealer.open('value k', raw)).toBeUndefined();
     }
   });

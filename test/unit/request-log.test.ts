@@ -26,9 +26,19 @@ function gatewayWith(run: Transport['run']) {
     fetchRoutingTable: async () => ({ database: 'neo4j', ttlSeconds: 300, writers: ['10.0.0.1:7687'], readers: ['10.0.0.1:7687'], routers: ['10.0.0.1:7687'] }),
     close: async () => undefined,
   };
-  const gw = createGateway({ topology, transport, logger: createLogger({ level: 'info', write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) }) });
+  const gw = createGateway({
+    topology,
+    transport,
+    logger: createLogger({ level: 'info', write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) }),
+  });
   const post = (statement: string) =>
-    gw.app.fetch(new Request('http://gw/db/s/query/v2', { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-request-id': 'req-1' }, body: JSON.stringify({ statement }) }));
+    gw.app.fetch(
+      new Request('http://gw/db/s/query/v2', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-request-id': 'req-1' },
+        body: JSON.stringify({ statement }),
+      }),
+    );
   return { post, lines };
 }
 
@@ -47,7 +57,12 @@ describe('an unexpected error', () => {
     expect(unexpected).toMatchObject({ level: 'error', requestId: 'req-1', path: '/db/s/query/v2' });
     // the executor wraps what it cannot classify; the original, with its stack, is the cause
     expect((unexpected!.error as { cause: { stack: string } }).cause.stack).toContain('kaboom');
-    expect(lines.find((l) => l.msg === 'request')).toMatchObject({ level: 'error', requestId: 'req-1', status: 500, error: 'Neo.DatabaseError.General.UnknownError' });
+    expect(lines.find((l) => l.msg === 'request')).toMatchObject({
+      level: 'error',
+      requestId: 'req-1',
+      status: 500,
+      error: 'Neo.DatabaseError.General.UnknownError',
+    });
   });
 
   it('a client error is not an unexpected one', async () => {

@@ -53,7 +53,7 @@ describe('discovery', () => {
   });
 
   it('an unknown database is final: no other router is asked', async () => {
-    const notFound = new GatewayError(Codes.DatabaseNotFound, 'Database does not exist. Database name: \'nope\'.');
+    const notFound = new GatewayError(Codes.DatabaseNotFound, "Database does not exist. Database name: 'nope'.");
     const t = transport({ 's1:7687': notFound });
     await expect(new Discovery(topology, t).discover('c1', 'nope')).rejects.toBe(notFound);
     expect(t.asked).toEqual(['s1:7687']);
@@ -72,11 +72,20 @@ describe('discovery', () => {
     const last = unavailable('s2');
     const t = transport({ 's1:7687': unavailable('s1'), 's2:7687': last });
     const err = await new Discovery(topology, t).discover('c1', 'neo4j').catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: Codes.DatabaseUnavailable, status: 503, retryable: true, message: "No router of cluster 'c1' answered with a routing table for 'neo4j'.", cause: last });
+    expect(err).toMatchObject({
+      code: Codes.DatabaseUnavailable,
+      status: 503,
+      retryable: true,
+      message: "No router of cluster 'c1' answered with a routing table for 'neo4j'.",
+      cause: last,
+    });
     expect(t.asked).toEqual(['s1:7687', 's2:7687']);
   });
 
-  it('an unknown cluster is the gateway\'s own error', async () => {
-    await expect(new Discovery(topology, transport({})).discover('c9', 'neo4j')).rejects.toMatchObject({ code: Codes.Internal, message: 'Unknown cluster c9.' });
+  it("an unknown cluster is the gateway's own error", async () => {
+    await expect(new Discovery(topology, transport({})).discover('c9', 'neo4j')).rejects.toMatchObject({
+      code: Codes.Internal,
+      message: 'Unknown cluster c9.',
+    });
   });
 });

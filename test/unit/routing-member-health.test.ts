@@ -103,7 +103,13 @@ describe('the router probes an ejected reader before using it again', () => {
   const topology = parseTopology({
     regions: { eu: { lat: 50, lon: 8 }, us: { lat: 39, lon: -77 } },
     defaultRegion: 'eu',
-    clusters: { c1: { routers: ['neo4j://r:7687'], auth: { user: 'neo4j', passwordEnv: 'PW' }, members: { 'eu:1': { region: 'eu' }, 'us:1': { region: 'us' }, 'w:1': { region: 'us' } } } },
+    clusters: {
+      c1: {
+        routers: ['neo4j://r:7687'],
+        auth: { user: 'neo4j', passwordEnv: 'PW' },
+        members: { 'eu:1': { region: 'eu' }, 'us:1': { region: 'us' }, 'w:1': { region: 'us' } },
+      },
+    },
     shards: { s: { cluster: 'c1', database: 'neo4j' } },
   });
 
@@ -114,7 +120,11 @@ describe('the router probes an ejected reader before using it again', () => {
       fetchRoutingTable: (_c, _r, database) => Promise.resolve({ database, ttlSeconds: 300, writers: ['w:1'], readers: ['eu:1', 'us:1'], routers: ['r:7687'] }),
       run: (member, req) =>
         new Promise<RunResult>((resolve, reject) => {
-          probes.push({ member, req, settle: (ok) => (ok ? resolve({ fields: ['1'], values: [], bookmarks: [], counters: {}, notifications: [] }) : reject(new Error('down'))) });
+          probes.push({
+            member,
+            req,
+            settle: (ok) => (ok ? resolve({ fields: ['1'], values: [], bookmarks: [], counters: {}, notifications: [] }) : reject(new Error('down'))),
+          });
         }),
     };
     const state = newRoutingState();
@@ -172,7 +182,12 @@ describe('the router probes an ejected reader before using it again', () => {
   it('member health lives in the routing state, shared by routers built on it', async () => {
     const { state, router } = setup();
     router.markFailed('c1', 'eu:1');
-    const other = new Router(topology, { run: () => Promise.reject(new Error('unused')), fetchRoutingTable: () => Promise.reject(new Error('unused')) }, undefined, { state });
+    const other = new Router(
+      topology,
+      { run: () => Promise.reject(new Error('unused')), fetchRoutingTable: () => Promise.reject(new Error('unused')) },
+      undefined,
+      { state },
+    );
     expect(other.memberState('c1', 'eu:1').healthy).toBe(false);
   });
 });

@@ -57,9 +57,26 @@ function setup(answers: (Error | RunResult)[], options: ShardExecutorOptions = {
     clock.t += ms;
     return Promise.resolve();
   };
-  const executor = new ShardExecutor(routing, transport, () => ({ cluster: 'c1', database: 'neo4j' }), () => clock.t, { sleep, ...options });
+  const executor = new ShardExecutor(
+    routing,
+    transport,
+    () => ({ cluster: 'c1', database: 'neo4j' }),
+    () => clock.t,
+    { sleep, ...options },
+  );
   const run = (over: Partial<ShardRun> = {}) =>
-    executor.run({ shard: 's', statement: 'RETURN 1', parameters: {}, accessMode: 'READ', bookmarks: [], region: 'r', pinned: false, maxRows: 10, deadline: T0 + 60_000, ...over });
+    executor.run({
+      shard: 's',
+      statement: 'RETURN 1',
+      parameters: {},
+      accessMode: 'READ',
+      bookmarks: [],
+      region: 'r',
+      pinned: false,
+      maxRows: 10,
+      deadline: T0 + 60_000,
+      ...over,
+    });
   return { clock, slept, ran, routing, run };
 }
 
@@ -67,12 +84,12 @@ const unavailable = (notSent = false) => new GatewayError(Codes.DatabaseUnavaila
 const transient = (code = 'Neo.TransientError.Transaction.DeadlockDetected') => new GatewayError(code, 'Try again.');
 
 describe('retry policy', () => {
-  it('has today\'s limits as defaults, and takes overrides', () => {
+  it("has today's limits as defaults, and takes overrides", () => {
     expect(DEFAULT_RETRY_POLICY).toEqual({ maxFailoverAttempts: 8, maxTransientAttempts: 5, initialBackoffMs: 50, maxBackoffMs: 1000 });
     expect(retryPolicy({ maxBackoffMs: 10 })).toEqual({ ...DEFAULT_RETRY_POLICY, maxBackoffMs: 10 });
   });
 
-  it('retries transient errors except those Neo4j\'s drivers do not, and the gateway\'s own deadline and region pin', () => {
+  it("retries transient errors except those Neo4j's drivers do not, and the gateway's own deadline and region pin", () => {
     expect(isRetriableTransient('Neo.TransientError.Transaction.DeadlockDetected')).toBe(true);
     expect(isRetriableTransient(Codes.Terminated)).toBe(false);
     expect(isRetriableTransient(Codes.LockClientStopped)).toBe(false);
@@ -164,7 +181,7 @@ describe('shard executor', () => {
     expect(late.ran).toEqual([]);
   });
 
-  it('a read behind the client\'s bookmarks moves to the writer once', async () => {
+  it("a read behind the client's bookmarks moves to the writer once", async () => {
     const s = setup([transient(Codes.BookmarkTimeout), OK]);
     const res = await s.run();
     expect(res.route).toMatchObject({ role: 'WRITE', member: { address: 'w1' } });

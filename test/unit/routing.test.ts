@@ -84,9 +84,12 @@ describe('reader choice', () => {
 });
 
 describe('gateway bookmarks', () => {
-  const shardBookmarks = fc.dictionary(fc.constantFrom('users-us', 'users-eu', 'orders', 'x_y-z'), fc.uniqueArray(fc.string({ minLength: 1, maxLength: 40 }), { minLength: 1, maxLength: 3 }));
+  const shardBookmarks = fc.dictionary(
+    fc.constantFrom('users-us', 'users-eu', 'orders', 'x_y-z'),
+    fc.uniqueArray(fc.string({ minLength: 1, maxLength: 40 }), { minLength: 1, maxLength: 3 }),
+  );
 
-  it('round-trip every shard\'s bookmarks', () => {
+  it("round-trip every shard's bookmarks", () => {
     fc.assert(
       fc.property(shardBookmarks, (bm) => {
         const tokens = encodeBookmarks(bm);

@@ -69,7 +69,14 @@ describe('logger', () => {
     const { log, lines } = capture('info');
     log.info('request', { requestId: 'r1', status: 202, big: 2n ** 70n });
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toEqual({ time: '2026-11-27T03:04:05.678Z', level: 'info', msg: 'request', requestId: 'r1', status: 202, big: '1180591620717411303424' });
+    expect(JSON.parse(lines[0]!)).toEqual({
+      time: '2026-11-27T03:04:05.678Z',
+      level: 'info',
+      msg: 'request',
+      requestId: 'r1',
+      status: 202,
+      big: '1180591620717411303424',
+    });
   });
 
   it('leaves out events below its level', () => {
@@ -113,7 +120,10 @@ describe('request identity', () => {
   it.each([
     ['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', sampled: true }],
     ['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00', { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', sampled: false }],
-    ['01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future', { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', sampled: true }],
+    [
+      '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future',
+      { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', sampled: true },
+    ],
     ['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra', undefined],
     ['ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', undefined],
     ['00-00000000000000000000000000000000-00f067aa0ba902b7-01', undefined],

@@ -96,7 +96,12 @@ function run(c: Pick<Case, 'fn' | 'distinct' | 'p' | 'input'>): TypedValue | str
 }
 
 describe('aggregator: Neo4j aggregating functions', () => {
-  it.each(CASES.map((c) => [`${c.fn}${c.distinct ? ' DISTINCT' : ''}(${c.input.map((v) => JSON.stringify(v._value)).join(', ')})${c.p ? ` p=${c.p._value}` : ''}`, c] as const))('%s', (_name, c) => {
+  it.each(
+    CASES.map(
+      (c) =>
+        [`${c.fn}${c.distinct ? ' DISTINCT' : ''}(${c.input.map((v) => JSON.stringify(v._value)).join(', ')})${c.p ? ` p=${c.p._value}` : ''}`, c] as const,
+    ),
+  )('%s', (_name, c) => {
     expect(run(c)).toEqual(c.expected);
   });
 
@@ -139,7 +144,10 @@ describe('combiners of per-shard partial results', () => {
     const value = fc.oneof(fc.integer({ min: -5, max: 5 }).map(i), fc.constantFrom(s('a'), s('b'), d('P1D'), NULL, f('NaN')));
     fc.assert(
       fc.property(fc.array(fc.array(value, { maxLength: 4 }), { minLength: 1, maxLength: 4 }), (parts) => {
-        for (const [fn, combine] of [['min', combineMin], ['max', combineMax]] as const) {
+        for (const [fn, combine] of [
+          ['min', combineMin],
+          ['max', combineMax],
+        ] as const) {
           const partials = parts.map((p) => run({ fn, input: p }) as TypedValue);
           expect(combine(partials)).toEqual(run({ fn, input: parts.flat() }));
         }
@@ -148,7 +156,11 @@ describe('combiners of per-shard partial results', () => {
   });
 
   it('avg: the only part with rows gives its own avg; several parts give the mean', () => {
-    const part = (values: TypedValue[]) => ({ avg: run({ fn: 'avg', input: values }) as TypedValue, sum: run({ fn: 'sum', input: values }) as TypedValue, count: run({ fn: 'count', input: values }) as TypedValue });
+    const part = (values: TypedValue[]) => ({
+      avg: run({ fn: 'avg', input: values }) as TypedValue,
+      sum: run({ fn: 'sum', input: values }) as TypedValue,
+      count: run({ fn: 'count', input: values }) as TypedValue,
+    });
     const one = ints(-4, -5, -5, 5, -2, 9, 2);
     expect(combineAvg([part([]), part(one), part([NULL])])).toEqual(f('-2.7755575615628914E-16'));
     expect(combineAvg([part(ints(1, 2)), part(ints(3, 4))])).toEqual(f('2.5'));

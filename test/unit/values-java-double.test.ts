@@ -34,8 +34,15 @@ describe('JDK 17 Double.toString / Float.toString', () => {
     [1e23, '9.999999999999999E22'],
     [2.82879384806159e17, '2.82879384806159008E17'],
     [5e-324, '4.9E-324'],
-    [1, '1.0'], [-0, '-0.0'], [0.001, '0.001'], [0.0001, '1.0E-4'], [1e7, '1.0E7'], [9999999, '9999999.0'],
-    [Number.NaN, 'NaN'], [Infinity, 'Infinity'], [-Infinity, '-Infinity'],
+    [1, '1.0'],
+    [-0, '-0.0'],
+    [0.001, '0.001'],
+    [0.0001, '1.0E-4'],
+    [1e7, '1.0E7'],
+    [9999999, '9999999.0'],
+    [Number.NaN, 'NaN'],
+    [Infinity, 'Infinity'],
+    [-Infinity, '-Infinity'],
   ])('%s -> %s', (d, text) => {
     expect(javaDoubleToString(d)).toBe(text);
   });

@@ -30,9 +30,18 @@ describe('JSON text as Neo4j writes it', () => {
   });
 
   it.each([
-    ['1.5', '1.5'], ['0.10000000149011612', '0.1'], ['3.4028234663852886E38', '3.4028235E38'], ['1.401298464324817E-45', '1.4E-45'],
-    ['1.6777217E7', '1.6777217E7'], ['0.30000000000000004', '0.30000000000000004'], ['1.0E20', '1.0E20'], ['-0.0', '-0.0'],
-    ['NaN', '"NaN"'], ['Infinity', '"Infinity"'], ['-Infinity', '"-Infinity"'], ['9.999999999999999E22', '9.999999999999999E22'],
+    ['1.5', '1.5'],
+    ['0.10000000149011612', '0.1'],
+    ['3.4028234663852886E38', '3.4028235E38'],
+    ['1.401298464324817E-45', '1.4E-45'],
+    ['1.6777217E7', '1.6777217E7'],
+    ['0.30000000000000004', '0.30000000000000004'],
+    ['1.0E20', '1.0E20'],
+    ['-0.0', '-0.0'],
+    ['NaN', '"NaN"'],
+    ['Infinity', '"Infinity"'],
+    ['-Infinity', '"-Infinity"'],
+    ['9.999999999999999E22', '9.999999999999999E22'],
   ])('plain Float %s -> %s', (v, text) => {
     expect(plainJson(t('Float', v))).toBe(text);
   });
@@ -43,11 +52,26 @@ describe('JSON text as Neo4j writes it', () => {
   });
 
   it.each([
-    [['a', 'b', 'c'], ['a', 'b', 'c']],
-    [['c', 'b', 'a'], ['a', 'b', 'c']],
-    [['', 'a', '\uFF5Aaa'], ['', '\uFF5Aaa', 'a']],
-    [['a', '\uFF5Aaa'], ['\uFF5Aaa', 'a']],
-    [['q', 'a', 'Aa', 'BB', 'x', 'name', 'id'], ['Aa', 'BB', 'q', 'a', 'x', 'name', 'id']],
+    [
+      ['a', 'b', 'c'],
+      ['a', 'b', 'c'],
+    ],
+    [
+      ['c', 'b', 'a'],
+      ['a', 'b', 'c'],
+    ],
+    [
+      ['', 'a', '\uFF5Aaa'],
+      ['', '\uFF5Aaa', 'a'],
+    ],
+    [
+      ['a', '\uFF5Aaa'],
+      ['\uFF5Aaa', 'a'],
+    ],
+    [
+      ['q', 'a', 'Aa', 'BB', 'x', 'name', 'id'],
+      ['Aa', 'BB', 'q', 'a', 'x', 'name', 'id'],
+    ],
     [
       ['k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8', 'k9', 'k10', 'k11', 'k12', 'k13', 'zz'],
       ['zz', 'k1', 'k2', 'k3', 'k4', 'k5', 'k11', 'k6', 'k10', 'k7', 'k13', 'k8', 'k12', 'k9'],
@@ -73,7 +97,12 @@ describe('encodeQueryResponse', () => {
 
   it('never turns a string into a number (the old big-integer marker)', () => {
     for (const typed of [false, true]) {
-      const text = encodeQueryResponse({ result: { fields: ['s'], values: [[t('String', marker)]], notifications: [] }, bookmarks: [], includeCounters: false, typed });
+      const text = encodeQueryResponse({
+        result: { fields: ['s'], values: [[t('String', marker)]], notifications: [] },
+        bookmarks: [],
+        includeCounters: false,
+        typed,
+      });
       const body = JSON.parse(text) as { data: { values: unknown[][] } };
       expect(body.data.values[0]![0]).toEqual(typed ? t('String', marker) : marker);
     }
@@ -81,8 +110,18 @@ describe('encodeQueryResponse', () => {
 
   it('writes big integers as digits, with Neo4j members in Neo4j order', () => {
     const result = { fields: ['n', 'f'], values: [[t('Integer', '9007199254740993'), t('Float', '1.0')]], notifications: [], counters: { nodesCreated: 0 } };
-    expect(encodeQueryResponse({ result, bookmarks: ['b'], includeCounters: true, typed: false })).toBe('{"data":{"fields":["n","f"],"values":[[9007199254740993,1.0]]},"counters":{"nodesCreated":0},"bookmarks":["b"]}');
-    expect(encodeQueryResponse({ result: { ...result, error: { code: 'X', message: 'm' } }, bookmarks: ['b'], includeCounters: true, typed: true, extra: { gateway: { missingShards: [] } } })).toBe(
+    expect(encodeQueryResponse({ result, bookmarks: ['b'], includeCounters: true, typed: false })).toBe(
+      '{"data":{"fields":["n","f"],"values":[[9007199254740993,1.0]]},"counters":{"nodesCreated":0},"bookmarks":["b"]}',
+    );
+    expect(
+      encodeQueryResponse({
+        result: { ...result, error: { code: 'X', message: 'm' } },
+        bookmarks: ['b'],
+        includeCounters: true,
+        typed: true,
+        extra: { gateway: { missingShards: [] } },
+      }),
+    ).toBe(
       '{"data":{"fields":["n","f"],"values":[[{"$type":"Integer","_value":"9007199254740993"},{"$type":"Float","_value":"1.0"}]]},"errors":[{"code":"X","message":"m"}],"gateway":{"missingShards":[]}}',
     );
   });

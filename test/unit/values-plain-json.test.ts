@@ -32,7 +32,13 @@ describe('exact numbers in plain JSON parameters (as Neo4j reads them)', () => {
     const a = protectNumbers('[1.5]')!;
     const b = protectNumbers('[1.5]')!;
     expect(a.marker).not.toBe(b.marker);
-    expect(parse(`["${a.marker}7", 2.5]`)).toEqual({ $type: 'List', _value: [{ $type: 'String', _value: `${a.marker}7` }, { $type: 'Float', _value: '2.5' }] });
+    expect(parse(`["${a.marker}7", 2.5]`)).toEqual({
+      $type: 'List',
+      _value: [
+        { $type: 'String', _value: `${a.marker}7` },
+        { $type: 'Float', _value: '2.5' },
+      ],
+    });
   });
 
   it('refuses integers beyond 64 bits', () => {
@@ -46,7 +52,16 @@ describe('exact numbers in plain JSON parameters (as Neo4j reads them)', () => {
         const p = protectNumbers(text);
         const back = JSON.parse(p?.text ?? text) as unknown;
         // every value that is not a protected number comes back the same
-        const strip = (x: unknown): unknown => (typeof x === 'number' ? 'n' : typeof x === 'string' && p && x.startsWith(p.marker) ? 'n' : Array.isArray(x) ? x.map(strip) : x && typeof x === 'object' ? Object.fromEntries(Object.entries(x).map(([k, y]) => [k, strip(y)])) : x);
+        const strip = (x: unknown): unknown =>
+          typeof x === 'number'
+            ? 'n'
+            : typeof x === 'string' && p && x.startsWith(p.marker)
+              ? 'n'
+              : Array.isArray(x)
+                ? x.map(strip)
+                : x && typeof x === 'object'
+                  ? Object.fromEntries(Object.entries(x).map(([k, y]) => [k, strip(y)]))
+                  : x;
         expect(strip(back)).toEqual(strip(v));
       }),
     );

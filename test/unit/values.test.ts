@@ -8,8 +8,18 @@ import { GatewayError } from '../../src/errors/index.js';
 
 describe('float formatting (as Java prints doubles, which is what Neo4j emits)', () => {
   it.each([
-    [1, '1.0'], [1.5, '1.5'], [-0, '-0.0'], [0, '0.0'], [1e20, '1.0E20'], [1.0e-4, '1.0E-4'], [0.001, '0.001'],
-    [1234567.5, '1234567.5'], [12345678.9, '1.23456789E7'], [Number.NaN, 'NaN'], [Infinity, 'Infinity'], [-Infinity, '-Infinity'],
+    [1, '1.0'],
+    [1.5, '1.5'],
+    [-0, '-0.0'],
+    [0, '0.0'],
+    [1e20, '1.0E20'],
+    [1.0e-4, '1.0E-4'],
+    [0.001, '0.001'],
+    [1234567.5, '1234567.5'],
+    [12345678.9, '1.23456789E7'],
+    [Number.NaN, 'NaN'],
+    [Infinity, 'Infinity'],
+    [-Infinity, '-Infinity'],
   ])('%s -> %s', (f, s) => {
     expect(formatFloat(f)).toBe(s);
   });
@@ -49,7 +59,13 @@ const canonical: TypedValue[] = [
   { $type: 'Integer', _value: '-9223372036854775808' },
   { $type: 'Float', _value: '1.0E20' },
   { $type: 'Base64', _value: 'AQIDBA==' },
-  { $type: 'List', _value: [{ $type: 'String', _value: 'x' }, { $type: 'Null', _value: null }] },
+  {
+    $type: 'List',
+    _value: [
+      { $type: 'String', _value: 'x' },
+      { $type: 'Null', _value: null },
+    ],
+  },
   { $type: 'Map', _value: { a: { $type: 'Boolean', _value: true } } },
 ];
 
@@ -89,7 +105,18 @@ describe('plain JSON', () => {
   it('maps integral numbers to Integer and others to Float', () => {
     expect(typedFromPlain(1)).toEqual({ $type: 'Integer', _value: '1' });
     expect(typedFromPlain(1.25)).toEqual({ $type: 'Float', _value: '1.25' });
-    expect(typedFromPlain({ a: [true, null] })).toEqual({ $type: 'Map', _value: { a: { $type: 'List', _value: [{ $type: 'Boolean', _value: true }, { $type: 'Null', _value: null }] } } });
+    expect(typedFromPlain({ a: [true, null] })).toEqual({
+      $type: 'Map',
+      _value: {
+        a: {
+          $type: 'List',
+          _value: [
+            { $type: 'Boolean', _value: true },
+            { $type: 'Null', _value: null },
+          ],
+        },
+      },
+    });
   });
 
   it('renders zoned date-times with their offset only', () => {

@@ -62,7 +62,11 @@ export function buildNodeGateway(opts: NodeGatewayOptions): NodeGateway {
   const proxies = parseTrustedProxies(topology.http.trustedProxies);
   if (proxies.problems.length > 0) throw new ConfigError(proxies.problems);
   // transactions are held here (Bolt), so ids are not signed on Node; Redis tables are
-  const secret = resolveFleetSecret(topology, (n) => env[n], redisUrl ? ['Redis is configured (the secret authenticates the routing tables and messages shared there)'] : []);
+  const secret = resolveFleetSecret(
+    topology,
+    (n) => env[n],
+    redisUrl ? ['Redis is configured (the secret authenticates the routing tables and messages shared there)'] : [],
+  );
   const transport = new BoltTransport({
     credentials: (cluster) => ({ user: topology.clusters[cluster]!.auth.user, password: passwords.get(cluster)! }),
     scheme: (cluster) => /^(neo4j|bolt)(\+s|\+ssc)/.exec(topology.clusters[cluster]!.routers[0]!)?.[2] ?? '',
@@ -76,7 +80,9 @@ export function buildNodeGateway(opts: NodeGatewayOptions): NodeGateway {
   const region = env.GATEWAY_REGION;
   const sdl =
     opts.graphqlSchema ??
-    (topology.graphql.schema.length > 0 ? topology.graphql.schema.map((f) => readFileSync(path.resolve(opts.baseDir ?? '.', f), 'utf8')).join('\n') : undefined);
+    (topology.graphql.schema.length > 0
+      ? topology.graphql.schema.map((f) => readFileSync(path.resolve(opts.baseDir ?? '.', f), 'utf8')).join('\n')
+      : undefined);
   const logger = opts.logger ?? nodeLogger(topology, env);
   const spansTo = otlpEndpoint(topology.observability.otlpEndpoint, env);
   const tracing: Tracing | undefined = spansTo ? startTracing(spansTo, topology.observability.serviceName) : undefined;

@@ -116,7 +116,13 @@ function regionOf(topology: Topology, request: Request, env: WorkerEnv): string 
 
 /** the gateway of this isolate for `config` (built on first use, and again when the configuration changes) */
 function gatewayFor(config: Configured, transportKind: string, env: WorkerEnv): Gateway {
-  if (built && built.config.topology === config.topology && built.config.secret === config.secret && built.config.redisUrl === config.redisUrl && built.transportKind === transportKind) {
+  if (
+    built &&
+    built.config.topology === config.topology &&
+    built.config.secret === config.secret &&
+    built.config.redisUrl === config.redisUrl &&
+    built.transportKind === transportKind
+  ) {
     return built.gateway;
   }
   const { topology, secret, redisUrl } = config;
@@ -132,7 +138,11 @@ function gatewayFor(config: Configured, transportKind: string, env: WorkerEnv): 
     waitUntil: waitUntilCurrent,
     runtimeRegion: (request) => regionOf(topology, request, env),
     // console lines are what `wrangler tail` shows
-    logger: createLogger({ level: topology.observability.logLevel, format: topology.observability.logFormat, write: (line, level) => (level === 'error' ? console.error(line) : console.log(line)) }),
+    logger: createLogger({
+      level: topology.observability.logLevel,
+      format: topology.observability.logFormat,
+      write: (line, level) => (level === 'error' ? console.error(line) : console.log(line)),
+    }),
   });
   built = { config, transportKind, gateway };
   return gateway;
@@ -165,7 +175,11 @@ export default {
       // no explicit transactions: a Bolt transaction would have to outlive this request
       transport = { run: (m, r) => bolt.run(m, r), fetchRoutingTable: (c, r, d, x) => bolt.fetchRoutingTable(c, r, d, x), close: () => bolt.close() };
     } else {
-      transport = new QueryApiTransport({ credentials, httpOf: (cluster, address) => topology.clusters[cluster]?.members[address]?.http, maxResultBytes: topology.limits.maxResultBytes });
+      transport = new QueryApiTransport({
+        credentials,
+        httpOf: (cluster, address) => topology.clusters[cluster]?.members[address]?.http,
+        maxResultBytes: topology.limits.maxResultBytes,
+      });
     }
     const cache = redisUrl && secret ? new RedisCache({ url: redisUrl, keyPrefix: topology.cache.keyPrefix, secret, lazy: true, subscribe: false }) : undefined;
     const io: RequestIO = { transport, cache, waitUntil: (work) => ctx.waitUntil(work), background: [] };

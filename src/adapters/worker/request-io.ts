@@ -44,7 +44,11 @@ export function waitUntilCurrent(work: Promise<unknown>): void {
 export function currentTransport(remote: boolean): Transport {
   const transactions = (): RemoteTransactions => {
     const r = current().transport.remoteTransactions;
-    if (!r) throw new GatewayError(Codes.TransactionsNotSupported, 'Explicit transactions are not available on this runtime; send each statement to /db/{db}/query/v2.');
+    if (!r)
+      throw new GatewayError(
+        Codes.TransactionsNotSupported,
+        'Explicit transactions are not available on this runtime; send each statement to /db/{db}/query/v2.',
+      );
     return r;
   };
   return {

@@ -41,7 +41,11 @@ export function guards(s: Services): Guards {
     bodyLimit: honoBodyLimit({
       maxSize: maxBody,
       // the rest of the body is never read: close the connection so no client reuses it mid-body
-      onError: (c) => errorResponse(new GatewayError(Codes.PayloadTooLarge, `Request body is larger than ${maxBody} bytes.`, { headers: { connection: 'close' } }), isTypedMedia(c.req.header('accept'))),
+      onError: (c) =>
+        errorResponse(
+          new GatewayError(Codes.PayloadTooLarge, `Request body is larger than ${maxBody} bytes.`, { headers: { connection: 'close' } }),
+          isTypedMedia(c.req.header('accept')),
+        ),
     }),
 
     authenticate: async (c, next) => {

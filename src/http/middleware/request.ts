@@ -49,7 +49,11 @@ export function requestMiddleware(s: Services): MiddlewareHandler<GatewayEnv> {
     const id = requestIdFrom(c.req.header(REQUEST_ID_HEADER));
     const caller = traceFrom(c.req.header(TRACEPARENT_HEADER));
     const url = new URL(c.req.url);
-    const { span, ctx, trace } = startRequestSpan(`${c.req.method} ${url.pathname}`, caller, { 'http.request.method': c.req.method, 'url.path': url.pathname, 'gateway.request_id': id });
+    const { span, ctx, trace } = startRequestSpan(`${c.req.method} ${url.pathname}`, caller, {
+      'http.request.method': c.req.method,
+      'url.path': url.pathname,
+      'gateway.request_id': id,
+    });
     c.set('request', { id, trace, started, shards: [] });
     await withContext(ctx, next);
     const res = c.res;
@@ -91,7 +95,10 @@ export function requestMiddleware(s: Services): MiddlewareHandler<GatewayEnv> {
         database: rq.database,
         status,
         durationMs: Math.round(seconds * 1e6) / 1000,
-        shards: rq.shards.length > 0 ? rq.shards.map((t) => ({ shard: t.route.shard, member: t.route.member.address, role: t.route.role, region: t.route.region, attempts: t.attempts })) : undefined,
+        shards:
+          rq.shards.length > 0
+            ? rq.shards.map((t) => ({ shard: t.route.shard, member: t.route.member.address, role: t.route.role, region: t.route.region, attempts: t.attempts }))
+            : undefined,
         retries: retries > 0 ? retries : undefined,
         tableSource: rq.shards.length > 0 ? [...new Set(rq.shards.map((t) => t.route.cache))] : undefined,
         error: error?.code,
@@ -109,7 +116,12 @@ export function errorHandler(s: Services): ErrorHandler<GatewayEnv> {
     const ge = toGatewayError(err);
     failures.set(c, ge);
     if (ge.code === Codes.Internal) {
-      s.logger.error('unexpected error', { requestId: (c.get('request') as { id: string } | undefined)?.id, method: c.req.method, path: new URL(c.req.url).pathname, error: errorFields(err) });
+      s.logger.error('unexpected error', {
+        requestId: (c.get('request') as { id: string } | undefined)?.id,
+        method: c.req.method,
+        path: new URL(c.req.url).pathname,
+        error: errorFields(err),
+      });
     }
     return errorResponse(ge, c.get('typed') ?? negotiate(c.req.header('accept')) === 'typed');
   };

@@ -64,7 +64,8 @@ export function registerGraphQL(app: Hono<Env>, s: Services, g: Guards): Promise
   const admit = async (info: GraphQLRequestInfo, field: CypherField): Promise<{ shard: string; text: string } | { composite: string }> => {
     ApiKeyAuth.authorize(info.principal, field.database, field.mode);
     const target = resolveDatabase(topology, field.database);
-    if (target.kind === 'shard') return { shard: target.shard, ...(await gate.forShard(info.principal, target.shard, field.statement, { mode: field.mode, impersonates: false })) };
+    if (target.kind === 'shard')
+      return { shard: target.shard, ...(await gate.forShard(info.principal, target.shard, field.statement, { mode: field.mode, impersonates: false })) };
     await gate.forComposite(info.principal, target.shards[0]!, field.statement, { mode: field.mode, impersonates: false });
     return { composite: target.name };
   };
@@ -95,13 +96,25 @@ export function registerGraphQL(app: Hono<Env>, s: Services, g: Guards): Promise
         const info = request as GraphQLRequestInfo;
         const target = await admit(info, field);
         if ('shard' in target) {
-          const r = await executor.run({ ...common(info, field, parameters), statement: target.text, shard: target.shard, bookmarks: bookmarksFor(info.sent, target.shard) });
+          const r = await executor.run({
+            ...common(info, field, parameters),
+            statement: target.text,
+            shard: target.shard,
+            bookmarks: bookmarksFor(info.sent, target.shard),
+          });
           tookShard(info, r, target.shard);
           return r.result.values.map((row) => row[0]!);
         }
         // the shard key of the request says where a mutation writes; reads see the whole composite
         const shardKey = field.mode === 'WRITE' ? info.shardKey : undefined;
-        const out = await federated.run({ ...common(info, field, parameters), statement: field.statement, composite: target.composite, bookmarks: info.sent, allowPartial: false, ...(shardKey !== undefined ? { shardKey } : {}) });
+        const out = await federated.run({
+          ...common(info, field, parameters),
+          statement: field.statement,
+          composite: target.composite,
+          bookmarks: info.sent,
+          allowPartial: false,
+          ...(shardKey !== undefined ? { shardKey } : {}),
+        });
         tookComposite(info, target.composite, out);
         return out.result.values.map((row) => row[0]!);
       }),
@@ -112,12 +125,22 @@ export function registerGraphQL(app: Hono<Env>, s: Services, g: Guards): Promise
         const params = { ...parameters, [PARENTS_PARAM]: { $type: 'List', _value: parents } as TypedValue };
         const batch = field.batch!;
         if ('shard' in target && batch.kind === 'shard') {
-          const r = await executor.run({ ...common(info, field, params), statement: batch.text, shard: target.shard, bookmarks: bookmarksFor(info.sent, target.shard) });
+          const r = await executor.run({
+            ...common(info, field, params),
+            statement: batch.text,
+            shard: target.shard,
+            bookmarks: bookmarksFor(info.sent, target.shard),
+          });
           tookShard(info, r, target.shard);
           return perParent(r.result.values, parents.length);
         }
         if ('composite' in target && batch.kind === 'composite') {
-          const out = await federated.runBatched({ ...common(info, field, params), statement: field.statement, composite: target.composite, bookmarks: info.sent, allowPartial: false }, batch.plan, batch.columns, parents.length);
+          const out = await federated.runBatched(
+            { ...common(info, field, params), statement: field.statement, composite: target.composite, bookmarks: info.sent, allowPartial: false },
+            batch.plan,
+            batch.columns,
+            parents.length,
+          );
           tookComposite(info, target.composite, out);
           return perParent(out.result.values, parents.length);
         }
@@ -146,7 +169,14 @@ export function registerGraphQL(app: Hono<Env>, s: Services, g: Guards): Promise
       request: c.get('request'),
       metadata: transactionMetadata(c, s.instanceId),
       shardKey: headerKey !== undefined && headerKey !== '' ? headerKey : undefined,
-      sent: clientBookmarks(bookmarkHeader ? bookmarkHeader.split(',').map((b) => b.trim()).filter(Boolean) : []),
+      sent: clientBookmarks(
+        bookmarkHeader
+          ? bookmarkHeader
+              .split(',')
+              .map((b) => b.trim())
+              .filter(Boolean)
+          : [],
+      ),
       touched: {},
     };
     let request = c.req.raw;

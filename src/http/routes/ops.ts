@@ -85,48 +85,54 @@ export function registerOps(app: Hono<Env>, s: Services, g: Guards): void {
     const visibleDatabases = new Set([...visible.shards].map((s) => `${topology.shards[s]!.cluster}\u0000${topology.shards[s]!.database}`));
     const tables = routing.snapshot().filter((x) => visibleDatabases.has(`${x.table.cluster}\u0000${x.table.database}`));
     const clusters = Object.fromEntries(
-      Object.entries(topology.clusters).filter(([name]) => visible.clusters.has(name)).map(([name, cl]) => {
-        const own = tables.filter((x) => x.table.cluster === name);
-        const addresses = new Set<string>([...Object.keys(cl.members), ...own.flatMap((x) => [...x.table.writers, ...x.table.readers, ...x.table.routers])]);
-        const members = [...addresses].sort().map((address) => {
-          const roles = new Set<string>();
-          for (const x of own) {
-            if (x.table.writers.includes(address)) roles.add('WRITE');
-            if (x.table.readers.includes(address)) roles.add('READ');
-            if (x.table.routers.includes(address)) roles.add('ROUTE');
-          }
-          return {
-            address,
-            region: memberRegion(topology, name, address),
-            roles: [...roles].sort(),
-            ...routing.memberState(name, address),
-          };
-        });
-        return [
-          name,
-          {
-            routers: cl.routers,
-            members,
-            routingTables: own.map((x) => ({
-              database: x.table.database,
-              ageMs: t - x.table.fetchedAt,
-              ttlSeconds: x.table.ttlSeconds,
-              expired: x.table.expiresAt <= t,
-              source: x.table.origin,
-              writers: x.table.writers,
-              readers: x.table.readers,
-              routers: x.table.routers,
-            })),
-          },
-        ];
-      }),
+      Object.entries(topology.clusters)
+        .filter(([name]) => visible.clusters.has(name))
+        .map(([name, cl]) => {
+          const own = tables.filter((x) => x.table.cluster === name);
+          const addresses = new Set<string>([...Object.keys(cl.members), ...own.flatMap((x) => [...x.table.writers, ...x.table.readers, ...x.table.routers])]);
+          const members = [...addresses].sort().map((address) => {
+            const roles = new Set<string>();
+            for (const x of own) {
+              if (x.table.writers.includes(address)) roles.add('WRITE');
+              if (x.table.readers.includes(address)) roles.add('READ');
+              if (x.table.routers.includes(address)) roles.add('ROUTE');
+            }
+            return {
+              address,
+              region: memberRegion(topology, name, address),
+              roles: [...roles].sort(),
+              ...routing.memberState(name, address),
+            };
+          });
+          return [
+            name,
+            {
+              routers: cl.routers,
+              members,
+              routingTables: own.map((x) => ({
+                database: x.table.database,
+                ageMs: t - x.table.fetchedAt,
+                ttlSeconds: x.table.ttlSeconds,
+                expired: x.table.expiresAt <= t,
+                source: x.table.origin,
+                writers: x.table.writers,
+                readers: x.table.readers,
+                routers: x.table.routers,
+              })),
+            },
+          ];
+        }),
     );
     return c.json({
       regions: topology.regions,
       defaultRegion: topology.defaultRegion,
       clusters,
       shards: Object.fromEntries(Object.entries(topology.shards).filter(([n]) => visible.shards.has(n))),
-      composites: Object.fromEntries(Object.entries(topology.composites).filter(([n]) => visible.composites.has(n)).map(([n, x]) => [n, { shards: x.shards, shardKey: x.shardKey?.strategy ?? null }])),
+      composites: Object.fromEntries(
+        Object.entries(topology.composites)
+          .filter(([n]) => visible.composites.has(n))
+          .map(([n, x]) => [n, { shards: x.shards, shardKey: x.shardKey?.strategy ?? null }]),
+      ),
       sharedCache: deps.sharedCache ? { kind: deps.sharedCache.kind, healthy: deps.sharedCache.healthy() } : null,
     });
   });

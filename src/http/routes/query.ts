@@ -52,7 +52,13 @@ export function registerQuery(app: Hono<GatewayEnv>, s: Services, g: Guards): vo
     metrics.fanout.observe({ database: db }, out.width);
     const bookmarks = encodeBookmarks(mergeBookmarks(sent.shards, out.shardBookmarks));
     const extra = out.missing.length > 0 ? { gateway: { missingShards: out.missing } } : undefined;
-    const body = encodeQueryResponse({ result: out.result, bookmarks, includeCounters: req.includeCounters, typed: c.get('typed'), ...(extra ? { extra } : {}) });
+    const body = encodeQueryResponse({
+      result: out.result,
+      bookmarks,
+      includeCounters: req.includeCounters,
+      typed: c.get('typed'),
+      ...(extra ? { extra } : {}),
+    });
     return respond(c, body, out.missing.length > 0 ? { 'x-gateway-missing-shards': out.missing.map((m) => m.shard).join(', ') } : {});
   };
 

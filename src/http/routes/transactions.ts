@@ -23,12 +23,22 @@ export function registerTransactions(app: Hono<GatewayEnv>, s: Services, g: Guar
   const backend: TransactionBackend | undefined = s.transactions;
 
   const available = (): TransactionBackend => {
-    if (!backend) throw new GatewayError(Codes.TransactionsNotSupported, 'Explicit transactions are not available on this runtime; send each statement to /db/{db}/query/v2.');
+    if (!backend)
+      throw new GatewayError(
+        Codes.TransactionsNotSupported,
+        'Explicit transactions are not available on this runtime; send each statement to /db/{db}/query/v2.',
+      );
     return backend;
   };
 
   /** a statement inside a transaction passes the statement gate like any other; none ('') is none */
-  const gated = async (principal: Principal, shard: string, statement: string, mode: AccessMode, impersonates = false): Promise<Statement['statement'] | undefined> =>
+  const gated = async (
+    principal: Principal,
+    shard: string,
+    statement: string,
+    mode: AccessMode,
+    impersonates = false,
+  ): Promise<Statement['statement'] | undefined> =>
     statement.trim() === '' ? undefined : (await gate.forShard(principal, shard, statement, { mode, impersonates })).text;
 
   /** the bounds of one statement of the request's key: its limits, the request deadline */
@@ -39,7 +49,9 @@ export function registerTransactions(app: Hono<GatewayEnv>, s: Services, g: Guar
 
   /** a response inside a transaction: the statement's result (if any), no bookmarks, the transaction */
   const txBody = (c: GatewayContext, result: RunResult | undefined, transaction: { id: string; expires: string }): string =>
-    result ? encodeQueryResponse({ result, bookmarks: null, includeCounters: c.get('query').includeCounters, typed: c.get('typed'), extra: { transaction } }) : JSON.stringify({ transaction });
+    result
+      ? encodeQueryResponse({ result, bookmarks: null, includeCounters: c.get('query').includeCounters, typed: c.get('typed'), extra: { transaction } })
+      : JSON.stringify({ transaction });
 
   const affinity = (): Record<string, string> => (backend?.affinity !== undefined ? { [AFFINITY_HEADER]: backend.affinity } : {});
 

@@ -34,7 +34,11 @@ export class LocalTransactions implements TransactionBackend {
 
   async begin(principal: Principal, prepare: () => Promise<Opening>): Promise<Begun> {
     // a slot first (429 past the key's or the instance's cap): nothing is opened on Neo4j without one
-    const slot = this.registry.reserve(principal.id, effectiveLimits(principal.limits, this.topology.limits).maxOpenTransactions, this.topology.limits.maxOpenTransactions);
+    const slot = this.registry.reserve(
+      principal.id,
+      effectiveLimits(principal.limits, this.topology.limits).maxOpenTransactions,
+      this.topology.limits.maxOpenTransactions,
+    );
     let o: Opening;
     let tx: OpenTransaction;
     try {
@@ -47,7 +51,16 @@ export class LocalTransactions implements TransactionBackend {
         metadata: o.metadata,
         ...(o.impersonatedUser !== undefined ? { impersonatedUser: o.impersonatedUser } : {}),
       });
-      tx = this.registry.add({ principal: principal.id, database: o.requested, shard: o.shard, mode: o.mode, handle, route: o.route, sentBookmarks: o.sent, slot });
+      tx = this.registry.add({
+        principal: principal.id,
+        database: o.requested,
+        shard: o.shard,
+        mode: o.mode,
+        handle,
+        route: o.route,
+        sentBookmarks: o.sent,
+        slot,
+      });
     } catch (err) {
       slot.cancel();
       throw err;

@@ -136,7 +136,11 @@ export class TransactionRegistry {
   take(id: string, principal: string, database: string): OpenTransaction {
     const tx = this.open.get(id);
     if (!tx || tx.principal !== principal || tx.database !== database) {
-      throw new GatewayError(Codes.RequestInvalid, `Transaction with Id: "${id}" was not found. It may have timed out and therefore rolled back or the routing header 'neo4j-cluster-affinity' was not provided.`, { status: 404 });
+      throw new GatewayError(
+        Codes.RequestInvalid,
+        `Transaction with Id: "${id}" was not found. It may have timed out and therefore rolled back or the routing header 'neo4j-cluster-affinity' was not provided.`,
+        { status: 404 },
+      );
     }
     if (tx.busy) throw new GatewayError(Codes.ConcurrentRequest, 'The transaction is already running a request.');
     tx.busy = true;
@@ -157,10 +161,12 @@ export class TransactionRegistry {
   async closeAll(): Promise<void> {
     const all = [...this.open.values()];
     this.open.clear();
-    await Promise.all(all.map(async (tx) => {
-      if (tx.timer) clearTimeout(tx.timer);
-      tx.slot.cancel();
-      await tx.handle.rollback();
-    }));
+    await Promise.all(
+      all.map(async (tx) => {
+        if (tx.timer) clearTimeout(tx.timer);
+        tx.slot.cancel();
+        await tx.handle.rollback();
+      }),
+    );
   }
 }

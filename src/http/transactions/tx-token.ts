@@ -33,7 +33,10 @@ export class TxTokens {
   private key: Promise<CryptoKey>;
   constructor(secret: string) {
     // a short or constant key would let anyone mint ids for other keys' transactions
-    if (secret.length < FLEET_SECRET_MIN_LENGTH) throw new ConfigError([`${jsonPath(['secrets', 'fleetSecretEnv'])}: transaction ids need the fleet secret (at least ${FLEET_SECRET_MIN_LENGTH} characters); none was given to the gateway`]);
+    if (secret.length < FLEET_SECRET_MIN_LENGTH)
+      throw new ConfigError([
+        `${jsonPath(['secrets', 'fleetSecretEnv'])}: transaction ids need the fleet secret (at least ${FLEET_SECRET_MIN_LENGTH} characters); none was given to the gateway`,
+      ]);
     this.key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
   }
 
@@ -45,7 +48,9 @@ export class TxTokens {
 
   async verify(token: string, principal: string, database: string): Promise<RemoteTx> {
     const notFound = () =>
-      new GatewayError(Codes.RequestInvalid, `Transaction with Id: "${token.slice(0, 80)}" was not found. It may have timed out and therefore rolled back.`, { status: 404 });
+      new GatewayError(Codes.RequestInvalid, `Transaction with Id: "${token.slice(0, 80)}" was not found. It may have timed out and therefore rolled back.`, {
+        status: 404,
+      });
     const [v, payload, sig] = token.split('.');
     if (v !== 'r2' || !payload || !sig) throw notFound();
     let ok = false;
