@@ -46,6 +46,20 @@ function replacer(_key: string, value: unknown): unknown {
   return value;
 }
 
+/** one JSON line; the replacer (BigInt) only when a plain stringify cannot write the fields */
+function jsonLine(time: number, level: LogLevel, msg: string, fields: LogFields): string {
+  const record: LogFields = { time: new Date(time).toISOString(), level, msg };
+  for (const k in fields) {
+    const v = fields[k];
+    record[k] = v instanceof Error ? errorFields(v) : v;
+  }
+  try {
+    return JSON.stringify(record);
+  } catch {
+    return JSON.stringify(record, replacer);
+  }
+}
+
 function prettyValue(v: unknown): string {
   if (typeof v === 'string') return /^[\w.:/@-]*$/.test(v) && v !== '' ? v : JSON.stringify(v);
   return JSON.stringify(v, replacer) ?? 'undefined';
@@ -74,8 +88,7 @@ export function createLogger(options: LoggerOptions): Logger {
     const time = now();
     let line: string;
     try {
-      line =
-        format === 'pretty' ? prettyLine(time, level, msg, fields) : JSON.stringify({ time: new Date(time).toISOString(), level, msg, ...fields }, replacer);
+      line = format === 'pretty' ? prettyLine(time, level, msg, fields) : jsonLine(time, level, msg, fields);
     } catch (err) {
       // a field that cannot be written (a cycle) must not lose the event
       line = JSON.stringify({ time: new Date(time).toISOString(), level, msg, logError: (err as Error).message });

@@ -7,14 +7,21 @@
 
 export type Labels = Record<string, string>;
 
+const NEEDS_ESCAPE = /[\\"\n]/;
+
 function escapeLabel(value: string): string {
+  if (!NEEDS_ESCAPE.test(value)) return value;
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
+/** the series key of a label set: its labels sorted by name (one series per label set, whatever order a caller wrote them in) */
 function labelText(labels: Labels): string {
-  const keys = Object.keys(labels).sort();
+  const keys = Object.keys(labels);
   if (keys.length === 0) return '';
-  return '{' + keys.map((k) => `${k}="${escapeLabel(String(labels[k]))}"`).join(',') + '}';
+  if (keys.length > 1) keys.sort();
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) out += `${i > 0 ? ',' : ''}${keys[i]}="${escapeLabel(String(labels[keys[i]!]))}"`;
+  return out + '}';
 }
 
 function numberText(v: number): string {

@@ -16,6 +16,7 @@ import { resolveFleetSecret } from '../../config/fleet-secret.js';
 import { BoltTransport } from '../../transport/bolt.js';
 import { createLogger, type LogFormat, type Logger, type LogLevel } from '../../telemetry/log.js';
 import { registerProcessMetrics } from './process-metrics.js';
+import { writeStdoutLine } from './stdout-lines.js';
 import { otlpEndpoint, startTracing, type Tracing } from './tracing.js';
 
 export interface NodeGatewayOptions {
@@ -51,7 +52,7 @@ const LEVELS = new Set(['debug', 'info', 'warn', 'error']);
 export function nodeLogger(topology: Topology, env: Record<string, string | undefined>): Logger {
   const level = (env.LOG_LEVEL && LEVELS.has(env.LOG_LEVEL) ? env.LOG_LEVEL : topology.observability.logLevel) as LogLevel;
   const format = (env.LOG_FORMAT === 'json' || env.LOG_FORMAT === 'pretty' ? env.LOG_FORMAT : topology.observability.logFormat) as LogFormat;
-  return createLogger({ level, format, write: (line) => process.stdout.write(`${line}\n`) });
+  return createLogger({ level, format, write: writeStdoutLine });
 }
 
 export function buildNodeGateway(opts: NodeGatewayOptions): NodeGateway {

@@ -48,14 +48,16 @@ export function requestMiddleware(s: Services): MiddlewareHandler<GatewayEnv> {
     const started = now();
     const id = requestIdFrom(c.req.header(REQUEST_ID_HEADER));
     const caller = traceFrom(c.req.header(TRACEPARENT_HEADER));
-    const url = new URL(c.req.url);
-    const { span, ctx, trace } = startRequestSpan(`${c.req.method} ${url.pathname}`, caller, {
+    const path = c.req.path;
+    const { span, ctx, trace } = startRequestSpan(`${c.req.method} ${path}`, caller, {
       'http.request.method': c.req.method,
-      'url.path': url.pathname,
+      'url.path': path,
       'gateway.request_id': id,
     });
     c.set('request', { id, trace, started, shards: [] });
-    await withContext(ctx, next);
+    // children of a span nobody records would not record either: no context to carry then
+    if (span.isRecording()) await withContext(ctx, next);
+    else await next();
     const res = c.res;
     res.headers.set(REQUEST_ID_HEADER, id);
     res.headers.set(TRACEPARENT_HEADER, formatTraceparent(trace));
