@@ -16,7 +16,7 @@ import readline from 'node:readline';
 import neo4j from 'neo4j-driver';
 import { Redis } from 'ioredis';
 import { startSandbox } from '../infra/sandbox/run.mjs';
-import { startRedis } from '../test/support/redis.js';
+import { freePort, startRedis } from '../test/support/redis.js';
 import { sequentialLatency } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -73,6 +73,32 @@ function spawnJsonLine(cmd: string, args: string[], env: Record<string, string>)
     rl.on('line', onLine);
     child.once('exit', (code) => reject(new Error(`${cmd} exited with ${code}`)));
   });
+}
+
+/**
+ * Starts a server that listens on `port` and waits until its /health answers (whatever it logs:
+ * the gateway may run with LOG_LEVEL=warn and print nothing at start).
+ */
+async function spawnListening(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  port: number,
+): Promise<{ child: ChildProcess; line: { port: number } }> {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  let exited: number | null | undefined;
+  child.once('exit', (code) => (exited = code));
+  for (let i = 0; i < 600; i++) {
+    if (exited !== undefined) throw new Error(`${cmd} exited with ${exited}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return { child, line: { port } };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error(`${cmd} did not answer /health on port ${port} in 60 s`);
 }
 
 /** user+system CPU time of a process, in ms (from /proc) */
@@ -193,14 +219,18 @@ async function main(): Promise<void> {
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
     const gwJs = await bundle('src/adapters/node/main.ts', 'node_modules/.cache/n4gw/bench/gateway.mjs');
     const proxyJs = await bundle('bench/thin-proxy.ts', 'node_modules/.cache/n4gw/bench/thin-proxy.mjs');
-    const gw = await spawnJsonLine(process.execPath, [...profile, gwJs], {
-      GATEWAY_CONFIG: JSON.stringify(topology),
-      BENCH_NEO4J_PASSWORD: PASSWORD,
-      GATEWAY_REDIS_URL: redis.url,
-      // the fleet secret seals what the gateway keeps in Redis
-      GATEWAY_SECRET: 'bench-fleet-secret-0123456789abcdefghijklmnop',
-      PORT: '0',
-    });
+    const gw = await spawnListening(
+      process.execPath,
+      [...profile, gwJs],
+      {
+        GATEWAY_CONFIG: JSON.stringify(topology),
+        BENCH_NEO4J_PASSWORD: PASSWORD,
+        GATEWAY_REDIS_URL: redis.url,
+        // the fleet secret seals what the gateway keeps in Redis
+        GATEWAY_SECRET: 'bench-fleet-secret-0123456789abcdefghijklmnop',
+      },
+      await freePort(),
+    );
     children.push(gw.child);
     const proxy = await spawnJsonLine(process.execPath, [proxyJs], { BENCH_BOLT_URI: inst.boltUri, BENCH_PASSWORD: PASSWORD });
     children.push(proxy.child);
