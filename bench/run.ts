@@ -3,9 +3,13 @@
  *   direct  - the neo4j-driver called in-process (no HTTP at all)
  *   proxy   - the thinnest hono proxy (bench/thin-proxy.ts), its own process
  *   gateway - neo4j-edge-gateway (Node adapter), its own process, auth on, Redis configured
- * Workloads: a trivial read, a one-hop MATCH. Prints req/s, p50, p99, the ratios, the gateway's
- * peak RSS, and Redis commands per gateway request (the hot path must make none).
- * Env: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 16).
+ * Workloads: a trivial read, a one-hop MATCH, a 9:1 read/write mix. Prints req/s, p50, p99, the
+ * ratios, the gateway's peak RSS, and Redis commands per gateway request (the hot path must make none).
+ * Fan-out: composites of 2, 4 and 8 shards, each shard its own Neo4j instance with a latency that
+ * burns no CPU (apoc.util.sleep, BENCH_FAN_LATENCY_MS, one shard slower: BENCH_FAN_SLOW_MS), next to
+ * the slowest shard alone and to asking the shards one after another.
+ * Every figure also goes to bench/results.json (merged with what bench:worker wrote there).
+ * Env: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 16), BENCH_ONLY=fanout|workloads.
  */
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
@@ -17,12 +21,16 @@ import neo4j from 'neo4j-driver';
 import { Redis } from 'ioredis';
 import { startSandbox } from '../infra/sandbox/run.mjs';
 import { freePort, startRedis } from '../test/support/redis.js';
-import { sequentialLatency } from './support.js';
+import { round, sequentialLatency, writeResults } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const PASSWORD = 'bench-pass';
 const KEY = 'bench-key-0123456789';
+const FAN_LATENCY_MS = Number(process.env.BENCH_FAN_LATENCY_MS ?? 20);
+const FAN_SLOW_MS = Number(process.env.BENCH_FAN_SLOW_MS ?? 30);
+const FAN_SHARDS = 8;
+const ONLY = process.env.BENCH_ONLY;
 
 interface Figures {
   rps: number;
@@ -181,25 +189,36 @@ async function redisCommands(url: string): Promise<number> {
 async function main(): Promise<void> {
   const log = (s: string) => process.stdout.write(s + '\n');
   log(`bench: ${SECONDS}s per run, ${CONNECTIONS} concurrent connections, ${WORKLOADS.length} workloads`);
+  // fan-out shards: one Neo4j instance each, with apoc.util.sleep registered (latency without CPU)
+  const fanShards = Array.from({ length: FAN_SHARDS }, (_, i) => `s${i + 1}`);
+  const fanLatency = (i: number) => (i === FAN_SHARDS - 1 ? FAN_SLOW_MS : FAN_LATENCY_MS);
   const [sandbox, redis] = await Promise.all([
-    startSandbox({ password: PASSWORD, instances: [{ name: 'bench' }, { name: 'f2' }, { name: 'f3' }, { name: 'f4' }] }),
+    startSandbox({
+      password: PASSWORD,
+      instances: [{ name: 'bench' }, ...fanShards.map((name) => ({ name, procedureClasses: ['apoc.util.Utils'] }))],
+    }),
     startRedis(),
   ]);
-  const fanInstances = ['bench', 'f2', 'f3', 'f4'].map((n) => sandbox.instances[n]!);
+  const fanInstances = fanShards.map((n) => sandbox.instances[n]!);
   const inst = sandbox.instances.bench!;
   const children: ChildProcess[] = [];
   try {
-    // data for the one-hop MATCH: 1000 users, 5 follows each (on every instance: fan-out shards too)
-    for (const i of fanInstances) {
-      const seed = neo4j.driver(i.boltUri, neo4j.auth.basic('neo4j', PASSWORD));
-      await seed.executeQuery('CREATE INDEX user_id IF NOT EXISTS FOR (u:User) ON (u.id)');
-      await seed.executeQuery('UNWIND range(0, 999) AS i CREATE (:User {id: i, name: "user-" + i})');
-      await seed.executeQuery('MATCH (u:User) UNWIND range(1, 5) AS k MATCH (f:User {id: (u.id + k * 7) % 1000}) CREATE (u)-[:FOLLOWS]->(f)');
-      await seed.close();
-    }
+    // data for the one-hop MATCH: 1000 users, 5 follows each
+    const seed = neo4j.driver(inst.boltUri, neo4j.auth.basic('neo4j', PASSWORD));
+    await seed.executeQuery('CREATE INDEX user_id IF NOT EXISTS FOR (u:User) ON (u.id)');
+    await seed.executeQuery('UNWIND range(0, 999) AS i CREATE (:User {id: i, name: "user-" + i})');
+    await seed.executeQuery('MATCH (u:User) UNWIND range(1, 5) AS k MATCH (f:User {id: (u.id + k * 7) % 1000}) CREATE (u)-[:FOLLOWS]->(f)');
+    await seed.close();
+    // each fan-out shard: 100 users and its latency
+    await Promise.all(
+      fanInstances.map(async (fi, i) => {
+        const d = neo4j.driver(fi.boltUri, neo4j.auth.basic('neo4j', PASSWORD));
+        await d.executeQuery('UNWIND range(0, 99) AS i CREATE (:User {id: i, name: "user-" + i})');
+        await d.executeQuery('CREATE (:Latency {ms: $ms})', { ms: neo4j.int(fanLatency(i)) });
+        await d.close();
+      }),
+    );
 
-    // fan-out: 8 shards over the 4 instances (two shards share an instance), composites of 2, 4, 8
-    const fanShards = Array.from({ length: 8 }, (_, i) => `s${i + 1}`);
     const topology = {
       regions: { local: { lat: 0, lon: 0 } },
       defaultRegion: 'local',
@@ -211,10 +230,10 @@ async function main(): Promise<void> {
       },
       shards: {
         bench: { cluster: 'c', database: 'neo4j' },
-        ...Object.fromEntries(fanShards.map((s, i) => [s, { cluster: `f${i % 4}`, database: 'neo4j' }])),
+        ...Object.fromEntries(fanShards.map((s, i) => [s, { cluster: `f${i}`, database: 'neo4j' }])),
       },
       composites: Object.fromEntries([2, 4, 8].map((n) => [`fan${n}`, { shards: fanShards.slice(0, n) }])),
-      apiKeys: [{ id: 'bench', sha256: createHash('sha256').update(KEY).digest('hex'), databases: ['*'] }],
+      apiKeys: [{ id: 'bench', sha256: createHash('sha256').update(KEY).digest('hex'), databases: ['*'], allow: ['procedures:apoc.util.sleep'] }],
     };
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
     const gwJs = await bundle('src/adapters/node/main.ts', 'node_modules/.cache/n4gw/bench/gateway.mjs');
@@ -243,7 +262,8 @@ async function main(): Promise<void> {
     table(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']);
     let gwRequests = 0;
     const redisBefore = await redisCommands(redis.url);
-    for (const w of process.env.BENCH_ONLY === 'fanout' ? [] : WORKLOADS) {
+    const workloadResults: Record<string, unknown>[] = [];
+    for (const w of ONLY === 'fanout' ? [] : WORKLOADS) {
       const body = w.steps;
       // warm-up: pools, JIT, routing table
       await cannon(gwUrl, body, { authorization: `Bearer ${KEY}` });
@@ -273,6 +293,18 @@ async function main(): Promise<void> {
         f(gate.p50 - prox.p50),
         f(gwCpu, 0),
       ]);
+      const figures = (x: Figures) => ({ rps: round(x.rps, 1), p50Ms: round(x.p50, 2), p99Ms: round(x.p99, 2), errors: x.errors });
+      workloadResults.push({
+        name: w.name,
+        direct: figures(direct),
+        proxy: { ...figures(prox), cpuUsPerRequest: round(proxyCpu, 1) },
+        gateway: { ...figures(gate), cpuUsPerRequest: round(gwCpu, 1) },
+        gatewayVsProxyRps: round(gate.rps / prox.rps),
+        gatewayVsProxyCpu: round(gwCpu / proxyCpu),
+        gatewayVsDirectRps: round(gate.rps / direct.rps),
+        p50AddedVsProxyMs: round(gate.p50 - prox.p50, 2),
+        redisCommandsDuringGatewayRun: redisAfter - redisMid,
+      });
       log(
         `  ${w.name}: gateway ${f(gate.rps, 0)} req/s (${f(gate.rps / prox.rps)}x proxy), redis commands during the measured gateway run: ${redisAfter - redisMid}`,
       );
@@ -285,7 +317,8 @@ async function main(): Promise<void> {
       '| --- | ---: | ---: | ---: | ---: | ---: |',
     ];
     const seqDriver = neo4j.driver(inst.boltUri, neo4j.auth.basic('neo4j', PASSWORD));
-    for (const w of process.env.BENCH_ONLY === 'fanout' ? [] : WORKLOADS.slice(0, 2)) {
+    const sequentialResults: Record<string, unknown>[] = [];
+    for (const w of ONLY === 'fanout' ? [] : WORKLOADS.slice(0, 2)) {
       const st = w.steps[0]!;
       const body = JSON.stringify(st);
       const post = (url: string, headers: Record<string, string>) => async () => {
@@ -303,6 +336,13 @@ async function main(): Promise<void> {
       }, 1000);
       const p = await sequentialLatency(post(proxyUrl, {}), 1000);
       const g = await sequentialLatency(post(gwUrl, { authorization: `Bearer ${KEY}` }), 1000);
+      sequentialResults.push({
+        name: w.name,
+        directP50Ms: round(d.p50),
+        proxyP50Ms: round(p.p50),
+        gatewayP50Ms: round(g.p50),
+        gatewayAddedVsProxyMs: round(g.p50 - p.p50),
+      });
       lrows.push(
         `| ${w.name} | ${d.p50.toFixed(3)} | ${p.p50.toFixed(3)} | ${g.p50.toFixed(3)} | ${(g.p50 - p.p50).toFixed(3)} | ${(g.p50 - d.p50).toFixed(3)} |`,
       );
@@ -311,31 +351,47 @@ async function main(): Promise<void> {
 
     // fan-out: the composite's latency next to its slowest shard alone, and next to a client that
     // asks the shards one after another (sequential requests, p50 of 200)
-    // a light statement (index seek of 100 users): the gateway's fan-out, not Neo4j's CPU, is measured
-    const FAN_Q = { statement: 'MATCH (u:User) WHERE u.id < 100 RETURN u.id % 10 AS k, count(*) AS c ORDER BY k', accessMode: 'READ' };
+    // each shard sleeps its latency (apoc.util.sleep: no CPU), then aggregates its 100 users: the
+    // gateway's parallelism is measured, not Neo4j's CPU on two shared cores
+    // (a procedure call's result cannot be combined by the composite planner, so the composite is
+    // asked with the Fabric idiom that names each shard: the same work on each shard)
+    const SHARD_Q = 'MATCH (l:Latency) CALL apoc.util.sleep(l.ms) MATCH (u:User) RETURN u.id % 10 AS k, count(*) AS c';
+    const FAN_Q = { statement: `UNWIND graph.names() AS g CALL (g) { USE graph.byName(g) ${SHARD_Q} } RETURN k, sum(c) AS c ORDER BY k`, accessMode: 'READ' };
+    const ONE_Q = { statement: `${SHARD_Q} ORDER BY k`, accessMode: 'READ' };
     const fanRows: string[] = [
       '| shards | fan-out p50 ms | slowest single shard p50 ms | fan-out / slowest | one-after-another p50 ms | one-after-another / fan-out |',
       '| ---: | ---: | ---: | ---: | ---: | ---: |',
     ];
     const gwBase = `http://127.0.0.1:${gw.line.port as number}/db/`;
-    const postTo = (db: string) => async () => {
-      const r = await fetch(gwBase + db + '/query/v2', {
-        method: 'POST',
-        body: JSON.stringify(FAN_Q),
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
-      });
-      await r.arrayBuffer();
-      if (r.status !== 202) throw new Error(`status ${r.status}`);
-    };
-    for (const n of [2, 4, 8]) {
+    const postTo =
+      (db: string, q: typeof ONE_Q = ONE_Q) =>
+      async () => {
+        const r = await fetch(gwBase + db + '/query/v2', {
+          method: 'POST',
+          body: JSON.stringify(q),
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+        });
+        await r.arrayBuffer();
+        if (r.status !== 202) throw new Error(`status ${r.status}`);
+      };
+    const fanResults: Record<string, unknown>[] = [];
+    for (const n of ONLY === 'workloads' ? [] : [2, 4, 8]) {
       const shards = fanShards.slice(0, n);
-      const fan = await sequentialLatency(postTo(`fan${n}`), 200);
+      const fan = await sequentialLatency(postTo(`fan${n}`, FAN_Q), 200);
       const singles: number[] = [];
       for (const sh of shards) singles.push((await sequentialLatency(postTo(sh), 200)).p50);
       const slowest = Math.max(...singles);
       const oneByOne = await sequentialLatency(async () => {
         for (const sh of shards) await postTo(sh)();
       }, 200);
+      fanResults.push({
+        shards: n,
+        p50Ms: round(fan.p50, 2),
+        slowestSingleShardP50Ms: round(slowest, 2),
+        vsSlowest: round(fan.p50 / slowest),
+        sequentialP50Ms: round(oneByOne.p50, 2),
+        speedupVsSequential: round(oneByOne.p50 / fan.p50),
+      });
       fanRows.push(
         `| ${n} | ${fan.p50.toFixed(2)} | ${slowest.toFixed(2)} | ${(fan.p50 / slowest).toFixed(2)} | ${oneByOne.p50.toFixed(2)} | ${(oneByOne.p50 / fan.p50).toFixed(2)} |`,
       );
@@ -346,11 +402,31 @@ async function main(): Promise<void> {
     log('sequential latency (1 request at a time, 1000 requests):');
     log(lrows.join('\n'));
     log('');
-    log('fan-out (8 shards on 4 Neo4j instances, 2 cores; p50 of 200 sequential requests):');
+    log(
+      `fan-out (a Neo4j instance per shard, each sleeping ${FAN_LATENCY_MS} ms, the last ${FAN_SLOW_MS} ms, with apoc.util.sleep; p50 of 200 sequential requests):`,
+    );
     log(fanRows.join('\n'));
     log('');
-    log(`gateway peak RSS: ${peakRssMiB(gw.child.pid!).toFixed(1)} MiB; thin proxy peak RSS: ${peakRssMiB(proxy.child.pid!).toFixed(1)} MiB`);
-    log(`Redis commands per gateway request (measured runs, warm routing cache): ${(redisTotal / Math.max(1, gwRequests)).toFixed(4)}`);
+    const rss = { gateway: peakRssMiB(gw.child.pid!), proxy: peakRssMiB(proxy.child.pid!) };
+    log(`gateway peak RSS: ${rss.gateway.toFixed(1)} MiB; thin proxy peak RSS: ${rss.proxy.toFixed(1)} MiB`);
+    const redisPerRequest = redisTotal / Math.max(1, gwRequests);
+    log(`Redis commands per gateway request (measured runs, warm routing cache): ${redisPerRequest.toFixed(4)}`);
+    const parts: Record<string, unknown> = {};
+    if (ONLY !== 'fanout') {
+      parts.workloads = workloadResults;
+      parts.sequential = sequentialResults;
+      parts.peakRssMiB = { gateway: round(rss.gateway, 1), proxy: round(rss.proxy, 1), gatewayVsProxy: round(rss.gateway / rss.proxy) };
+      parts.redisCommandsPerRequest = round(redisPerRequest, 4);
+    }
+    if (ONLY !== 'workloads') parts.fanout = fanResults;
+    writeResults(parts, {
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+      fanLatencyMs: FAN_LATENCY_MS,
+      fanSlowShardMs: FAN_SLOW_MS,
+      only: ONLY ?? 'all',
+    });
+    log(`figures written to bench/results.json`);
   } finally {
     await Promise.all(
       children.map(

@@ -9,7 +9,7 @@ export interface SandboxSpec {
   dataDir?: string;
   deleteDataDir?: boolean;
   settings?: Record<string, string>;
-  instances: { name: string; boltPort?: number; httpPort?: number; readOnly?: boolean; settings?: Record<string, string> }[];
+  instances: { name: string; boltPort?: number; httpPort?: number; readOnly?: boolean; settings?: Record<string, string>; procedureClasses?: string[] }[];
 }
 export interface Sandbox {
   instances: Record<string, SandboxInstanceInfo>;

@@ -35,7 +35,7 @@ beforeAll(async () => {
         { id: 'schema', sha256: sha256(K.schema), databases: ['*'], modes: ['READ', 'WRITE'], allow: ['schema'] },
         { id: 'show', sha256: sha256(K.show), databases: ['*'], modes: ['READ'], allow: ['show'] },
         { id: 'csv', sha256: sha256(K.csv), databases: ['*'], modes: ['READ'], allow: ['loadCsv'] },
-        { id: 'proc', sha256: sha256(K.proc), databases: ['*'], modes: ['READ', 'WRITE'], allow: ['procedures:db.createLabel'] },
+        { id: 'proc', sha256: sha256(K.proc), databases: ['*'], modes: ['READ', 'WRITE'], allow: ['procedures:db.createLabel', 'procedures:apoc.util.*'] },
         { id: 'boss', sha256: sha256(K.boss), databases: ['*'], modes: ['READ', 'WRITE'], allow: ['admin'] },
       ],
     },
@@ -153,6 +153,20 @@ describe('LOAD CSV, procedures, functions', () => {
     expect(granted.status, granted.text).toBe(202);
     await refused('users-us', 'CALL dbms.components()', K.proc, 403, FORBIDDEN);
     await refused('users-us', 'CALL db.stats.retrieve("GRAPH COUNTS")', K.writer, 403, FORBIDDEN);
+  });
+
+  it('a grant by name pattern lets a key call a third-party procedure (APOC), and nothing else', async () => {
+    await refused('users-us', 'CALL apoc.util.sleep(1)', K.writer, 403, FORBIDDEN, { accessMode: 'READ' });
+    await refused('users-us', 'CALL apoc.util.sleep(1)', KEYS.reader, 403, FORBIDDEN, { accessMode: 'READ' });
+    const ok = await query(gw, 'users-us', { statement: 'CALL apoc.util.sleep(1) RETURN 1 AS one', accessMode: 'READ' }, { key: K.proc });
+    expect(ok.status, ok.text).toBe(202);
+    expect(ok.body.data?.values).toEqual([[1]]);
+    // the pattern is a name pattern: apoc.util.* does not reach other namespaces
+    await refused('users-us', "CALL db.createProperty('PolicyEvil')", K.proc, 403, FORBIDDEN);
+    // on a composite a procedure's result cannot be combined: refused, not run per shard
+    const composite = await query(gw, 'users', { statement: 'CALL apoc.util.sleep(1) RETURN 1 AS one', accessMode: 'READ' }, { key: K.proc });
+    expect(composite.status, composite.text).toBe(400);
+    expect(composite.body.errors?.[0]?.code, composite.text).toBe('Neo.ClientError.Gateway.FederationNotSupported');
   });
 
   it('user-defined functions need a grant too', async () => {

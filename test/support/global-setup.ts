@@ -44,7 +44,8 @@ export default async function setup(project: TestProject) {
           password: SANDBOX_PASSWORD,
           // a reader that cannot reach a client's bookmark gives up quickly (the gateway then reads on the writer)
           settings: { 'db.transaction.bookmark_ready_timeout': '2s' },
-          instances: SANDBOX_INSTANCES.map((name) => ({ name })),
+          // APOC core's apoc.util.* procedures: a real third-party procedure for the policy tests
+          instances: SANDBOX_INSTANCES.map((name) => ({ name, procedureClasses: ['apoc.util.Utils'] })),
         }),
     startRedis(),
     bundleWrapper(),

@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.neo4j.configuration.Config;
@@ -12,6 +13,7 @@ import org.neo4j.dbms.DatabaseStateService;
 import org.neo4j.dbms.api.DatabaseManagementService;
 import org.neo4j.dbms.api.DatabaseManagementServiceBuilderImplementation;
 import org.neo4j.graphdb.GraphDatabaseService;
+import org.neo4j.kernel.api.procedure.GlobalProcedures;
 import org.neo4j.kernel.database.NamedDatabaseId;
 import org.neo4j.kernel.internal.GraphDatabaseAPI;
 import org.neo4j.logging.Level;
@@ -28,6 +30,7 @@ final class Instance {
     final Path home;
     private final String password;
     private final Map<String, String> extraSettings;
+    private final List<String> procedureClasses;
     private final PrintStream log;
     private volatile boolean readOnly;
 
@@ -35,7 +38,7 @@ final class Instance {
     private Log4jLogProvider userLog;
 
     Instance(String name, int boltPort, int httpPort, Path home, String password, boolean readOnly,
-             Map<String, String> extraSettings, PrintStream log) {
+             Map<String, String> extraSettings, List<String> procedureClasses, PrintStream log) {
         this.name = name;
         this.boltPort = boltPort;
         this.httpPort = httpPort;
@@ -43,6 +46,7 @@ final class Instance {
         this.password = password;
         this.readOnly = readOnly;
         this.extraSettings = extraSettings;
+        this.procedureClasses = List.copyOf(procedureClasses);
         this.log = log;
     }
 
@@ -125,6 +129,7 @@ final class Instance {
                 throw new IllegalStateException("database '" + dbName + "' is not available"
                         + (cause == null ? "" : ": " + cause));
             }
+            registerProcedures(m);
             if (readOnly) {
                 config(m).setDynamic(GraphDatabaseSettings.read_only_database_default, true, "sandbox");
             }
@@ -161,6 +166,22 @@ final class Instance {
 
     boolean readOnly() {
         return readOnly;
+    }
+
+    /**
+     * Registers the procedures of the classes this instance was given (e.g. "apoc.util.Utils" for
+     * apoc.util.sleep). Embedded Neo4j does not scan the classpath for procedures, so nothing else
+     * on the classpath becomes callable.
+     */
+    private void registerProcedures(DatabaseManagementService m) throws Exception {
+        if (procedureClasses.isEmpty()) {
+            return;
+        }
+        GlobalProcedures procedures = ((GraphDatabaseAPI) m.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME))
+                .getDependencyResolver().resolveDependency(GlobalProcedures.class);
+        for (String className : procedureClasses) {
+            procedures.registerProcedure(Class.forName(className));
+        }
     }
 
     private static Config config(DatabaseManagementService m) {

@@ -169,8 +169,12 @@ public final class Launcher {
                 int http = port(n.path("httpPort").asInt(0), reserved);
                 Map<String, String> settings = new LinkedHashMap<>(globalSettings);
                 settings.putAll(settingsOf(n.path("settings")));
+                List<String> procedureClasses = new ArrayList<>();
+                for (JsonNode c : n.path("procedureClasses")) {
+                    procedureClasses.add(c.asText());
+                }
                 instances.put(name, new Instance(name, bolt, http, dataDir.resolve(name), password,
-                        n.path("readOnly").asBoolean(false), settings, System.err));
+                        n.path("readOnly").asBoolean(false), settings, procedureClasses, System.err));
             }
         } finally {
             for (ServerSocket s : reserved) {
