@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { TopologySchema } from './schema.js';
 
 /** The JSON Schema of the topology file, generated from the zod schema (the single source). */

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { TopologySchema, type Topology } from './schema.js';
 
 /** A configuration that cannot be used; `problems` has one line per problem, each naming its JSON path. */

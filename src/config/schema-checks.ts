@@ -3,7 +3,7 @@
  * database a section names exists, composites and shard keys name their own shards, key ids are
  * unique, and explicit transactions leave each member pool its reserve.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { ClusterSchema, CompositeSchema, ShardSchema } from './schema-clusters.js';
 import type { RoutingSchema } from './schema-gateway.js';
 import type { ApiKeySchema } from './schema-keys.js';

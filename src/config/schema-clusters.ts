@@ -2,7 +2,7 @@
  * Where the data lives: regions, Neo4j clusters and their members, shards (a database in a
  * cluster), and composites over shards with the shard key that selects among them.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { boltUrl, envName, hostPort, httpUrl, name } from './schema-formats.js';
 
 export const RegionSchema = z

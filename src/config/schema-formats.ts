@@ -2,7 +2,7 @@
  * Formats of the topology file's fields shared by its sections: names, addresses, URLs,
  * environment variable names.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const name = z
   .string()

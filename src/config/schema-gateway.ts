@@ -2,7 +2,7 @@
  * The gateway's own sections: the shared cache, API-key auth, HTTP and CORS, the fleet secret,
  * GraphQL, routing and observability.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { envName, name } from './schema-formats.js';
 
 /** The cache shared by the gateway fleet (Redis), or none. */

@@ -2,7 +2,7 @@
  * API keys: how a key is stored (a hash), which databases and access modes it may use, what it
  * may do beyond reading and writing data (capabilities) and its own limits.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { KeyLimitsSchema } from './schema-limits.js';
 
 /**

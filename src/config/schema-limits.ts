@@ -2,7 +2,7 @@
  * Limits: the global ones (requests, statements, results, transactions, connection pools) and
  * those a key may override.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { positiveInt } from './schema-formats.js';
 
 /** Limits a key may override; absent fields take the global value from `limits`. */

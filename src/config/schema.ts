@@ -6,7 +6,7 @@
  * schema/topology.schema.json is generated from this file (`npm run schema`) and a unit test
  * fails when it is stale.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { checkCrossReferences } from './schema-checks.js';
 import { ClusterSchema, CompositeSchema, RegionSchema, ShardSchema } from './schema-clusters.js';
 import { name } from './schema-formats.js';
