@@ -1,8 +1,11 @@
 /**
  * npm run bench:worker: latency of a single-shard read through the Worker (workerd, wrangler dev,
  * offline) with each transport, next to the Node gateway and the direct driver, in one run.
- * Also: the Worker's cold routing-table lookup from isolate memory vs Redis.
+ * Also: each Worker's first request (a cold isolate: the gateway is built, Neo4j connected, the
+ * routing table discovered), and the deployable bundle's gzipped size. Figures are merged into
+ * bench/results.json under "worker".
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import neo4j from 'neo4j-driver';
 import { startSandbox } from '../infra/sandbox/run.mjs';
@@ -10,7 +13,9 @@ import { startRedis } from '../test/support/redis.js';
 import { startWorker } from '../test/support/wrangler.js';
 import { startNodeGateway } from '../src/adapters/node/server.js';
 import { parseTopology } from '../src/config/load.js';
-import { sequentialLatency } from './support.js';
+import { round, sequentialLatency, writeResults } from './support.js';
+// @ts-expect-error -- a plain .mjs script without types
+import { workerBundleSize } from '../scripts/worker-size.mjs';
 
 const latency = (run: () => Promise<void>) => sequentialLatency(run, N, 30);
 
@@ -50,7 +55,15 @@ async function main(): Promise<void> {
       await r.arrayBuffer();
       if (r.status !== 202) throw new Error(`status ${r.status}`);
     };
+    // cold isolates first: each Worker's very first request
+    const cold: Record<string, number> = {};
+    for (const [name, w] of Object.entries(workers)) {
+      const t = performance.now();
+      await post(w.url)();
+      cold[name] = performance.now() - t;
+    }
     const rows = ['| path | p50 ms | p99 ms |', '| --- | ---: | ---: |'];
+    const p50: Record<string, number> = {};
     const direct = await latency(async () => {
       const s = driver.session({ database: 'neo4j', defaultAccessMode: neo4j.session.READ });
       try {
@@ -69,6 +82,7 @@ async function main(): Promise<void> {
     rows.push(`| Worker GET /health (no Neo4j: the wrangler dev + workerd floor) | ${floor.p50.toFixed(2)} | ${floor.p99.toFixed(2)} |`);
     for (const [name, w] of Object.entries(workers)) {
       const l = await latency(post(w.url));
+      p50[name] = l.p50;
       rows.push(`| ${name} | ${l.p50.toFixed(2)} | ${l.p99.toFixed(2)} |`);
     }
     const httpDirect = await latency(async () => {
@@ -84,6 +98,36 @@ async function main(): Promise<void> {
     );
     log(`single-shard read (RETURN 1), ${N} sequential requests after 30 warm-up, loopback:`);
     log(rows.join('\n'));
+    log('');
+    log('first request of a fresh isolate (gateway built, Neo4j connected, routing table discovered):');
+    for (const [name, ms] of Object.entries(cold)) log(`  ${name}: ${ms.toFixed(1)} ms`);
+    execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--minify', '--outdir', 'dist/worker-deploy'], {
+      stdio: 'ignore',
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+    });
+    const bundle = workerBundleSize() as { rawKiB: number; gzipKiB: number };
+    log(`deployable bundle: ${bundle.rawKiB.toFixed(1)} KiB, ${bundle.gzipKiB.toFixed(1)} KiB gzipped`);
+    const fetchP50 = p50['Worker, Query API over fetch']!;
+    writeResults(
+      {
+        worker: {
+          p50Ms: {
+            directDriver: round(direct.p50, 2),
+            nodeGateway: round(n.p50, 2),
+            workerHealthFloor: round(floor.p50, 2),
+            directQueryApi: round(httpDirect.p50, 2),
+            ...Object.fromEntries(Object.entries(p50).map(([k, v]) => [k, round(v, 2)])),
+          },
+          p50VsDirectQueryApi: round(fetchP50 / httpDirect.p50),
+          boltP50VsDirectQueryApi: round(p50['Worker, Bolt over WebSocket']! / httpDirect.p50),
+          coldFirstRequestMs: Object.fromEntries(Object.entries(cold).map(([k, v]) => [k, round(v, 1)])),
+          bundleKiB: round(bundle.rawKiB, 1),
+          bundleKiBGzip: round(bundle.gzipKiB, 1),
+        },
+      },
+      { requests: N, warmup: 30 },
+    );
+    log('figures written to bench/results.json');
   } finally {
     await driver.close();
     await node.stop();

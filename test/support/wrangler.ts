@@ -5,6 +5,8 @@ import { freePort } from './redis.js';
 
 export interface RunningWorker {
   url: string;
+  /** the last lines wrangler dev printed (the Worker's console output among them), at most 2000 */
+  output: string[];
   stop(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export async function startWorker(vars: Record<string, string>, timeoutMs = 90_0
     for (const stream of [child.stdout!, child.stderr!]) {
       readline.createInterface({ input: stream }).on('line', (line) => {
         tail.push(line);
+        if (tail.length > 2000) tail.splice(0, tail.length - 2000);
         if (/Ready on/i.test(line)) {
           clearTimeout(timer);
           resolve();
@@ -65,6 +68,7 @@ export async function startWorker(vars: Record<string, string>, timeoutMs = 90_0
   }
   return {
     url,
+    output: tail,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
