@@ -46,6 +46,8 @@ async function main(): Promise<void> {
     'Worker, Bolt over WebSocket': await startWorker({ ...vars, GATEWAY_TRANSPORT: 'bolt' }),
     'Worker, Query API, Redis behind memory': await startWorker({ ...vars, GATEWAY_REDIS_URL: redis.url }),
   };
+  // the baseline in workerd: a Worker that only forwards the request to Neo4j's Query API
+  const minimal = await startWorker({ NEO4J_HTTP: inst.httpUri, NEO4J_PASSWORD: PASSWORD }, 90_000, 'bench/minimal-worker/wrangler.toml');
   const node = await startNodeGateway({ topology: parseTopology(topology), env: { NEO4J_PASSWORD_C: PASSWORD }, port: 0 });
   const driver = neo4j.driver(inst.boltUri, neo4j.auth.basic('neo4j', PASSWORD));
   try {
@@ -85,6 +87,12 @@ async function main(): Promise<void> {
       p50[name] = l.p50;
       rows.push(`| ${name} | ${l.p50.toFixed(2)} | ${l.p99.toFixed(2)} |`);
     }
+    const thinnest = await latency(async () => {
+      const r = await fetch(`${minimal.url}/db/neo4j/query/v2`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      await r.arrayBuffer();
+      if (r.status !== 202) throw new Error(`minimal worker: status ${r.status}`);
+    });
+    rows.push(`| thinnest Worker: one fetch to Neo4j's Query API, body passed through | ${thinnest.p50.toFixed(2)} | ${thinnest.p99.toFixed(2)} |`);
     const httpDirect = await latency(async () => {
       const r = await fetch(`${inst.httpUri}/db/neo4j/query/v2`, {
         method: 'POST',
@@ -116,9 +124,11 @@ async function main(): Promise<void> {
             nodeGateway: round(n.p50, 2),
             workerHealthFloor: round(floor.p50, 2),
             directQueryApi: round(httpDirect.p50, 2),
+            thinnestWorker: round(thinnest.p50, 2),
             ...Object.fromEntries(Object.entries(p50).map(([k, v]) => [k, round(v, 2)])),
           },
           p50VsDirectQueryApi: round(fetchP50 / httpDirect.p50),
+          p50VsThinnestWorker: round(fetchP50 / thinnest.p50),
           boltP50VsDirectQueryApi: round(p50['Worker, Bolt over WebSocket']! / httpDirect.p50),
           coldFirstRequestMs: Object.fromEntries(Object.entries(cold).map(([k, v]) => [k, round(v, 1)])),
           bundleKiB: round(bundle.rawKiB, 1),
@@ -132,6 +142,7 @@ async function main(): Promise<void> {
     await driver.close();
     await node.stop();
     for (const w of Object.values(workers)) await w.stop();
+    await minimal.stop();
     await redis.stop();
     await sandbox.stop();
   }

@@ -17,7 +17,7 @@ export const FLEET_SECRET = 'test-fleet-secret-0123456789abcdef-0123456789';
  * `vars` become Worker bindings; GATEWAY_SECRET is the test fleet secret unless `vars` sets it
  * (to '' for a Worker without one: empty values are not bound).
  */
-export async function startWorker(vars: Record<string, string>, timeoutMs = 90_000): Promise<RunningWorker> {
+export async function startWorker(vars: Record<string, string>, timeoutMs = 90_000, config?: string): Promise<RunningWorker> {
   const port = await freePort();
   const args = [
     'wrangler',
@@ -31,6 +31,7 @@ export async function startWorker(vars: Record<string, string>, timeoutMs = 90_0
     '--show-interactive-dev-session=false',
     '--env-file',
     '/dev/null',
+    ...(config ? ['--config', config] : []),
   ];
   for (const [k, v] of Object.entries({ GATEWAY_SECRET: FLEET_SECRET, ...vars })) if (v !== '') args.push('--var', `${k}:${v}`);
   const child: ChildProcess = spawn('npx', args, {
