@@ -20,7 +20,7 @@ app.post('/db/:db/query/v2', async (c) => {
     await session.close();
   }
 });
-const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => {
+const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: Number(process.env.PORT ?? 0) }, (info) => {
   process.stdout.write(JSON.stringify({ port: info.port }) + '\n');
 });
 process.on('SIGTERM', () => {
