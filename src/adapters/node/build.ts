@@ -55,7 +55,7 @@ export function nodeLogger(topology: Topology, env: Record<string, string | unde
   return createLogger({ level, format, write: writeStdoutLine });
 }
 
-export function buildNodeGateway(opts: NodeGatewayOptions): NodeGateway {
+export async function buildNodeGateway(opts: NodeGatewayOptions): Promise<NodeGateway> {
   const { topology, env } = opts;
   const passwords = resolveSecrets(topology, (n) => env[n]);
   const redisUrl = opts.redisUrl ?? (topology.cache.redisUrlEnv ? env[topology.cache.redisUrlEnv] : undefined) ?? topology.cache.redisUrl;
@@ -86,7 +86,7 @@ export function buildNodeGateway(opts: NodeGatewayOptions): NodeGateway {
       : undefined);
   const logger = opts.logger ?? nodeLogger(topology, env);
   const spansTo = otlpEndpoint(topology.observability.otlpEndpoint, env);
-  const tracing: Tracing | undefined = spansTo ? startTracing(spansTo, topology.observability.serviceName) : undefined;
+  const tracing: Tracing | undefined = spansTo ? await startTracing(spansTo, topology.observability.serviceName) : undefined;
   const gateway = createGateway({
     ...(sdl !== undefined ? { graphqlSchema: sdl } : {}),
     topology,

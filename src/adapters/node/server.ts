@@ -12,7 +12,7 @@ export interface RunningGateway {
 
 /** Starts the gateway on host:port (port 0 = any free port). */
 export async function startNodeGateway(opts: NodeGatewayOptions & { host?: string; port?: number }): Promise<RunningGateway> {
-  const gateway = buildNodeGateway(opts);
+  const gateway = await buildNodeGateway(opts);
   try {
     await gateway.ready;
   } catch (err) {
