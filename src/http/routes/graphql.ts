@@ -11,6 +11,7 @@ import type { FederatedResult } from '../../federation/execute.js';
 import { PARENTS_PARAM, type CypherField } from '../../graphql/fields.js';
 import type { StatementRunner } from '../../graphql/schema.js';
 import { maxResultBytesFor, maxRowsFor } from '../../limits/effective.js';
+import { createGraphQL } from '../../graphql/server.js';
 import { ApiKeyAuth, type Principal } from '../auth.js';
 import { assertJsonDepth } from '../json-depth.js';
 import { SHARD_KEY_HEADER, transactionMetadata, type ClientBookmarks, type GatewayContext, type GatewayEnv, type RequestState } from '../context.js';
@@ -146,10 +147,7 @@ export function registerGraphQL(app: Hono<Env>, s: Services, g: Guards): Promise
         throw new GatewayError(Codes.Internal, 'A nested field lost its batched form.');
       }),
   };
-  // graphql-yoga is loaded only by a gateway that serves GraphQL (about 18 MiB of resident memory)
-  const schema = deps.graphqlSchema;
-  const graphql =
-    schema !== undefined ? import('../../graphql/server.js').then(({ createGraphQL }) => createGraphQL(topology, schema, analyzer, runner)) : undefined;
+  const graphql = deps.graphqlSchema !== undefined ? createGraphQL(topology, deps.graphqlSchema, analyzer, runner) : undefined;
   // a schema that fails to load is reported by `ready`; requests answer 503 meanwhile
   graphql?.catch(() => undefined);
 
