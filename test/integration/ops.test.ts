@@ -19,6 +19,18 @@ describe('discovery document', () => {
     expect(body.query).toBe(`${gw.url}/db/{databaseName}/query/v2`);
     expect(Number.parseFloat(body.neo4j_version!)).toBeGreaterThanOrEqual(5);
   });
+
+  it('names databases only to a valid key, and only those the key may use', async () => {
+    const get = async (authorization?: string) => {
+      const res = await fetch(`${gw.url}/`, { headers: { accept: 'application/json', ...(authorization ? { authorization } : {}) } });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { databases?: string[] }).databases;
+    };
+    expect(await get()).toBeUndefined();
+    expect(await get('Bearer not-a-key-0123456789')).toBeUndefined();
+    expect(await get(`Bearer ${KEYS.usOnly}`)).toEqual(['users-us']);
+    expect([...(await get(`Bearer ${KEYS.admin}`))!].sort()).toEqual(['users', 'users-eu', 'users-us']);
+  });
 });
 
 describe('routing headers', () => {

@@ -43,14 +43,26 @@ export function registerOps(app: Hono<Env>, s: Services, g: Guards): void {
   };
 
   // ---- discovery document (what Query API clients read first) ----
-  app.get('/', (c) => {
+  // Neo4j's own discovery document needs no credentials and names no database; so here the
+  // database list is given only to a request with a valid key, and only the databases it may use
+  app.get('/', async (c) => {
     c.header('cache-control', 'no-store');
+    let databases: string[] | undefined;
+    const header = c.req.header('authorization');
+    if (header || topology.auth.disabled) {
+      try {
+        const visible = visibleTopology(topology, (await s.auth.authenticate(header)).databases);
+        databases = [...visible.shards, ...visible.composites];
+      } catch {
+        databases = undefined;
+      }
+    }
     return c.json({
       query: `${baseUrl(c)}/db/{databaseName}/query/v2`,
       neo4j_version: COMPAT_NEO4J_VERSION,
       neo4j_edition: 'gateway',
       gateway: GATEWAY_AGENT,
-      databases: [...Object.keys(topology.shards), ...Object.keys(topology.composites)],
+      ...(databases ? { databases } : {}),
     });
   });
 
