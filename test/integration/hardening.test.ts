@@ -76,6 +76,28 @@ describe('JSON nesting depth', () => {
     expect(await ok.json()).toEqual({ data: { echo: 1 } });
     await healthy(gw);
   });
+
+  it('GraphQL GET variables and extensions are held to the same limit', async () => {
+    const get = (params: Record<string, string>) =>
+      fetch(`${gw.url}/graphql?${new URLSearchParams(params).toString()}`, {
+        headers: { accept: 'application/graphql-response+json', authorization: `Bearer ${KEYS.admin}` },
+      });
+    const query = 'query($x: [[[Int]]]) { echo(x: $x) }';
+    for (const params of [
+      { query, variables: `{"x": ${nest(1000)}}` },
+      { query, variables: `{"x": ${nest(3)}}`, extensions: `{"e": ${nest(17)}}` },
+    ]) {
+      const deep = await get(params);
+      expect(deep.status).toBe(400);
+      const body = (await deep.json()) as { errors: { code: string; message: string }[] };
+      expect(body.errors[0]!.code).toBe('Neo.ClientError.Request.Invalid');
+      expect(body.errors[0]!.message).toContain('deeper than');
+    }
+    const ok = await get({ query, variables: `{"x": ${nest(3)}}` });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ data: { echo: 1 } });
+    await healthy(gw);
+  });
 });
 
 describe('salted API-key hashes', () => {

@@ -183,6 +183,11 @@ export function registerGraphQL(app: Hono<Env>, s: Services, g: Guards): Promise
     const persisted = topology.graphql.persistedDocuments;
     // a body nested past limits.maxJsonDepth is refused before anything parses it
     const text = c.req.method === 'POST' ? await c.req.text() : undefined;
+    if (text === undefined) {
+      // GET: the JSON of the query string's variables and extensions, held to the same limit
+      for (const name of ['variables', 'extensions'])
+        for (const v of new URL(c.req.url).searchParams.getAll(name)) assertJsonDepth(v, topology.limits.maxJsonDepth);
+    }
     if (text !== undefined) {
       assertJsonDepth(text, topology.limits.maxJsonDepth);
       if (!persisted) request = new Request(c.req.url, { method: 'POST', headers: c.req.raw.headers, body: text });
