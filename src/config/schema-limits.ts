@@ -83,6 +83,14 @@ export const LimitsSchema = z
       .describe('Explicit transactions open at once on one instance, all keys together (must stay below memberPoolSize minus the reserve).'),
     maxOpenTransactionsPerKey: z.number().int().positive().default(8).describe('Explicit transactions one key may hold open at once on one instance.'),
     maxConcurrentPerKey: z.number().int().positive().default(256).describe('Requests one key may have running at once on one instance (429 past it).'),
+    maxKeyVerifications: z
+      .number()
+      .int()
+      .positive()
+      .default(8)
+      .describe(
+        'Credentials not seen before that one instance checks at once against salted or PBKDF2 key hashes; more are refused (429 AuthenticationRateLimit) rather than let unknown keys spend the CPU. Known keys and recently refused ones are answered from memory.',
+      ),
     memberPoolSize: z.number().int().positive().default(100).describe('Connections the gateway keeps to each cluster member at most.'),
     memberPoolReserve: z
       .number()
@@ -107,6 +115,7 @@ export const LimitsSchema = z
     maxOpenTransactions: 64,
     maxOpenTransactionsPerKey: 8,
     maxConcurrentPerKey: 256,
+    maxKeyVerifications: 8,
     memberPoolSize: 100,
     memberPoolReserve: 0.2,
   });

@@ -33,6 +33,8 @@ const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="neo4j-edge-gateway"' };
 
 /** verified credentials kept per topology (most recently used last) */
 export const VERIFIED_CACHE_ENTRIES = 1024;
+/** refused credentials kept per topology, so a wrong key repeated pays its hashing once */
+export const REFUSED_CACHE_ENTRIES = 4096;
 
 function hexToBytes(hex: string): Uint8Array {
   const out = new Uint8Array(hex.length / 2);
@@ -102,11 +104,17 @@ function tryBase64(s: string): string | undefined {
  * topology object (plain data: on Workers it outlives the per-request gateway, like the topology).
  */
 const verifiedByTopology = new WeakMap<Topology, Map<string, number>>();
+/** refused credentials by hex SHA-256 of the presented secret, kept per topology */
+const refusedByTopology = new WeakMap<Topology, Set<string>>();
 
 export class ApiKeyAuth {
   private readonly keys: { verifier: KeyVerifier; principal: Principal }[];
   private readonly disabled: boolean;
   private readonly verified: Map<string, number>;
+  private readonly refused: Set<string>;
+  /** some key is stored salted or as PBKDF2: checking an unknown secret costs real CPU */
+  private readonly costly: boolean;
+  private readonly maxVerifications: number;
   /** verifications running, by cache key: concurrent requests with one credential share one */
   private readonly pending = new Map<string, Promise<number | undefined>>();
 
@@ -131,6 +139,14 @@ export class ApiKeyAuth {
       verifiedByTopology.set(topology, verified);
     }
     this.verified = verified;
+    let refused = refusedByTopology.get(topology);
+    if (!refused) {
+      refused = new Set();
+      refusedByTopology.set(topology, refused);
+    }
+    this.refused = refused;
+    this.costly = this.keys.some((k) => k.verifier.form !== 'sha256');
+    this.maxVerifications = topology.limits.maxKeyVerifications;
   }
 
   /** candidate secrets carried by an Authorization header */
@@ -179,8 +195,17 @@ export class ApiKeyAuth {
         this.verified.set(cacheKey, known);
         return this.keys[known]!.principal;
       }
+      if (this.refused.has(cacheKey)) continue;
       let running = this.pending.get(cacheKey);
       if (!running) {
+        // unknown secrets may not spend the instance's CPU on key derivations without bound
+        if (this.costly && this.pending.size >= this.maxVerifications) {
+          throw new GatewayError(
+            Codes.AuthenticationRateLimit,
+            `Too many new API keys are being checked at once on this gateway instance (limits.maxKeyVerifications: ${this.maxVerifications}); retry shortly.`,
+            { headers: { 'Retry-After': '1' } },
+          );
+        }
         running = this.verify(secret, digest).finally(() => this.pending.delete(cacheKey));
         this.pending.set(cacheKey, running);
       }
@@ -189,6 +214,7 @@ export class ApiKeyAuth {
         this.remember(cacheKey, index);
         return this.keys[index]!.principal;
       }
+      this.refuse(cacheKey);
     }
     throw new GatewayError(Codes.Unauthorized, 'Invalid API key.', { headers: CHALLENGE });
   }
@@ -205,6 +231,14 @@ export class ApiKeyAuth {
       if (difference(expected, v.digest) === 0 && found === undefined) found = i;
     }
     return found;
+  }
+
+  private refuse(cacheKey: string): void {
+    if (this.refused.size >= REFUSED_CACHE_ENTRIES) {
+      const oldest = this.refused.values().next().value;
+      if (oldest !== undefined) this.refused.delete(oldest);
+    }
+    this.refused.add(cacheKey);
   }
 
   private remember(cacheKey: string, index: number): void {

@@ -142,7 +142,7 @@ describe('salted API-key hashes', () => {
     }
   });
 
-  it('PBKDF2 is paid once per credential, not per request (a wrong key pays it every time)', async () => {
+  it('PBKDF2 is paid once per credential, not per request, wrong keys included', async () => {
     // the gateway runs in this process: count the derivations it asks crypto.subtle for
     const derive = vi.spyOn(crypto.subtle, 'deriveBits');
     try {
@@ -162,13 +162,46 @@ describe('salted API-key hashes', () => {
       for (let i = 0; i < 15; i++) expect((await query(g, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' }, { key: fresh })).status).toBe(202);
       // 20 requests, 5 of them concurrent first ones: one derivation
       expect(derive).toHaveBeenCalledTimes(1);
+      // a wrong key repeated: refused from memory after its first check; another wrong key pays once
       for (let i = 0; i < 3; i++)
         expect((await query(g, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' }, { key: `${fresh}-wrong` })).status).toBe(401);
-      expect(derive).toHaveBeenCalledTimes(4);
+      expect(derive).toHaveBeenCalledTimes(2);
+      expect((await query(g, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' }, { key: `${fresh}-other` })).status).toBe(401);
+      expect(derive).toHaveBeenCalledTimes(3);
       await healthy(g);
     } finally {
       derive.mockRestore();
     }
+  });
+});
+
+describe('unknown keys cannot spend the CPU', () => {
+  it('at most limits.maxKeyVerifications new credentials are checked at once; the rest get 429, and a known key still answers', async () => {
+    const salt = randomBytes(12).toString('base64url');
+    const key = `pbkdf2-${salt}`;
+    const t = sandboxTopology({
+      apiKeys: [{ id: 'pbkdf2', hash: `pbkdf2-sha256:100000:${salt}:${pbkdf2Sync(key, salt, 100_000, 32, 'sha256').toString('hex')}`, databases: ['*'] }],
+    });
+    t.limits = { maxKeyVerifications: 2 } as NonNullable<typeof t.limits>;
+    const g = await gateway({ topology: t, redis: false });
+    expect((await query(g, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' }, { key })).status).toBe(202);
+    const answers = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => query(g, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' }, { key: `wrong-${salt}-${i}` })),
+    );
+    const statuses = answers.map((a) => a.status);
+    // every one is refused: 401 when it was checked, 429 when too many were being checked
+    expect(
+      statuses.every((s) => s === 401 || s === 429),
+      statuses.join(','),
+    ).toBe(true);
+    expect(statuses.filter((s) => s === 401).length).toBeGreaterThanOrEqual(2);
+    const limited = answers.find((a) => a.status === 429);
+    expect(limited, statuses.join(',')).toBeDefined();
+    expect(limited!.body.errors?.[0]?.code).toBe('Neo.ClientError.Security.AuthenticationRateLimit');
+    expect(limited!.headers.get('retry-after')).toBe('1');
+    // the known key is answered from memory meanwhile
+    expect((await query(g, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' }, { key })).status).toBe(202);
+    await healthy(g);
   });
 });
 

@@ -2,7 +2,7 @@ import { createHash, pbkdf2Sync } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseTopology } from '../../src/config/load.js';
 import type { TopologyInput } from '../../src/config/schema.js';
-import { ApiKeyAuth, VERIFIED_CACHE_ENTRIES, keyVerifier } from '../../src/http/auth.js';
+import { ApiKeyAuth, REFUSED_CACHE_ENTRIES, VERIFIED_CACHE_ENTRIES, keyVerifier } from '../../src/http/auth.js';
 import { GatewayError } from '../../src/errors/index.js';
 
 const hex = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -107,9 +107,11 @@ describe('API-key hashes', () => {
     const ids = await Promise.all(Array.from({ length: 8 }, () => status(fresh, 'Bearer pbkdf2-key-0123456789')));
     expect(ids).toEqual(Array(8).fill('pbkdf2'));
     expect(derive.mock.calls.length - before).toBe(1);
-    // a wrong key is never cached: each attempt pays the full verification
+    // a wrong key is remembered as refused: repeated, it pays the verification once
     await status(fresh, 'Bearer wrong-0123456789');
     await status(fresh, 'Bearer wrong-0123456789');
+    expect(derive.mock.calls.length - before).toBe(2);
+    await status(fresh, 'Bearer wrong-other-0123456789');
     expect(derive.mock.calls.length - before).toBe(3);
   });
 
@@ -134,6 +136,21 @@ describe('API-key hashes', () => {
     for (let i = 1; i < n; i++) await cost(i);
     // key 0 was the least recently used one when key n-1 arrived
     expect(await cost(1)).toBe(1);
+    expect(await cost(0)).toBe(2);
+  });
+
+  it('refused credentials are remembered up to a bound: past it the oldest is verified again', async () => {
+    const sha = countingSha256();
+    const auth = new ApiKeyAuth(topology([{ id: 'salted', hash: salted('s', 'salted-0123456789'), databases: ['*'] }]), sha);
+    const cost = async (i: number) => {
+      const before = sha.calls;
+      expect(await status(auth, `Bearer wrong-${i}-0123456789`)).toBe('401');
+      return sha.calls - before;
+    };
+    expect(await cost(0)).toBe(2);
+    expect(await cost(0)).toBe(1);
+    for (let i = 1; i <= REFUSED_CACHE_ENTRIES; i++) await cost(i);
+    expect(await cost(REFUSED_CACHE_ENTRIES)).toBe(1);
     expect(await cost(0)).toBe(2);
   });
 });
