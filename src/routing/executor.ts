@@ -87,6 +87,7 @@ export class ShardExecutor {
     let backoff = this.policy.initialBackoffMs;
     // after a bookmark timeout on a reader, the writer (which has every write) serves the read
     let onWriter = false;
+    let leaderSwitches = 0;
     while (true) {
       const remaining = req.deadline - this.now();
       if (remaining <= 0) {
@@ -126,8 +127,14 @@ export class ShardExecutor {
         if (LEADER_SWITCH.has(err.code)) {
           // refused before execution: the table is stale everywhere
           await this.routing.invalidate(cluster, database);
-          if (req.accessMode === 'WRITE') {
+          if (req.accessMode === 'WRITE' && attempts < this.policy.maxFailoverAttempts) {
             exclude.add(route.member.address);
+            // the new leader is usually named by the next table at once; an election still
+            // running is waited for with the back-off, not hammered
+            if (leaderSwitches++ > 0) {
+              await this.sleep(Math.min(backoff, Math.max(0, req.deadline - this.now())));
+              backoff = nextBackoff(this.policy, backoff);
+            }
             continue;
           }
           throw err;
@@ -135,11 +142,11 @@ export class ShardExecutor {
         if (err.code === Codes.DatabaseUnavailable) {
           this.routing.markFailed(cluster, route.member.address);
           await this.routing.invalidate(cluster, database);
-          if (req.accessMode === 'READ' || err.notSent) {
+          if ((req.accessMode === 'READ' || err.notSent) && attempts < this.policy.maxFailoverAttempts) {
             exclude.add(route.member.address);
             await this.sleep(Math.min(backoff, Math.max(0, req.deadline - this.now())));
             backoff = nextBackoff(this.policy, backoff);
-            if (attempts < this.policy.maxFailoverAttempts) continue;
+            continue;
           }
           throw err;
         }

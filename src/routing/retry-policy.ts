@@ -8,8 +8,9 @@ import { Codes } from '../errors/index.js';
 export interface RetryPolicy {
   /**
    * Attempts in all (the first included, whatever failed before) after which a member failure
-   * (DatabaseUnavailable) is no longer retried on another member: for reads, and for writes the
-   * transport knows were not sent.
+   * (DatabaseUnavailable) is no longer retried on another member (for reads, and for writes the
+   * transport knows were not sent), nor a write refused by a member that is no longer the leader
+   * (the first such retry is immediate, later ones wait the back-off).
    */
   maxFailoverAttempts: number;
   /** attempts in all (the first included) after which a retriable transient error is returned to the client */

@@ -159,14 +159,23 @@ describe('shard executor', () => {
     const s = setup([unavailable()]);
     await expect(s.run()).rejects.toMatchObject({ code: Codes.DatabaseUnavailable });
     expect(s.ran).toHaveLength(8);
-    expect(s.slept).toEqual([50, 100, 200, 400, 800, 1000, 1000, 1000]);
+    // a wait between two attempts, none after the last one
+    expect(s.slept).toEqual([50, 100, 200, 400, 800, 1000, 1000]);
     const t = setup([unavailable()], { policy: { maxFailoverAttempts: 4, initialBackoffMs: 10, maxBackoffMs: 35 } });
     await expect(t.run()).rejects.toMatchObject({ code: Codes.DatabaseUnavailable });
-    expect(t.slept).toEqual([10, 20, 35, 35]);
+    expect(t.slept).toEqual([10, 20, 35]);
     // transient retries share the back-off
     const u = setup([transient()], { policy: { initialBackoffMs: 1 } });
     await expect(u.run()).rejects.toMatchObject({ code: 'Neo.TransientError.Transaction.DeadlockDetected' });
     expect(u.slept).toEqual([1, 2, 4, 8]);
+  });
+
+  it('a write refused by former leaders is retried up to maxFailoverAttempts: the first retry at once, then with the back-off', async () => {
+    const s = setup([new GatewayError(Codes.NotALeader, 'No longer the leader.')]);
+    await expect(s.run({ accessMode: 'WRITE' })).rejects.toMatchObject({ code: Codes.NotALeader });
+    expect(s.ran).toHaveLength(DEFAULT_RETRY_POLICY.maxFailoverAttempts);
+    expect(s.slept).toEqual([50, 100, 200, 400, 800, 1000]);
+    expect(s.routing.log.filter((l) => l === 'invalidate')).toHaveLength(8);
   });
 
   it('never waits past the deadline, and answers the last error once it has passed', async () => {
