@@ -103,9 +103,30 @@ export const RoutingSchema = z
         'Shards drained for maintenance (a restore): every statement for them, alone or in a fan-out, answers 503 ShardDrained with Retry-After; nothing is sent to their cluster.',
       ),
     drainRetryAfterSeconds: z.number().int().positive().default(60).describe("Retry-After of a drained shard's 503."),
+    retry: z
+      .object({
+        maxFailoverAttempts: z
+          .number()
+          .int()
+          .positive()
+          .default(8)
+          .describe('Attempts in all for a statement whose member failed (reads; writes not sent) or refused as no longer the leader (writes).'),
+        maxTransientAttempts: z.number().int().positive().default(5).describe('Attempts in all for a statement that met a retriable transient error.'),
+        initialBackoffMs: z.number().int().nonnegative().default(50).describe('Wait before the first retry; doubles per retry.'),
+        maxBackoffMs: z.number().int().nonnegative().default(1000).describe('Longest wait between two attempts.'),
+      })
+      .strict()
+      .default({ maxFailoverAttempts: 8, maxTransientAttempts: 5, initialBackoffMs: 50, maxBackoffMs: 1000 })
+      .describe('How statements are retried (as the Neo4j drivers do), always within limits.requestDeadlineMs.'),
   })
   .strict()
-  .default({ strictRegionPin: false, maxRoutingTableTtlSeconds: 300, drainedShards: [], drainRetryAfterSeconds: 60 });
+  .default({
+    strictRegionPin: false,
+    maxRoutingTableTtlSeconds: 300,
+    drainedShards: [],
+    drainRetryAfterSeconds: 60,
+    retry: { maxFailoverAttempts: 8, maxTransientAttempts: 5, initialBackoffMs: 50, maxBackoffMs: 1000 },
+  });
 
 /** Logs and spans. */
 export const ObservabilitySchema = z

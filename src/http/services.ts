@@ -156,6 +156,7 @@ export function buildServices(deps: GatewayDeps): Services {
       return { cluster: s.cluster, database: s.database };
     },
     now,
+    { policy: topology.routing.retry },
   );
   const analyzer = new StatementAnalyzer(
     {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, jsonPath, parseTopology, parseTopologyText, resolveSecrets } from '../../src/config/load.js';
 import { topologyJsonSchemaText } from '../../src/config/json-schema.js';
+import { DEFAULT_RETRY_POLICY } from '../../src/routing/retry-policy.js';
 
 const sampleText = readFileSync(new URL('../../schema/topology.sample.json', import.meta.url), 'utf8');
 const sample = () => JSON.parse(sampleText) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -23,6 +24,17 @@ describe('topology config', () => {
     expect(t.limits.maxBodyBytes).toBe(1048576);
     expect(t.routing.strictRegionPin).toBe(false);
     expect(t.cache.keyPrefix).toBe('n4gw:');
+    // the retry policy's defaults are the executor's (routing/retry-policy.ts)
+    expect(t.routing.retry).toEqual(DEFAULT_RETRY_POLICY);
+    expect(t.limits.maxKeyVerifications).toBe(8);
+  });
+
+  it('takes retry limits, and refuses ones that make no sense', () => {
+    const input = sample();
+    input.routing = { retry: { maxFailoverAttempts: 3, maxBackoffMs: 200 } };
+    expect(parseTopology(input).routing.retry).toEqual({ ...DEFAULT_RETRY_POLICY, maxFailoverAttempts: 3, maxBackoffMs: 200 });
+    input.routing = { retry: { maxFailoverAttempts: 0 } };
+    expect(problems(input).join('\n')).toContain('$.routing.retry.maxFailoverAttempts');
   });
 
   it('schema/topology.schema.json is generated from the zod schema and up to date (npm run schema)', () => {
