@@ -3,6 +3,8 @@ import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Topology } from '../config/schema.js';
 import type { StatementAnalyzer } from '../cypher/analyzer.js';
+import { Codes } from '../errors/index.js';
+import { documentDepth } from './document-depth.js';
 import { limitRules } from './limits.js';
 import type { FieldBatcher } from './batcher.js';
 import { buildGatewaySchema, newBatcher as batcherFor, type GatewayGraphQLContext, type StatementRunner } from './schema.js';
@@ -31,6 +33,20 @@ function persistedDocuments(allow: Record<string, string>): Plugin {
   };
 }
 
+/** documents nested deeper than `max` are refused before they are parsed (see document-depth.ts) */
+function documentDepthLimit(max: number): Plugin {
+  return {
+    onParams({ params }) {
+      const query = (params as { query?: unknown }).query;
+      if (typeof query === 'string' && documentDepth(query, max) > max) {
+        throw new GraphQLError(`Bad Request: the document nests selections, arguments and values deeper than ${max} levels (limits.maxJsonDepth).`, {
+          extensions: { code: Codes.RequestInvalid, http: { status: 400 } },
+        });
+      }
+    },
+  };
+}
+
 export async function createGraphQL(
   topology: Topology,
   sdl: string,
@@ -47,6 +63,7 @@ export async function createGraphQL(
     },
   ];
   if (topology.graphql.persistedDocuments) plugins.push(persistedDocuments(topology.graphql.persistedDocuments));
+  plugins.push(documentDepthLimit(topology.limits.maxJsonDepth));
   const yoga = createYoga<Record<string, never>, GatewayGraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',

@@ -77,6 +77,31 @@ describe('JSON nesting depth', () => {
     await healthy(gw);
   });
 
+  it('GraphQL documents nested past the limit are refused before they are parsed (they overflowed the stack: 500)', async () => {
+    const post = (query: string) =>
+      fetch(`${gw.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${KEYS.admin}` },
+        body: JSON.stringify({ query }),
+      });
+    for (const query of [
+      '{ ' + 'echo { '.repeat(3000) + 'x' + ' }'.repeat(3000) + ' }',
+      '{ __schema { types { ' + 'ofType { '.repeat(3000) + 'name' + ' }'.repeat(3000) + ' } } }',
+      `{ echo(x: ${nest(17)}) }`,
+    ]) {
+      const res = await post(query);
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
+      expect(body.errors[0]!.extensions.code).toBe('Neo.ClientError.Request.Invalid');
+      expect(body.errors[0]!.message).toContain('deeper than 16');
+    }
+    // introspection as GraphiQL asks it stays within the limit; braces in strings and comments are not nesting
+    const ok = await post('{ __schema { queryType { fields { name type { kind ofType { kind ofType { name } } } } } } } # {{{{{{{{{{{{{{{{{{');
+    expect(ok.status).toBe(200);
+    expect(JSON.stringify(await ok.json())).toContain('"echo"');
+    await healthy(gw);
+  });
+
   it('GraphQL GET variables and extensions are held to the same limit', async () => {
     const get = (params: Record<string, string>) =>
       fetch(`${gw.url}/graphql?${new URLSearchParams(params).toString()}`, {
