@@ -83,6 +83,14 @@ export const LimitsSchema = z
       .describe('Explicit transactions open at once on one instance, all keys together (must stay below memberPoolSize minus the reserve).'),
     maxOpenTransactionsPerKey: z.number().int().positive().default(8).describe('Explicit transactions one key may hold open at once on one instance.'),
     maxConcurrentPerKey: z.number().int().positive().default(256).describe('Requests one key may have running at once on one instance (429 past it).'),
+    maxUnionParts: z
+      .number()
+      .int()
+      .positive()
+      .default(64)
+      .describe(
+        'Most parts a UNION sent to a composite may have (each part may run on every shard); more is refused (400 StatementTooComplex). On one shard Neo4j decides.',
+      ),
     maxKeyVerifications: z
       .number()
       .int()
@@ -115,6 +123,7 @@ export const LimitsSchema = z
     maxOpenTransactions: 64,
     maxOpenTransactionsPerKey: 8,
     maxConcurrentPerKey: 256,
+    maxUnionParts: 64,
     maxKeyVerifications: 8,
     memberPoolSize: 100,
     memberPoolReserve: 0.2,

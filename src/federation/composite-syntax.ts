@@ -17,7 +17,12 @@ import type { Part } from './walk-state.js';
 export interface CompositeTarget {
   name: string;
   shards: readonly string[];
+  /** the most parts a UNION on the composite may have (limits.maxUnionParts; default DEFAULT_MAX_UNION_PARTS) */
+  maxUnionParts?: number;
 }
+
+/** the topology's default for limits.maxUnionParts */
+export const DEFAULT_MAX_UNION_PARTS = 64;
 
 /** the composite-only syntax of one statement (one instance per statement planned) */
 export class CompositeSyntax {

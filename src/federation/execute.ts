@@ -45,9 +45,11 @@ export class FederatedExecutor {
     if (cached) return cached;
     const parsed = await this.analyzer.parseTree(analysis.text);
     if (!parsed) throw new GatewayError(Codes.Internal, 'A statement that parsed before did not parse again.');
-    const outcome = new CompositePlanner(parsed.tree, analysis.info, { name: composite, shards: this.topology.composites[composite]!.shards }).plan(
-      parsed.statement,
-    );
+    const outcome = new CompositePlanner(parsed.tree, analysis.info, {
+      name: composite,
+      shards: this.topology.composites[composite]!.shards,
+      maxUnionParts: this.topology.limits.maxUnionParts,
+    }).plan(parsed.statement);
     this.analyzer.attach(analysis, key, outcome, JSON.stringify(outcome).length * 2);
     return outcome;
   }

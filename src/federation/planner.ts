@@ -24,7 +24,7 @@ import type { ParseNode } from '../cypher/grammar.js';
 import type { Tree } from '../cypher/tree.js';
 import { Codes } from '../errors/index.js';
 import { ClauseWalker } from './clauses.js';
-import { CompositeSyntax, type CompositeTarget } from './composite-syntax.js';
+import { CompositeSyntax, DEFAULT_MAX_UNION_PARTS, type CompositeTarget } from './composite-syntax.js';
 import { RESERVED, type GraphRef, type Plan, type Refusal, type ShardStatement } from './plan.js';
 import { Refused, refuse } from './refusal.js';
 import { ExprReader, type VarKind } from './scope.js';
@@ -99,6 +99,15 @@ export class CompositePlanner {
     if (!union) refuse('Conditional queries (WHEN ... THEN) are not supported on composites.');
     this.syntax.neutralise(body);
     const singles = t.kids(union, 'singleQuery');
+    // each part of a UNION may fan out to every shard: one request must not become thousands of
+    // shard statements (nor plan for seconds on the event loop)
+    const maxParts = this.target.maxUnionParts ?? DEFAULT_MAX_UNION_PARTS;
+    if (singles.length > maxParts) {
+      refuse(
+        `A UNION of ${singles.length} parts is more than ${maxParts}, the most a composite query may have (limits.maxUnionParts); send it to one shard with USE, or split it.`,
+        Codes.StatementTooComplex,
+      );
+    }
     const tokens = t.tokens(union);
     const parts = singles.map((sq) => this.planPart(sq));
     const writes = this.info.writes;

@@ -81,9 +81,11 @@ export class BoltTransport implements Transport {
     });
     const budget = new ResultBudget({ maxBytes: req.maxResultBytes ?? this.defaultMaxResultBytes, deadline: req.deadline });
     const run = collect(session, req.statement, params, req.maxRows, budget, txConfigOf(req));
-    // one plain timer per statement (cheaper than an AbortSignal): past the deadline a streaming
-    // result is cancelled; a statement still computing (no record yet) is stopped by closing the
-    // session (a RESET, the only way to interrupt it)
+    // one plain timer per statement (cheaper than an AbortSignal): past the deadline the request
+    // is answered at once (504), never held until Neo4j replies (its parser or planner can take
+    // minutes on a pathological statement, which no transaction timeout covers); a streaming
+    // result is cancelled, and a statement still computing (no record yet) is stopped by closing
+    // the session (a RESET, the only way to interrupt it), in the background
     let expired = false;
     const timer =
       req.deadline === undefined
@@ -91,8 +93,9 @@ export class BoltTransport implements Transport {
         : setTimeout(
             () => {
               expired = true;
-              if (run.streaming) run.abort(deadlineExceeded());
-              else void session.close();
+              const computing = !run.streaming;
+              run.abort(deadlineExceeded());
+              if (computing) void session.close().catch(() => undefined);
             },
             Math.max(0, req.deadline - Date.now()),
           );

@@ -254,6 +254,16 @@ describe('routing statements of a composite', () => {
     expect(distinct.headers.get('x-gateway-route')!.split(', ')).toHaveLength(5);
   });
 
+  it('a UNION on a composite has at most limits.maxUnionParts parts: each may run on every shard', async () => {
+    const union = (n: number) => Array.from({ length: n }, (_, i) => `MATCH (n:Fed) RETURN n.id + ${i} AS id`).join(' UNION ALL ');
+    const ok = await typed('fed', union(64));
+    expect(ok.status, ok.text.slice(0, 300)).toBe(202);
+    const refused = await typed('fed', union(65));
+    expect(refused.status, refused.text.slice(0, 300)).toBe(400);
+    expect(refused.body.errors![0]!.code).toBe('Neo.ClientError.Gateway.StatementTooComplex');
+    expect(refused.body.errors![0]!.message).toContain('limits.maxUnionParts');
+  });
+
   it("graph.names() returns the composite's shards", async () => {
     const res = await query(gw, 'fed', { statement: 'RETURN graph.names() AS names' });
     expect(res.body.data!.values).toEqual([[['fed.fed-us', 'fed.fed-eu', 'fed.fed-ap']]]);

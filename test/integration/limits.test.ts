@@ -235,6 +235,22 @@ describe('request deadline while rows are converted (Bolt)', () => {
   });
 });
 
+describe('request deadline while Neo4j has not answered (Bolt)', () => {
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    gw = await gateway({ topology: topologyWith([{ id: 'big', modes: ['READ'] }], { requestDeadlineMs: 4000 }) });
+  });
+
+  it('a statement Neo4j leaves unanswered (its parser stalls on thousands of nested NOTs) answers 504 at the deadline, not when Neo4j gives up', async () => {
+    // Neo4j 5.26 leaves this statement unanswered for minutes, and after a few seconds not even a
+    // RESET (closing the session) is answered; no CPU is burnt. The gateway must not hold the client.
+    const res = await query(gw, 'users-us', { statement: `RETURN ${'NOT '.repeat(15000)}true AS x`, accessMode: 'READ' }, { key: key('big') });
+    expect(res.status, res.text.slice(0, 300)).toBe(504);
+    expect(res.body.errors![0]!.code).toBe('Neo.TransientError.Gateway.DeadlineExceeded');
+    expect((await query(gw, 'users-us', { statement: 'RETURN 1 AS one', accessMode: 'READ' }, { key: key('big') })).status).toBe(202);
+  }, 60_000);
+});
+
 describe('result size in bytes (Query API transport, as on Workers)', () => {
   let gw: Gateway;
   const app = async (path: string, init: RequestInit = {}): Promise<Response> => gw.app.fetch(new Request(`http://gateway${path}`, init));
