@@ -3,7 +3,7 @@
  * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT variables), a tracer provider
  * is registered for the process that sends the gateway's spans to that collector by OTLP/HTTP
  * (JSON), in batches. Without one, no tracer is registered and spans cost nothing, and the
- * OpenTelemetry SDK is not even loaded (about 20 MiB of resident memory).
+ * OpenTelemetry SDK is not even loaded.
  */
 import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { GATEWAY_VERSION } from '../../config/version.js';
