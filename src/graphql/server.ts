@@ -1,6 +1,6 @@
 /** graphql-yoga at /graphql: the schema of @cypher fields, limits, masking, persisted documents. */
 import { GraphQLError } from 'graphql';
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Topology } from '../config/schema.js';
 import type { StatementAnalyzer } from '../cypher/analyzer.js';
 import { Codes } from '../errors/index.js';
@@ -52,6 +52,8 @@ export async function createGraphQL(
   sdl: string,
   analyzer: StatementAnalyzer,
   runner: StatementRunner,
+  /** told of each error masked as "Unexpected error." (the client sees no more than that) */
+  onUnexpectedError: (err: unknown) => void = () => undefined,
 ): Promise<{ yoga: GatewayYoga; newBatcher: (request: unknown) => FieldBatcher }> {
   const { schema, fields } = await buildGatewaySchema(sdl, topology, analyzer, runner);
   const rules = limitRules(topology.graphql, fields);
@@ -69,8 +71,15 @@ export async function createGraphQL(
     graphqlEndpoint: '/graphql',
     graphiql: topology.graphql.graphiql,
     landingPage: false,
-    // unexpected errors become "Unexpected error." with no message, stack or cause
-    maskedErrors: true,
+    // unexpected errors become "Unexpected error." with no message, stack or cause; the gateway's
+    // log gets the error itself
+    maskedErrors: {
+      maskError: (error, message, isDev) => {
+        const masked = maskError(error, message, isDev);
+        if (masked !== error) onUnexpectedError((error as { originalError?: unknown }).originalError ?? error);
+        return masked;
+      },
+    },
     logging: false,
     plugins,
   });

@@ -17,6 +17,7 @@ import { assertJsonDepth } from '../json-depth.js';
 import { SHARD_KEY_HEADER, transactionMetadata, type ClientBookmarks, type GatewayContext, type GatewayEnv, type RequestState } from '../context.js';
 import { clientBookmarks, type Guards } from '../middleware/guards.js';
 import { errorResponse, routeHeaders } from '../respond.js';
+import { errorFields } from '../../telemetry/log.js';
 import type { Services } from '../services.js';
 
 type Env = GatewayEnv;
@@ -147,7 +148,8 @@ export function registerGraphQL(app: Hono<Env>, s: Services, g: Guards): Promise
         throw new GatewayError(Codes.Internal, 'A nested field lost its batched form.');
       }),
   };
-  const graphql = deps.graphqlSchema !== undefined ? createGraphQL(topology, deps.graphqlSchema, analyzer, runner) : undefined;
+  const unexpected = (err: unknown) => s.logger.error('unexpected error', { path: '/graphql', error: errorFields(err) });
+  const graphql = deps.graphqlSchema !== undefined ? createGraphQL(topology, deps.graphqlSchema, analyzer, runner, unexpected) : undefined;
   // a schema that fails to load is reported by `ready`; requests answer 503 meanwhile
   graphql?.catch(() => undefined);
 
