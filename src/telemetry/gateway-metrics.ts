@@ -25,7 +25,16 @@ export interface MetricSources {
 }
 
 export type LimitName =
-  'concurrency' | 'rate' | 'transactions' | 'result_size' | 'statement_size' | 'statement_complexity' | 'body_size' | 'json_depth' | 'graphql';
+  | 'concurrency'
+  | 'rate'
+  | 'transactions'
+  | 'result_size'
+  | 'statement_size'
+  | 'statement_complexity'
+  | 'body_size'
+  | 'json_depth'
+  | 'graphql'
+  | 'key_verifications';
 
 export class GatewayMetrics {
   readonly registry = new Registry();

@@ -226,6 +226,9 @@ describe('unknown keys cannot spend the CPU', () => {
     expect(limited!.headers.get('retry-after')).toBe('1');
     // the known key is answered from memory meanwhile
     expect((await query(g, 'users-us', { statement: 'RETURN 1', accessMode: 'READ' }, { key })).status).toBe(202);
+    // operators see the refusals by limit
+    const metrics = await (await fetch(`${g.url}/metrics`, { headers: { authorization: `Bearer ${key}` } })).text();
+    expect(metrics).toMatch(/^gateway_limit_refusals_total\{limit="key_verifications"\} [1-9]/m);
     await healthy(g);
   });
 });

@@ -24,6 +24,7 @@ const LIMIT_OF_CODE: Record<string, LimitName> = {
   [Codes.StatementTooLarge]: 'statement_size',
   [Codes.StatementTooComplex]: 'statement_complexity',
   [Codes.PayloadTooLarge]: 'body_size',
+  [Codes.AuthenticationRateLimit]: 'key_verifications',
 };
 
 const FEDERATION_REFUSALS = new Set<string>([Codes.FederationNotSupported, Codes.MultiShardWrite]);
