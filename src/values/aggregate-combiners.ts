@@ -14,11 +14,15 @@
  *   Neo4j for the same rows); otherwise the correctly rounded mean of the exact total (Integer
  *   sums) or sum/count in doubles (Float sums), and for Durations the exact per-field means
  *   through Neo4j's approximate().normalize(). Neo4j's incremental mean also depends on row
- *   order, so these are close (within a few ulps for numbers) but not guaranteed bit-exact.
+ *   order, so these are close (within a few ulps for numbers) but not guaranteed bit-exact; Float
+ *   averages with magnitudes near the double range's limit (where Neo4j's running mean overflows
+ *   or not by row order) are refused.
  *
- * Must never: raise an error Neo4j would not raise, or return a type Neo4j would not return
- * (Integer vs Float matters to clients).
+ * Must never: raise an error Neo4j would not raise (a refusal where any answer would be a guess,
+ * FederationNotSupported, is the gateway's own and allowed), or return a type Neo4j would not
+ * return (Integer vs Float matters to clients).
  */
+import { Codes, GatewayError } from '../errors/index.js';
 import type { TypedValue } from './typed.js';
 import { addDurations, approximate, durationOf, normalize, type Duration } from './duration.js';
 import { durationValue, floatValue, fromDurationError, MinMax, NULL, NumbersOrDurations } from './aggregate.js';
@@ -143,5 +147,19 @@ export function combineAvg(parts: { avg: TypedValue; sum: TypedValue; count: Typ
       ),
     );
   const total = sums.reduce((t, s) => t + toDouble(s), 0);
+  // Neo4j's running mean of Floats this close to the double range's limit overflows on the way
+  // or not depending on the order it reads rows (Infinity in one order, a finite mean in another);
+  // no order of the shards' rows is known here, so such an average is refused, never guessed
+  const avgs = contributing.map((p) => (p.avg.$type === 'Float' || p.avg.$type === 'Integer' ? toDouble(numberOf(p.avg)) : NaN));
+  const nearLimit = sums.some((s) => Math.abs(toDouble(s)) >= NEAR_DOUBLE_LIMIT) || avgs.some((a) => Math.abs(a) >= NEAR_DOUBLE_LIMIT);
+  if (avgs.every(Number.isFinite) && (nearLimit || !Number.isFinite(total))) {
+    throw new GatewayError(
+      Codes.FederationNotSupported,
+      'avg() of Float values near the limit of double precision (beyond 1e300) depends on the order Neo4j reads rows, which shards do not share; compute it on one shard with USE, or scale the values.',
+    );
+  }
   return floatValue(total / Number(count));
 }
+
+/** magnitudes from which a running mean or sum of doubles can overflow on the way (2^1000, about 1.07e301) */
+const NEAR_DOUBLE_LIMIT = 2 ** 1000;

@@ -29,7 +29,7 @@ import { compareOrderBy } from '../../src/values/order.js';
 import { equivalenceKey } from '../../src/values/equivalence.js';
 import { aggregator, type AggregateName } from '../../src/values/aggregate.js';
 import { combineAvg, combineCount, combineMax, combineMin, combineSum } from '../../src/values/aggregate-combiners.js';
-import { GatewayError } from '../../src/errors/index.js';
+import { Codes, GatewayError } from '../../src/errors/index.js';
 import { anyListA, durationListA, numberListA, renderList, smallIntListA, type Spec } from '../support/cypher-values.js';
 
 // ------------------------------------------------------------------------------------------------
@@ -299,8 +299,19 @@ describe('the value model against Neo4j (truth instance)', () => {
             ),
           ).toEqual(s);
         // avg: bit-exact when one part holds every value; close otherwise
-        const mine = combineAvg(rows.map((r) => ({ count: r[0]!, sum: r[1]!, avg: r[4]! })));
         const contributing = rows.filter((r) => (r[0] as { _value: string })._value !== '0').length;
+        let mine: TypedValue;
+        try {
+          mine = combineAvg(rows.map((r) => ({ count: r[0]!, sum: r[1]!, avg: r[4]! })));
+        } catch (err) {
+          // refused only for Floats near the double range's limit (Neo4j's running mean then
+          // overflows or not by row order), and only across several parts
+          expect((err as GatewayError).code).toBe(Codes.FederationNotSupported);
+          expect(contributing).toBeGreaterThan(1);
+          const magnitudes = [...vs, ...rows.map((r) => r[1]!)].filter((v) => v.$type === 'Float').map((v) => Math.abs(Number(v._value)));
+          expect(magnitudes.some((m) => m >= 2 ** 1000)).toBe(true);
+          return;
+        }
         if (contributing <= 1) expect(mine).toEqual(a);
         else if (a!.$type === 'Float') {
           const x = Number((mine as { _value: string })._value);
@@ -312,7 +323,12 @@ describe('the value model against Neo4j (truth instance)', () => {
           else expect(String(x)).toBe(String(y));
         } else expect(mine.$type).toBe(a!.$type);
       }),
-      { numRuns: 60 },
+      {
+        numRuns: 60,
+        // found by a CI-like run: the sum of the parts overflows a double while Neo4j's running
+        // mean of the whole list stays finite (the gateway answered -Infinity; now it refuses)
+        examples: [[[{ lit: '-1.797692943016748E308' }, { lit: '-1.9184556780363433E301' }], [783521773]]],
+      },
     );
   });
 });
