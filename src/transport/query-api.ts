@@ -79,6 +79,9 @@ interface QueryApiBody {
   errors?: { code: string; message: string }[];
 }
 
+/** rollbacks of an abandoned statement's transaction before giving up (about 1.3 s of waits in all) */
+const ABANDONED_ROLLBACK_ATTEMPTS = 10;
+
 export class QueryApiTransport implements Transport {
   private readonly fetchImpl: typeof fetch;
   private readonly defaultMaxResultBytes: number;
@@ -251,9 +254,27 @@ export class QueryApiTransport implements Transport {
       return await call();
     } catch (err) {
       if (err instanceof GatewayError && (err.code === Codes.ResultTooLarge || err.code === Codes.DeadlineExceeded)) {
-        await this.remoteTransactions.rollback(member, database, id, affinity).catch(() => undefined);
+        await this.rollbackAbandoned(member, database, id, affinity);
       }
       throw err;
+    }
+  }
+
+  /**
+   * Rolls back a transaction whose statement's answer was abandoned. While Neo4j is still writing
+   * that answer it refuses the rollback (measured on 5.26: 500 UnknownError, or an answer without a
+   * body), and the transaction would then live until its idle timeout: so it is asked again, a few
+   * times with short waits, until it is gone (rolled back, or not found).
+   */
+  private async rollbackAbandoned(member: MemberRef, database: string, id: string, affinity: string | undefined): Promise<void> {
+    for (let attempt = 0, wait = 20; attempt < ABANDONED_ROLLBACK_ATTEMPTS; attempt++, wait = Math.min(wait * 2, 200)) {
+      try {
+        await this.remoteTransactions.rollback(member, database, id, affinity);
+        return;
+      } catch (err) {
+        if (err instanceof GatewayError && err.status === 404) return;
+      }
+      await new Promise((r) => setTimeout(r, wait));
     }
   }
 
