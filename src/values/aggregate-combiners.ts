@@ -155,7 +155,7 @@ export function combineAvg(parts: { avg: TypedValue; sum: TypedValue; count: Typ
   if (avgs.every(Number.isFinite) && (nearLimit || !Number.isFinite(total))) {
     throw new GatewayError(
       Codes.FederationNotSupported,
-      'avg() of Float values near the limit of double precision (beyond 1e300) depends on the order Neo4j reads rows, which shards do not share; compute it on one shard with USE, or scale the values.',
+      'avg() of Float values near the limit of double precision (beyond about 1e301) depends on the order Neo4j reads rows, which shards do not share; compute it on one shard with USE, or scale the values.',
     );
   }
   return floatValue(total / Number(count));
