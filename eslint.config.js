@@ -58,14 +58,13 @@ export const LAYERS = [
 ];
 
 function layerRules() {
-  // workerd (nodejs_compat) has AsyncLocalStorage: the Worker adapter binds each request's I/O to its async context with it
   const nodeOnly = (message, allowed = []) => ({
     patterns: [{ group: ['node:*', ...allowed.map((m) => `!${m}`)], message }],
     paths: nodeBuiltins.map((name) => ({ name, message })),
   });
   return LAYERS.map((layer, i) => {
     const above = LAYERS.slice(i + 1);
-    const builtins = nodeOnly('Node built-ins belong in src/adapters/node/ only (docs/ARCHITECTURE.md).', layer === 'adapters' ? ['node:async_hooks'] : []);
+    const builtins = nodeOnly('Node built-ins belong in src/adapters/node/ only (docs/ARCHITECTURE.md).');
     const patterns =
       layer === 'adapters'
         ? []
@@ -84,7 +83,7 @@ function layerRules() {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'infra/sandbox/target/**', '.wrangler/**', 'dist/**', '**/*.d.mts'] },
+  { ignores: ['node_modules/**', 'infra/sandbox/target/**', '**/.wrangler/**', 'dist/**', '**/*.d.mts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

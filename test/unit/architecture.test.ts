@@ -121,5 +121,14 @@ describe('architecture', () => {
       filePath: join(SRC, 'routing', 'layer-probe.ts'),
     });
     expect(result!.messages.map((m) => m.ruleId)).toContain('no-restricted-imports');
+    // the Worker adapter too: it reaches AsyncLocalStorage through src/adapters/node/async-scope.ts
+    const [worker] = await eslint.lintText(`import { AsyncLocalStorage } from 'node:async_hooks';\nexport const y = AsyncLocalStorage;\n`, {
+      filePath: join(SRC, 'adapters', 'worker', 'layer-probe.ts'),
+    });
+    expect(worker!.messages.map((m) => m.ruleId)).toContain('no-restricted-imports');
+    const [node] = await eslint.lintText(`import { AsyncLocalStorage } from 'node:async_hooks';\nexport const y = AsyncLocalStorage;\n`, {
+      filePath: join(SRC, 'adapters', 'node', 'layer-probe.ts'),
+    });
+    expect(node!.messages.filter((m) => m.ruleId === 'no-restricted-imports')).toEqual([]);
   });
 });

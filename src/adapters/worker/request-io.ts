@@ -2,10 +2,10 @@
  * Per-request I/O on Workers. workerd refuses I/O objects (sockets, fetch bodies, Redis
  * connections) shared between requests, while the gateway (routes, services, GraphQL schema,
  * routing tables, analyses) is built once per isolate. So each request gets its own transport and
- * Redis client, bound to its async context (AsyncLocalStorage), and the gateway sees one Transport
+ * Redis client, bound to its async context (AsyncLocalStorage, through ../node/async-scope.ts), and the gateway sees one Transport
  * and one Cache that reach the current request's.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { asyncScope } from '../node/async-scope.js';
 import type { Cache, RateLeaseGrant, RateLeaseRequest } from '../../cache/types.js';
 import { Codes, GatewayError } from '../../errors/index.js';
 import type { RemoteTransactions, Transport } from '../../transport/types.js';
@@ -19,10 +19,10 @@ export interface RequestIO {
   background: Promise<unknown>[];
 }
 
-const scope = new AsyncLocalStorage<RequestIO>();
+const scope = asyncScope<RequestIO>();
 
 function current(): RequestIO {
-  const io = scope.getStore();
+  const io = scope.get();
   if (!io) throw new GatewayError(Codes.Internal, 'The gateway reached for I/O outside a request.');
   return io;
 }
@@ -34,7 +34,7 @@ export function withRequestIO<T>(io: RequestIO, fn: () => Promise<T>): Promise<T
 
 /** hands background work to the current request's waitUntil, and remembers it so the request's I/O outlives it */
 export function waitUntilCurrent(work: Promise<unknown>): void {
-  const io = scope.getStore();
+  const io = scope.get();
   if (!io) return;
   io.background.push(work);
   io.waitUntil(work);
@@ -89,7 +89,7 @@ export function currentCache(): Cache {
     unlock: (key, token) => cache().unlock(key, token),
     publish: (channel, message) => cache().publish(channel, message),
     subscribe: async () => undefined,
-    healthy: () => scope.getStore()?.cache?.healthy() ?? true,
+    healthy: () => scope.get()?.cache?.healthy() ?? true,
     close: async () => undefined,
     rateLease: (key: string, request: RateLeaseRequest): Promise<RateLeaseGrant | null> => {
       const c = cache();
