@@ -79,6 +79,17 @@ interface QueryApiBody {
   errors?: { code: string; message: string }[];
 }
 
+/** the fields of a Query API body that an auto-commit statement and a begin share: bookmarks, mode, counters, impersonation, timeout */
+function sessionFields(req: Pick<RunRequest, 'bookmarks' | 'accessMode' | 'impersonatedUser' | 'timeoutMs'>): Record<string, unknown> {
+  return {
+    bookmarks: req.bookmarks,
+    accessMode: req.accessMode,
+    includeCounters: true,
+    ...(req.impersonatedUser ? { impersonatedUser: req.impersonatedUser } : {}),
+    ...(req.timeoutMs ? { maxExecutionTime: req.timeoutMs } : {}),
+  };
+}
+
 /** rollbacks of an abandoned statement's transaction before giving up (about 1.3 s of waits in all) */
 const ABANDONED_ROLLBACK_ATTEMPTS = 10;
 
@@ -176,11 +187,7 @@ export class QueryApiTransport implements Transport {
       {
         statement: req.statement,
         parameters: req.parameters,
-        bookmarks: req.bookmarks,
-        accessMode: req.accessMode,
-        includeCounters: true,
-        ...(req.impersonatedUser ? { impersonatedUser: req.impersonatedUser } : {}),
-        ...(req.timeoutMs ? { maxExecutionTime: req.timeoutMs } : {}),
+        ...sessionFields(req),
       },
       req.deadline,
       { maxResultBytes: req.maxResultBytes },
@@ -286,11 +293,7 @@ export class QueryApiTransport implements Transport {
         req.database,
         {
           ...(req.statement ? { statement: req.statement, parameters: req.parameters ?? {} } : {}),
-          bookmarks: req.bookmarks,
-          accessMode: req.accessMode,
-          includeCounters: true,
-          ...(req.impersonatedUser ? { impersonatedUser: req.impersonatedUser } : {}),
-          ...(req.timeoutMs ? { maxExecutionTime: req.timeoutMs } : {}),
+          ...sessionFields(req),
         },
         req.deadline,
         { suffix: '/tx', maxResultBytes: req.maxResultBytes },
