@@ -91,6 +91,14 @@ export const LimitsSchema = z
       .describe(
         'Most parts a UNION sent to a composite may have (each part may run on every shard); more is refused (400 StatementTooComplex). On one shard Neo4j decides.',
       ),
+    maxShardStatementsPerRequest: z
+      .number()
+      .int()
+      .positive()
+      .default(8)
+      .describe(
+        'Statements one composite request runs at once on one shard (the parts of a UNION each run on every shard); the rest wait for one of them to finish, so one request never takes every Bolt thread of a member.',
+      ),
     maxKeyVerifications: z
       .number()
       .int()
@@ -124,6 +132,7 @@ export const LimitsSchema = z
     maxOpenTransactionsPerKey: 8,
     maxConcurrentPerKey: 256,
     maxUnionParts: 64,
+    maxShardStatementsPerRequest: 8,
     maxKeyVerifications: 8,
     memberPoolSize: 100,
     memberPoolReserve: 0.2,

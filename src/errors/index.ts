@@ -66,6 +66,7 @@ export const Codes = {
   DeadlineExceeded: 'Neo.TransientError.Gateway.DeadlineExceeded',
   // backends
   DatabaseUnavailable: 'Neo.TransientError.General.DatabaseUnavailable',
+  NoThreadsAvailable: 'Neo.TransientError.Request.NoThreadsAvailable',
   Internal: 'Neo.DatabaseError.General.UnknownError',
 } as const;
 

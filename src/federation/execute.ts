@@ -18,6 +18,7 @@ import type { Plan, ShardStatement } from './plan.js';
 import { CompositePlanner, type PlanOutcome } from './planner.js';
 import { RESERVED } from './plan.js';
 import { runPipeline, type Row } from './pipeline.js';
+import { ShardSlots } from './shard-slots.js';
 
 export type { FederatedRequest, FederatedResult, MissingShard } from './fanout.js';
 
@@ -107,7 +108,8 @@ export class FederatedExecutor {
         }
       }
     }
-    const produced = await this.produce(plan, req, selected, columns);
+    const slots = new ShardSlots(this.topology.limits.maxShardStatementsPerRequest);
+    const produced = await this.produce(plan, req, selected, columns, slots);
     return assemble(produced);
   }
 
@@ -161,20 +163,20 @@ export class FederatedExecutor {
     return v;
   }
 
-  private async produce(plan: Plan, req: FederatedRequest, selected: readonly string[], columns: string[] | undefined): Promise<Produced> {
+  private async produce(plan: Plan, req: FederatedRequest, selected: readonly string[], columns: string[] | undefined, slots?: ShardSlots): Promise<Produced> {
     switch (plan.kind) {
       case 'single': {
         const shard = this.fanout.graphShard(plan.graph, req);
-        const res = await this.fanout.runOn(shard, plan.statement, req, req.accessMode);
+        const res = await this.fanout.runOn(shard, plan.statement, req, req.accessMode, slots);
         return { fields: res.result.fields, rows: res.result.values, runs: [{ shard, res }], missing: [], error: res.result.error };
       }
       case 'once': {
-        const { runs, missing } = await this.fanout.runAll(selected.slice(0, 1), plan.statement, req);
+        const { runs, missing } = await this.fanout.runAll(selected.slice(0, 1), plan.statement, req, slots);
         const r = runs[0];
         return { fields: r?.res.result.fields ?? [], rows: r?.res.result.values ?? [], runs, missing, error: r?.res.result.error };
       }
       case 'fanout': {
-        const { runs, missing } = await this.fanout.runAll(selected, plan.statement, req);
+        const { runs, missing } = await this.fanout.runAll(selected, plan.statement, req, slots);
         const failed = runs.find((r) => r.res.result.error);
         const fields = columns ?? runs[0]?.res.result.fields ?? [];
         if (failed) return { fields, rows: [], runs, missing, error: failed.res.result.error };
@@ -186,7 +188,7 @@ export class FederatedExecutor {
         return { fields, rows, runs, missing, error: undefined };
       }
       case 'union': {
-        const parts = await Promise.all(plan.parts.map((p) => this.produce(p, req, selected, undefined)));
+        const parts = await Promise.all(plan.parts.map((p) => this.produce(p, req, selected, undefined, slots)));
         const fields = columns ?? parts[0]?.fields ?? [];
         const rows: Row[] = [];
         for (const part of parts) {

@@ -14,6 +14,7 @@ import type { AccessMode, Counters, Notification, RunResult } from '../transport
 import type { TypedValue } from '../values/typed.js';
 import type { ExtraParam, GraphRef, ShardStatement } from './plan.js';
 import { resolveInt, type Row } from './pipeline.js';
+import type { ShardSlots } from './shard-slots.js';
 
 export interface FederatedRequest {
   composite: string;
@@ -123,7 +124,9 @@ export class ShardFanout {
     return out;
   }
 
-  runOn(shard: string, statement: ShardStatement, req: FederatedRequest, mode: AccessMode): Promise<ShardResult> {
+  /** runs a statement on one shard; with `slots`, once the request has a slot free on that shard */
+  runOn(shard: string, statement: ShardStatement, req: FederatedRequest, mode: AccessMode, slots?: ShardSlots): Promise<ShardResult> {
+    if (slots) return slots.run(shard, () => this.runOn(shard, statement, req, mode));
     const extra = this.extraParams(statement.extra, req, shard);
     return this.shards.run({
       shard,
@@ -147,8 +150,9 @@ export class ShardFanout {
     shards: readonly string[],
     statement: ShardStatement,
     req: FederatedRequest,
+    slots?: ShardSlots,
   ): Promise<{ runs: { shard: string; res: ShardResult }[]; missing: MissingShard[] }> {
-    const settled = await Promise.allSettled(shards.map((s) => this.runOn(s, statement, req, req.accessMode)));
+    const settled = await Promise.allSettled(shards.map((s) => this.runOn(s, statement, req, req.accessMode, slots)));
     const runs: { shard: string; res: ShardResult }[] = [];
     const missing: MissingShard[] = [];
     let first: unknown;

@@ -96,6 +96,9 @@ export function mapDriverError(err: unknown): GatewayError {
     });
   }
   if (code === 'ProtocolError') {
+    // a member whose Bolt threads are all busy refuses the connection's work before running
+    // anything; the driver reports some of these refusals as a protocol error
+    if (/no available threads/i.test(message)) return new GatewayError(Codes.NoThreadsAvailable, message, { cause: err, notSent: true });
     return new GatewayError(Codes.DatabaseUnavailable, 'The cluster member broke the Bolt protocol.', { cause: err, status: 502, retryable: false });
   }
   return new GatewayError(Codes.Internal, 'The gateway failed to run the statement.', { cause: err });
