@@ -99,6 +99,14 @@ export const LimitsSchema = z
       .describe(
         'Statements one composite request runs at once on one shard (the parts of a UNION each run on every shard); the rest wait for one of them to finish, so one request never takes every Bolt thread of a member.',
       ),
+    streamAfterRows: z
+      .number()
+      .int()
+      .min(0)
+      .default(1000)
+      .describe(
+        'Rows of a streamable composite answer (concatenation or ordered merge, then SKIP/LIMIT) held before any is sent: an answer that ends within them is sent whole, with its final status; a longer one is sent as rows arrive (202 at once, memory bounded by this window and the fetch size of the driver), and an error after that ends the body with `errors`, as the Query API of Neo4j does.',
+      ),
     maxKeyVerifications: z
       .number()
       .int()
@@ -133,6 +141,7 @@ export const LimitsSchema = z
     maxConcurrentPerKey: 256,
     maxUnionParts: 64,
     maxShardStatementsPerRequest: 8,
+    streamAfterRows: 1000,
     maxKeyVerifications: 8,
     memberPoolSize: 100,
     memberPoolReserve: 0.2,

@@ -19,8 +19,11 @@ import { CompositePlanner, type PlanOutcome } from './planner.js';
 import { RESERVED } from './plan.js';
 import { runPipeline, type Row } from './pipeline.js';
 import { ShardSlots } from './shard-slots.js';
+import { streamable } from './stream-merge.js';
+import { FederatedStream } from './streamed.js';
 
 export type { FederatedRequest, FederatedResult, MissingShard } from './fanout.js';
+export type { FederatedStream, StreamEnd } from './streamed.js';
 
 interface Validated {
   ok: boolean;
@@ -33,7 +36,7 @@ export class FederatedExecutor {
 
   constructor(
     private readonly topology: Topology,
-    shards: ShardExecutor,
+    private readonly shards: ShardExecutor,
     private readonly analyzer: StatementAnalyzer,
   ) {
     this.fanout = new ShardFanout(topology, shards);
@@ -55,7 +58,13 @@ export class FederatedExecutor {
     return outcome;
   }
 
-  async run(req: FederatedRequest): Promise<FederatedResult> {
+  /**
+   * What a request runs: its plan (with the shards it selects and the column names Neo4j gave
+   * when it validated the statement), or, for EXPLAIN, the answer itself.
+   */
+  private async prepare(
+    req: FederatedRequest,
+  ): Promise<{ explained: FederatedResult } | { plan: Plan; columns: string[] | undefined; selected: string[]; writes: boolean }> {
     const composite = this.topology.composites[req.composite];
     if (!composite) throw new GatewayError(Codes.DatabaseNotFound, `Database does not exist. Database name: '${req.composite}'.`);
     for (const name of Object.keys(req.parameters)) {
@@ -67,8 +76,6 @@ export class FederatedExecutor {
     const outcome = await this.outcome(analysis, req.composite);
     const info = analysis.info;
 
-    let plan: Plan;
-    let columns: string[] | undefined;
     if (!outcome.ok || (selected.length === 1 && outcome.planned.passthrough && outcome.planned.plan.kind !== 'single')) {
       const passthrough = outcome.ok ? outcome.planned.passthrough : outcome.passthrough;
       if (selected.length !== 1 || !passthrough) {
@@ -78,39 +85,72 @@ export class FederatedExecutor {
         throw new GatewayError(refused.refusal.code, refused.refusal.message);
       }
       // one shard selected: it answers as written
-      plan = { kind: 'single', graph: { kind: 'name', parts: [req.composite, selected[0]!] }, statement: passthrough };
-    } else {
-      plan = outcome.planned.plan;
-      columns = outcome.planned.columns;
-      const validation = outcome.planned.validation;
-      if (validation) {
-        if (info.profile)
-          throw new GatewayError(
-            Codes.FederationNotSupported,
-            'PROFILE of a statement that runs on several shards is not supported: PROFILE it on one shard with USE.',
-          );
-        const v = await this.validate(analysis, validation, req, selected[0]!);
-        if (columns !== undefined && columns.length !== v.fields.length) {
-          throw new GatewayError(
-            Codes.FederationNotSupported,
-            'The gateway could not plan this statement exactly for a composite; run it on one shard with USE.',
-          );
-        }
-        columns = v.fields;
-        if (info.explain) {
-          return {
+      return {
+        plan: { kind: 'single', graph: { kind: 'name', parts: [req.composite, selected[0]!] }, statement: passthrough },
+        columns: undefined,
+        selected,
+        writes: info.writes,
+      };
+    }
+    const plan = outcome.planned.plan;
+    let columns = outcome.planned.columns;
+    const validation = outcome.planned.validation;
+    if (validation) {
+      if (info.profile)
+        throw new GatewayError(
+          Codes.FederationNotSupported,
+          'PROFILE of a statement that runs on several shards is not supported: PROFILE it on one shard with USE.',
+        );
+      const v = await this.validate(analysis, validation, req, selected[0]!);
+      if (columns !== undefined && columns.length !== v.fields.length) {
+        throw new GatewayError(
+          Codes.FederationNotSupported,
+          'The gateway could not plan this statement exactly for a composite; run it on one shard with USE.',
+        );
+      }
+      columns = v.fields;
+      if (info.explain) {
+        return {
+          explained: {
             result: { fields: v.fields, values: [], bookmarks: [], counters: {}, notifications: [] },
             routes: [],
             shardBookmarks: {},
             missing: [],
             width: 0,
-          };
-        }
+          },
+        };
       }
     }
+    return { plan, columns, selected, writes: outcome.planned.writes };
+  }
+
+  async run(req: FederatedRequest): Promise<FederatedResult> {
+    const prepared = await this.prepare(req);
+    if ('explained' in prepared) return prepared.explained;
     const slots = new ShardSlots(this.topology.limits.maxShardStatementsPerRequest);
-    const produced = await this.produce(plan, req, selected, columns, slots);
-    return assemble(produced);
+    return assemble(await this.produce(prepared.plan, req, prepared.selected, prepared.columns, slots));
+  }
+
+  /** true when answers can be streamed at all (the transport hands rows over as they arrive) */
+  get canStream(): boolean {
+    return this.shards.canStream;
+  }
+
+  /**
+   * The answer as a stream of rows, when the plan allows it: a statement that writes nothing
+   * (whatever the request's access mode), whose every selected shard runs one statement and whose merge needs no shard's whole answer (concatenation or k-way
+   * merge, then SKIP/LIMIT and projections; stream-merge.ts). Otherwise undefined: `run` answers.
+   * Resolves once every shard has accepted its statement (or failed, see `runAll`).
+   */
+  async open(req: FederatedRequest): Promise<FederatedStream | undefined> {
+    if (!this.canStream) return undefined;
+    const prepared = await this.prepare(req);
+    if ('explained' in prepared) return undefined;
+    const { plan, columns, selected, writes } = prepared;
+    if (writes || plan.kind !== 'fanout' || !streamable(plan.pipeline)) return undefined;
+    const { opened, missing } = await this.fanout.openAll(selected, plan.statement, req);
+    const fields = columns ?? opened[0]?.open.stream.fields ?? [];
+    return new FederatedStream(fields, opened, missing, plan.pipeline, req.parameters);
   }
 
   /**

@@ -8,7 +8,7 @@
 import type { Topology } from '../config/schema.js';
 import { Codes, GatewayError } from '../errors/index.js';
 import { bookmarksFor, type ShardBookmarks } from '../routing/bookmarks.js';
-import type { ShardExecutor, ShardResult } from '../routing/executor.js';
+import type { ShardExecutor, ShardResult, ShardStream } from '../routing/executor.js';
 import type { Route } from '../routing/types.js';
 import type { AccessMode, Counters, Notification, RunResult } from '../transport/types.js';
 import type { TypedValue } from '../values/typed.js';
@@ -64,7 +64,7 @@ export interface Produced {
 
 const LONG_MAX = 9223372036854775807n;
 
-function sumCounters(all: Counters[]): Counters {
+export function sumCounters(all: Counters[]): Counters {
   const out: Counters = {};
   for (const c of all) {
     for (const [k, v] of Object.entries(c)) {
@@ -127,8 +127,17 @@ export class ShardFanout {
   /** runs a statement on one shard; with `slots`, once the request has a slot free on that shard */
   runOn(shard: string, statement: ShardStatement, req: FederatedRequest, mode: AccessMode, slots?: ShardSlots): Promise<ShardResult> {
     if (slots) return slots.run(shard, () => this.runOn(shard, statement, req, mode));
-    const extra = this.extraParams(statement.extra, req, shard);
     return this.shards.run({
+      ...this.shardRun(shard, statement, req, mode),
+      maxRows: req.maxRows,
+      ...(req.maxResultBytes !== undefined ? { maxResultBytes: req.maxResultBytes } : {}),
+    });
+  }
+
+  /** what every shard statement of the request carries (a streamed one has no row or byte budget: the merged stream has) */
+  private shardRun(shard: string, statement: ShardStatement, req: FederatedRequest, mode: AccessMode) {
+    const extra = this.extraParams(statement.extra, req, shard);
+    return {
       shard,
       statement: statement.text,
       parameters: Object.keys(extra).length > 0 ? { ...req.parameters, ...extra } : req.parameters,
@@ -136,13 +145,46 @@ export class ShardFanout {
       bookmarks: bookmarksFor(req.bookmarks, shard),
       region: req.region,
       pinned: req.pinned,
-      maxRows: req.maxRows,
-      ...(req.maxResultBytes !== undefined ? { maxResultBytes: req.maxResultBytes } : {}),
       deadline: Math.min(req.deadline, req.shardDeadline ?? req.deadline),
       ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
       ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
       ...(req.metadata !== undefined ? { metadata: req.metadata } : {}),
+    };
+  }
+
+  /**
+   * Opens a statement on several shards in parallel as streams of rows; failed shards are
+   * collected or fail the request as in `runAll` (the streams already open are then cancelled).
+   */
+  async openAll(
+    shards: readonly string[],
+    statement: ShardStatement,
+    req: FederatedRequest,
+  ): Promise<{ opened: { shard: string; open: ShardStream }[]; missing: MissingShard[] }> {
+    const settled = await Promise.allSettled(shards.map((s) => this.shards.open(this.shardRun(s, statement, req, req.accessMode))));
+    const opened = settled.flatMap((s, i) => (s.status === 'fulfilled' ? [{ shard: shards[i]!, open: s.value }] : []));
+    try {
+      return { opened, missing: this.missingOrThrow(settled, shards, req) };
+    } catch (err) {
+      await Promise.all(opened.map((o) => o.open.stream.cancel()));
+      throw err;
+    }
+  }
+
+  /** the shards that failed, when the request accepts partial results; otherwise the first failure is thrown */
+  private missingOrThrow(settled: PromiseSettledResult<unknown>[], shards: readonly string[], req: FederatedRequest): MissingShard[] {
+    const missing: MissingShard[] = [];
+    let first: unknown;
+    settled.forEach((s, i) => {
+      if (s.status === 'rejected') {
+        first ??= s.reason;
+        const err = s.reason instanceof GatewayError ? s.reason : new GatewayError(Codes.Internal, 'A shard failed.', { cause: s.reason });
+        missing.push({ shard: shards[i]!, code: err.code, message: err.message });
+      }
     });
+    // partial results are for reads only, and only for shards that are unavailable
+    if (missing.length > 0 && (!req.allowPartial || req.accessMode === 'WRITE' || !missing.every((m) => m.code.startsWith('Neo.TransientError.')))) throw first;
+    return missing;
   }
 
   /** runs a statement on several shards in parallel; failed shards are collected (partial results) or fail the request */
@@ -153,20 +195,8 @@ export class ShardFanout {
     slots?: ShardSlots,
   ): Promise<{ runs: { shard: string; res: ShardResult }[]; missing: MissingShard[] }> {
     const settled = await Promise.allSettled(shards.map((s) => this.runOn(s, statement, req, req.accessMode, slots)));
-    const runs: { shard: string; res: ShardResult }[] = [];
-    const missing: MissingShard[] = [];
-    let first: unknown;
-    settled.forEach((s, i) => {
-      if (s.status === 'fulfilled') runs.push({ shard: shards[i]!, res: s.value });
-      else {
-        first ??= s.reason;
-        const err = s.reason instanceof GatewayError ? s.reason : new GatewayError(Codes.Internal, 'A shard failed.', { cause: s.reason });
-        missing.push({ shard: shards[i]!, code: err.code, message: err.message });
-      }
-    });
-    // partial results are for reads only, and only for shards that are unavailable
-    if (missing.length > 0 && (!req.allowPartial || req.accessMode === 'WRITE' || !missing.every((m) => m.code.startsWith('Neo.TransientError.')))) throw first;
-    return { runs, missing };
+    const runs = settled.flatMap((s, i) => (s.status === 'fulfilled' ? [{ shard: shards[i]!, res: s.value }] : []));
+    return { runs, missing: this.missingOrThrow(settled, shards, req) };
   }
 }
 

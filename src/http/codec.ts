@@ -231,9 +231,6 @@ export interface QueryResponseParts {
   extra?: Record<string, unknown>;
 }
 
-/** stands for the `data` member while the body's members are listed; never written as is */
-const DATA = Symbol('data');
-
 /**
  * Encodes a Query API response body as JSON text, written directly (json-text.ts): values in
  * typed or plain JSON exactly as Neo4j writes them (big integers as digits, floats as Java prints
@@ -241,16 +238,31 @@ const DATA = Symbol('data');
  */
 export function encodeQueryResponse(parts: QueryResponseParts): string {
   const { result, typed } = parts;
+  let values = '';
+  for (let r = 0; r < result.values.length; r++) values += (r === 0 ? '' : ',') + encodeQueryRow(result.values[r]!, typed);
+  return encodeQueryHead(result.fields) + values + encodeQueryTail(parts);
+}
+
+/**
+ * The body in three pieces, for an answer streamed as rows arrive: the head (up to the first
+ * row), each row (joined by commas), and the tail (after the last row: errors, or counters,
+ * notifications and bookmarks, then the extra members). Head + rows + tail is exactly
+ * encodeQueryResponse's body.
+ */
+export function encodeQueryHead(fields: readonly string[]): string {
+  return `{"data":{"fields":${jsonText(fields)},"values":[`;
+}
+
+export function encodeQueryRow(row: readonly TypedValue[], typed: boolean): string {
   const write = typed ? typedJson : plainJson;
-  let values = '[';
-  for (let r = 0; r < result.values.length; r++) {
-    const row = result.values[r]!;
-    values += r === 0 ? '[' : ',[';
-    for (let c = 0; c < row.length; c++) values += (c === 0 ? '' : ',') + write(row[c]!);
-    values += ']';
-  }
-  values += ']';
-  const members: [string, unknown][] = [['data', DATA]];
+  let out = '[';
+  for (let c = 0; c < row.length; c++) out += (c === 0 ? '' : ',') + write(row[c]!);
+  return `${out}]`;
+}
+
+export function encodeQueryTail(parts: Omit<QueryResponseParts, 'result'> & { result: Omit<QueryResponseParts['result'], 'fields' | 'values'> }): string {
+  const { result } = parts;
+  const members: [string, unknown][] = [];
   if (result.error) {
     // failed after streaming began: rows so far plus the error, as Neo4j answers (status 202)
     members.push(['errors', [result.error]]);
@@ -265,10 +277,10 @@ export function encodeQueryResponse(parts: QueryResponseParts): string {
     if (i >= 0) members[i] = [k, v];
     else members.push([k, v]);
   }
-  let out = '{';
+  let out = ']}';
   for (const [k, v] of members) {
     if (v === undefined) continue;
-    out += `${out.length > 1 ? ',' : ''}${jsonString(k)}:${v === DATA ? `{"fields":${jsonText(result.fields)},"values":${values}}` : jsonText(v)}`;
+    out += `,${jsonString(k)}:${jsonText(v)}`;
   }
   return `${out}}`;
 }

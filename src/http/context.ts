@@ -31,6 +31,12 @@ export interface RequestState {
   database?: string;
   /** the shards and members it reached */
   shards: ShardTouch[];
+  /**
+   * set when the answer is streamed: settles once its body has been written (or the client went
+   * away), with the error the body ended with, if any; the request's log line, metrics and
+   * admission slot wait for it
+   */
+  finished?: Promise<{ code: string; message: string } | undefined>;
   /** the statement and its parameters, kept for the log line only when observability.logParameters is on */
   statement?: string;
   parameters?: unknown;

@@ -7,11 +7,12 @@
  *   or a transient error that rolled the transaction back.
  * - Everything happens within the request's deadline.
  *
- * Which errors are retried, how often and after which wait: retry-policy.ts.
+ * Which errors are retried, how often and after which wait: retry-policy.ts. A streamed statement
+ * (`open`) follows the same policy until its first row is there, and is never retried after.
  */
 import { Codes, GatewayError } from '../errors/index.js';
 import { inSpan, SpanKind } from '../telemetry/trace.js';
-import type { AccessMode, RunRequest, RunResult, Transport } from '../transport/types.js';
+import type { AccessMode, MemberRef, RowStream, RunRequest, RunResult, Transport } from '../transport/types.js';
 import { BOOKMARK_NOT_REACHED, LEADER_SWITCH, isRetriableTransient, nextBackoff, retryPolicy, type RetryPolicy } from './retry-policy.js';
 import type { Router } from './router.js';
 import type { Route } from './types.js';
@@ -40,6 +41,13 @@ export interface ShardResult {
   attempts: number;
 }
 
+/** a statement streaming from a member (ShardExecutor.open); the member counts it in flight until it ends or is cancelled */
+export interface ShardStream {
+  stream: RowStream;
+  route: Route;
+  attempts: number;
+}
+
 /** what the executor needs of the router */
 export type ExecutorRouting = Pick<Router, 'route' | 'acquire' | 'markHealthy' | 'markFailed' | 'invalidate'>;
 
@@ -56,7 +64,7 @@ export class ShardExecutor {
 
   constructor(
     private readonly routing: ExecutorRouting,
-    private readonly transport: Pick<Transport, 'run'>,
+    private readonly transport: Pick<Transport, 'run' | 'stream'>,
     private readonly topologyDatabase: (shard: string) => { cluster: string; database: string },
     private readonly now: () => number = Date.now,
     options: ShardExecutorOptions = {},
@@ -67,8 +75,56 @@ export class ShardExecutor {
 
   /** Runs one statement on one shard, in a span of its own (shard, member, role, region, attempts). */
   run(req: ShardRun): Promise<ShardResult> {
+    return this.inShardSpan(req, async () => {
+      const { value: result, route, attempts, release } = await this.attempt(req, (member, runReq) => this.transport.run(member, runReq), true);
+      release();
+      return { result, route, attempts };
+    });
+  }
+
+  /** true when the transport can hand rows over as they arrive (`open`) */
+  get canStream(): boolean {
+    return typeof this.transport.stream === 'function';
+  }
+
+  /**
+   * Opens one statement on one shard as a stream of rows: routed and retried like `run` until
+   * the first row (or the end) is there. The member counts it in flight until the stream ends or
+   * is cancelled.
+   */
+  open(req: Omit<ShardRun, 'maxRows' | 'maxResultBytes'>): Promise<ShardStream> {
+    const stream = this.transport.stream?.bind(this.transport);
+    if (!stream) throw new GatewayError(Codes.Internal, 'This transport cannot stream rows.');
+    return this.inShardSpan(req, async () => {
+      const opened = await this.attempt(
+        { ...req, maxRows: 0 },
+        (member, { maxRows: _rows, maxResultBytes: _bytes, ...runReq }) => stream(member, runReq),
+        false,
+      );
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        opened.release();
+      };
+      const inner = opened.value;
+      const wrapped: RowStream = {
+        fields: inner.fields,
+        next: async () => {
+          const row = await inner.next();
+          if (row === undefined) release();
+          return row;
+        },
+        end: () => inner.end(),
+        cancel: () => inner.cancel().finally(release),
+      };
+      return { stream: wrapped, route: opened.route, attempts: opened.attempts };
+    });
+  }
+
+  private inShardSpan<T extends { route: Route; attempts: number }>(req: Pick<ShardRun, 'shard' | 'accessMode'>, fn: () => Promise<T>): Promise<T> {
     return inSpan(`shard ${req.shard}`, SpanKind.CLIENT, { 'gateway.shard': req.shard, 'gateway.access_mode': req.accessMode }, async (span) => {
-      const out = await this.attempt(req);
+      const out = await fn();
       span.setAttributes({
         'gateway.member': out.route.member.address,
         'gateway.role': out.route.role,
@@ -79,7 +135,16 @@ export class ShardExecutor {
     });
   }
 
-  private async attempt(req: ShardRun): Promise<ShardResult> {
+  /**
+   * Routes and runs `call` under the retry policy. A RunResult whose error is a leader switch or
+   * a retriable transient error counts as a failure. The member stays counted in flight until
+   * the returned `release` is called.
+   */
+  private async attempt<T>(
+    req: ShardRun,
+    call: (member: MemberRef, runReq: RunRequest) => Promise<T>,
+    resultErrorsFail: boolean,
+  ): Promise<{ value: T; route: Route; attempts: number; release: () => void }> {
     const { cluster, database } = this.topologyDatabase(req.shard);
     const exclude = new Set<string>();
     let attempts = 0;
@@ -96,6 +161,7 @@ export class ShardExecutor {
       attempts++;
       const route = await this.routing.route({ shard: req.shard, mode: onWriter ? 'WRITE' : req.accessMode, region: req.region, pinned: req.pinned, exclude });
       const release = this.routing.acquire(cluster, route.member.address);
+      let handedOver = false;
       try {
         const runReq: RunRequest = {
           database,
@@ -110,13 +176,15 @@ export class ShardExecutor {
           ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
           ...(req.metadata !== undefined ? { metadata: req.metadata } : {}),
         };
-        const result = await this.transport.run(route.member, runReq);
+        const value = await call(route.member, runReq);
         this.routing.markHealthy(cluster, route.member.address);
-        if (result.error && (LEADER_SWITCH.has(result.error.code) || isRetriableTransient(result.error.code))) {
+        const error = resultErrorsFail ? (value as RunResult).error : undefined;
+        if (error && (LEADER_SWITCH.has(error.code) || isRetriableTransient(error.code))) {
           // failed mid-stream in a way that rolled the transaction back: handled like a failure
-          throw new GatewayError(result.error.code, result.error.message);
+          throw new GatewayError(error.code, error.message);
         }
-        return { result, route, attempts };
+        handedOver = true;
+        return { value, route, attempts, release };
       } catch (e) {
         const err = e instanceof GatewayError ? e : new GatewayError(Codes.Internal, 'The gateway failed to run the statement.', { cause: e });
         lastError = err;
@@ -158,7 +226,7 @@ export class ShardExecutor {
         }
         throw err;
       } finally {
-        release();
+        if (!handedOver) release();
       }
     }
   }

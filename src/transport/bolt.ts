@@ -13,8 +13,9 @@ import { limitBoltMessages } from './bolt-wire-guard.js';
 import { ResultBudget, deadlineExceeded } from '../limits/result-budget.js';
 import { CANCEL_SETTLE_MS, collect, settled } from './bolt-collect.js';
 import { countersOf, EMPTY_COUNTERS, mapDriverError, notificationsOf, paramsToDriver, txConfigOf } from './bolt-mapping.js';
+import { openStream } from './bolt-stream.js';
 import { beginOn } from './bolt-transaction.js';
-import type { BeginRequest, MemberRef, RoutingTableData, RunRequest, RunResult, TransactionHandle, Transport } from './types.js';
+import type { BeginRequest, MemberRef, RoutingTableData, RowStream, RunRequest, RunResult, TransactionHandle, Transport } from './types.js';
 
 export interface BoltTransportOptions {
   /** cluster name -> credentials */
@@ -125,6 +126,16 @@ export class BoltTransport implements Transport {
       if (run.stopped) void settled(run.result, CANCEL_SETTLE_MS).then(() => session.close().catch(() => undefined));
       else await session.close().catch(() => undefined);
     }
+  }
+
+  stream(member: MemberRef, req: Omit<RunRequest, 'maxRows' | 'maxResultBytes'>): Promise<RowStream> {
+    const session = this.driverFor(member.cluster, member.address).session({
+      database: req.database,
+      defaultAccessMode: req.accessMode === 'READ' ? neo4j.session.READ : neo4j.session.WRITE,
+      bookmarks: req.bookmarks,
+      ...(req.impersonatedUser ? { impersonatedUser: req.impersonatedUser } : {}),
+    });
+    return openStream(session, req.statement, paramsToDriver(req.parameters), txConfigOf(req), req.deadline);
   }
 
   async fetchRoutingTable(cluster: string, router: string, database: string, context: Record<string, string>): Promise<RoutingTableData> {

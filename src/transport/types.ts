@@ -64,6 +64,28 @@ export interface RunResult {
   error?: { code: string; message: string };
 }
 
+/** how a streamed statement ended: RunResult without its rows */
+export type RunEnd = Omit<RunResult, 'fields' | 'values'>;
+
+/**
+ * A statement's rows as they arrive (Transport.stream): pulled one at a time, so the transport
+ * holds a window of rows (the driver's fetch size), not the result. A failure after the first
+ * row is not thrown: `next()` answers undefined and `end()` carries the error, as Neo4j's Query
+ * API answers an error while streaming (the rows so far, then `errors`).
+ */
+export interface RowStream {
+  readonly fields: string[];
+  /** the next row, or undefined once the result has ended (then `end()` answers) */
+  next(): Promise<TypedValue[] | undefined>;
+  /** after `next()` answered undefined: bookmarks, counters, notifications, or the error it ended with */
+  end(): RunEnd;
+  /**
+   * Stops the statement (an auto-commit read commits nothing) and gives the connection back once
+   * the stream has settled; resolves then. Idempotent; after the end it only waits.
+   */
+  cancel(): Promise<void>;
+}
+
 /** A cluster member as the transports see it. */
 export interface MemberRef {
   cluster: string;
@@ -130,6 +152,13 @@ export interface RemoteTransactions {
 export interface Transport {
   /** run one auto-commit statement on the member */
   run(member: MemberRef, request: RunRequest): Promise<RunResult>;
+  /**
+   * run one auto-commit statement and hand its rows over as they arrive; resolves once Neo4j has
+   * accepted the statement and the first row (or the end) is there, so anything that fails
+   * before can be retried like `run`. Past `request.deadline` the stream ends with
+   * DeadlineExceeded. Transports that cannot stream omit this (callers then use `run`).
+   */
+  stream?(member: MemberRef, request: Omit<RunRequest, 'maxRows' | 'maxResultBytes'>): Promise<RowStream>;
   /** ask a router for the routing table of a database */
   fetchRoutingTable(cluster: string, router: string, database: string, context: Record<string, string>): Promise<RoutingTableData>;
   /** open an explicit transaction on the member (transports that cannot keep one open omit this) */

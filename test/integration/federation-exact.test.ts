@@ -37,7 +37,8 @@ function topology(): TopologyInput {
     },
     composites: { ex: { shards: [...SHARDS] } },
     apiKeys: [{ id: 'admin', sha256: sha256(KEYS.admin), databases: ['*'], modes: ['READ', 'WRITE'] }],
-    limits: { requestDeadlineMs: 20000, queryTimeoutMs: 20000 },
+    // every streamable answer is streamed (committed after its first row)
+    limits: { requestDeadlineMs: 20000, queryTimeoutMs: 20000, streamAfterRows: 0 },
   };
 }
 

@@ -10,7 +10,7 @@ import type { TopologyInput } from '../../src/config/schema.js';
 import type { RunningGateway } from '../../src/adapters/node/server.js';
 import { equivalenceKey as canonicalKey } from '../../src/values/equivalence.js';
 import type { TypedValue } from '../../src/values/typed.js';
-import { KEYS, query, sha256, startTestGateway } from '../support/fixture.js';
+import { direct, KEYS, query, sha256, startTestGateway } from '../support/fixture.js';
 
 const SHARDS = ['fed-us', 'fed-eu', 'fed-ap'] as const;
 let gw: RunningGateway;
@@ -45,7 +45,8 @@ function topology(): TopologyInput {
       withdead: { shards: ['fed-us', 'dead'] },
     },
     apiKeys: [{ id: 'admin', sha256: sha256(KEYS.admin), databases: ['*'], modes: ['READ', 'WRITE'] }],
-    limits: { requestDeadlineMs: 8000, maxBodyBytes: 1048576, maxRows: 100000, queryTimeoutMs: 10000, transactionIdleMs: 30000 },
+    // answers longer than 2 rows are streamed (committed before they end), so every shape below is checked streamed too
+    limits: { requestDeadlineMs: 8000, maxBodyBytes: 1048576, maxRows: 100000, queryTimeoutMs: 10000, transactionIdleMs: 30000, streamAfterRows: 2 },
   };
 }
 
@@ -349,6 +350,77 @@ describe('refused shapes (never a silently wrong answer)', () => {
       body: '{}',
     });
     expect(res.status).toBe(400);
+  });
+});
+
+describe('answers longer than limits.streamAfterRows (2 here) are streamed', () => {
+  // 30 rows: ids 0-19 on fed-us, 20-28 on fed-eu, 29 on fed-ap
+  const rows = Array.from({ length: 30 }, (_, id) => ({ id, g: id % 4, v: id, s: 'abcde'[id % 5]! }));
+  beforeAll(async () => {
+    await load(
+      rows,
+      rows.map(({ id }) => (id < 20 ? 0 : id < 29 ? 1 : 2)),
+    );
+  });
+
+  it('the single database answer, sent as it arrives (chunked, no length known up front)', async () => {
+    for (const statement of ['MATCH (n:Fed) RETURN n.id AS id, n.s AS s ORDER BY s DESC, id SKIP 1 LIMIT 25', 'MATCH (n:Fed) RETURN n.id AS id, n.s AS s']) {
+      const res = await typed('fed', statement);
+      expect(res.status, res.text).toBe(202);
+      expect(res.headers.get('content-length')).toBeNull();
+      expect(res.headers.get('transfer-encoding')).toBe('chunked');
+      expect(res.headers.get('x-gateway-route')!.split(', ')).toHaveLength(3);
+      expect(res.body.bookmarks).toHaveLength(1);
+      const truth = await typed('truth', statement);
+      const ordered = statement.includes('ORDER BY');
+      const got = normRows(res.body.data!.values as TypedValue[][]);
+      const want = normRows(truth.body.data!.values as TypedValue[][]);
+      expect(ordered ? got : [...got].sort(), statement).toEqual(ordered ? want : [...want].sort());
+    }
+  });
+
+  it('an error after the answer is committed ends the body with errors: the rows so far stand, no bookmarks', async () => {
+    // fed-ap's only row divides by zero; the concatenation reads fed-us and fed-eu first
+    const res = await typed('fed', 'MATCH (n:Fed) RETURN n.id AS id, 10 / (29 - n.id) AS x');
+    expect(res.status, res.text).toBe(202);
+    expect(res.body.data!.values).toHaveLength(29);
+    expect(res.body.errors).toEqual([expect.objectContaining({ code: 'Neo.ClientError.Statement.ArithmeticError' })]);
+    expect(res.body.bookmarks).toBeUndefined();
+    // within the window the same failure answers as a buffered answer does: the error, no rows
+    const small = await typed('fed', 'MATCH (n:Fed) WHERE n.id >= 28 RETURN n.id AS id, 10 / (29 - n.id) AS x');
+    expect(small.status, small.text).toBe(202);
+    expect(small.body.data!.values).toEqual([]);
+    expect(small.body.errors).toEqual([expect.objectContaining({ code: 'Neo.ClientError.Statement.ArithmeticError' })]);
+  });
+
+  it('a client that goes away stops the shard statements', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${gw.url}/db/fed/query/v2`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${KEYS.admin}` },
+      body: JSON.stringify({ statement: "MATCH (n:Fed) UNWIND range(1, 2000000) AS i RETURN n.id AS id, i, 'streamed-abort' AS tag" }),
+      signal: controller.signal,
+    });
+    expect(res.status).toBe(202);
+    const reader = res.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await reader.cancel().catch(() => undefined);
+    // fed-us holds 20 rows: 40 million rows it would stream; once the client is gone, nothing runs
+    const running = async () => {
+      // asked of fed-us's Neo4j itself (no gateway key may SHOW TRANSACTIONS here)
+      const r = await direct('us', {
+        statement: 'SHOW TRANSACTIONS YIELD currentQuery WHERE currentQuery CONTAINS $m RETURN count(*) AS n',
+        parameters: { m: 'streamed-abort' },
+      });
+      return Number((r.body.data as { values: number[][] }).values[0]![0]);
+    };
+    let n = await running();
+    for (let i = 0; i < 50 && n > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      n = await running();
+    }
+    expect(n).toBe(0);
   });
 });
 

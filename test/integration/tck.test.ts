@@ -140,6 +140,8 @@ describe('openCypher TCK: the gateway on a composite vs one Neo4j instance', () 
       topology: sandboxTopology({
         shards: { [SHARDS[0]]: { cluster: 'c-us', database: 'neo4j' }, [SHARDS[1]]: { cluster: 'c-eu', database: 'neo4j' } },
         composites: { [COMPOSITE]: { shards: [...SHARDS] } },
+        // every streamable answer is streamed (committed after its first row), so the judge sees streamed answers
+        limits: { streamAfterRows: 0 },
         apiKeys: [{ id: 'tck', sha256: sha256(KEY), databases: ['*'], modes: ['READ', 'WRITE'], allow: ['schema', 'show', 'loadCsv', 'procedures:*'] }],
       }),
     });

@@ -55,7 +55,10 @@ export function guards(s: Services): Guards {
       try {
         await next();
       } finally {
-        release();
+        // a streamed answer keeps its slot until its body is written
+        const finished = c.get('request').finished;
+        if (finished) void finished.finally(release);
+        else release();
       }
     },
 

@@ -64,53 +64,65 @@ export function requestMiddleware(s: Services): MiddlewareHandler<GatewayEnv> {
     res.headers.set(TRACEPARENT_HEADER, formatTraceparent(trace));
     const route = c.req.routePath || 'unmatched';
     const status = res.status;
-    const seconds = (now() - started) / 1000;
     const rq = c.get('request');
-    const error = failures.get(c);
-    metrics.requests.inc({ route, method: c.req.method, status: String(status) });
-    metrics.latency.observe({ route }, seconds);
-    let retries = 0;
-    for (const t of rq.shards) {
-      metrics.shardRequests.inc({ shard: t.route.shard, role: t.route.role, region: t.route.region, outcome: t.outcome });
-      metrics.tableLookups.inc({ source: t.route.cache });
-      if (t.attempts > 1) {
-        metrics.retries.inc({ shard: t.route.shard }, t.attempts - 1);
-        retries += t.attempts - 1;
+    /** the request's metrics, span and log line, once its answer is done (a streamed one: once its body is written) */
+    const record = (streamError: { code: string; message: string } | undefined) => {
+      const seconds = (now() - started) / 1000;
+      const error = failures.get(c) ?? (streamError ? new GatewayError(streamError.code, streamError.message) : undefined);
+      metrics.requests.inc({ route, method: c.req.method, status: String(status) });
+      metrics.latency.observe({ route }, seconds);
+      let retries = 0;
+      for (const t of rq.shards) {
+        metrics.shardRequests.inc({ shard: t.route.shard, role: t.route.role, region: t.route.region, outcome: t.outcome });
+        metrics.tableLookups.inc({ source: t.route.cache });
+        if (t.attempts > 1) {
+          metrics.retries.inc({ shard: t.route.shard }, t.attempts - 1);
+          retries += t.attempts - 1;
+        }
       }
-    }
-    if (error) {
-      metrics.errors.inc({ code: error.code });
-      const limit = error.refused && 'limit' in error.refused ? error.refused.limit : LIMIT_OF_CODE[error.code];
-      if (limit !== undefined) metrics.limitRefusals.inc({ limit });
-      if (error.refused && 'need' in error.refused) metrics.policyRefusals.inc({ need: error.refused.need });
-      if (FEDERATION_REFUSALS.has(error.code)) metrics.federationRefusals.inc();
-    }
-    endSpan(span, status, error?.code);
-    const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
-    if (logger.enabled(level)) {
-      const principal = c.get('principal') as Principal | undefined;
-      const fields: LogFields = {
-        requestId: id,
-        traceId: trace.traceId,
-        key: principal?.id,
-        method: c.req.method,
-        route,
-        database: rq.database,
-        status,
-        durationMs: Math.round(seconds * 1e6) / 1000,
-        shards:
-          rq.shards.length > 0
-            ? rq.shards.map((t) => ({ shard: t.route.shard, member: t.route.member.address, role: t.route.role, region: t.route.region, attempts: t.attempts }))
-            : undefined,
-        retries: retries > 0 ? retries : undefined,
-        tableSource: rq.shards.length > 0 ? [...new Set(rq.shards.map((t) => t.route.cache))] : undefined,
-        error: error?.code,
-        statement: s.topology.observability.logParameters ? rq.statement : undefined,
-        parameters: s.topology.observability.logParameters ? rq.parameters : undefined,
-      };
-      logger.log(level, 'request', fields);
-    }
-    watchSharedCache();
+      if (error) {
+        metrics.errors.inc({ code: error.code });
+        const limit = error.refused && 'limit' in error.refused ? error.refused.limit : LIMIT_OF_CODE[error.code];
+        if (limit !== undefined) metrics.limitRefusals.inc({ limit });
+        if (error.refused && 'need' in error.refused) metrics.policyRefusals.inc({ need: error.refused.need });
+        if (FEDERATION_REFUSALS.has(error.code)) metrics.federationRefusals.inc();
+      }
+      endSpan(span, status, error?.code);
+      const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+      if (logger.enabled(level)) {
+        const principal = c.get('principal') as Principal | undefined;
+        const fields: LogFields = {
+          requestId: id,
+          traceId: trace.traceId,
+          key: principal?.id,
+          method: c.req.method,
+          route,
+          database: rq.database,
+          status,
+          durationMs: Math.round(seconds * 1e6) / 1000,
+          shards:
+            rq.shards.length > 0
+              ? rq.shards.map((t) => ({
+                  shard: t.route.shard,
+                  member: t.route.member.address,
+                  role: t.route.role,
+                  region: t.route.region,
+                  attempts: t.attempts,
+                }))
+              : undefined,
+          retries: retries > 0 ? retries : undefined,
+          tableSource: rq.shards.length > 0 ? [...new Set(rq.shards.map((t) => t.route.cache))] : undefined,
+          error: error?.code,
+          streamed: rq.finished ? true : undefined,
+          statement: s.topology.observability.logParameters ? rq.statement : undefined,
+          parameters: s.topology.observability.logParameters ? rq.parameters : undefined,
+        };
+        logger.log(level, 'request', fields);
+      }
+      watchSharedCache();
+    };
+    if (rq.finished) void rq.finished.then(record, () => record(undefined));
+    else record(undefined);
   };
 }
 

@@ -9,6 +9,8 @@ import { encodeQueryResponse } from '../codec.js';
 import { PARTIAL_HEADER, SHARD_KEY_HEADER, touched, transactionMetadata, type GatewayContext, type GatewayEnv } from '../context.js';
 import type { Guards } from '../middleware/guards.js';
 import { respond } from '../respond.js';
+import { streamedAnswer } from '../streamed-answer.js';
+import type { FederatedRequest } from '../../federation/execute.js';
 import type { Services } from '../services.js';
 
 export function registerQuery(app: Hono<GatewayEnv>, s: Services, g: Guards): void {
@@ -27,7 +29,7 @@ export function registerQuery(app: Hono<GatewayEnv>, s: Services, g: Guards): vo
     const shardKey = headerKey !== undefined && headerKey !== '' ? headerKey : req.shardKey;
     const started = c.get('request').started;
     const maxRows = maxRowsFor(principal, limits);
-    const out = await federated.run({
+    const fedReq: FederatedRequest = {
       composite: db,
       statement: req.statement,
       parameters: req.parameters,
@@ -44,7 +46,22 @@ export function registerQuery(app: Hono<GatewayEnv>, s: Services, g: Guards): vo
       timeoutMs: Math.min(req.maxExecutionTime ?? limits.queryTimeoutMs, limits.queryTimeoutMs),
       metadata: transactionMetadata(c, s.instanceId),
       ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
-    });
+    };
+    // a statement that writes nothing and whose merge needs no shard's whole answer goes out as its rows arrive
+    const stream = federated.canStream ? await federated.open(fedReq) : undefined;
+    if (stream) {
+      stream.routes.forEach((route, i) => touched(c, [route], stream.attempts[i]));
+      metrics.fanout.observe({ database: db }, stream.width);
+      return streamedAnswer(c, stream, {
+        window: limits.streamAfterRows,
+        maxRows,
+        maxResultBytes: maxResultBytesFor(principal, limits),
+        includeCounters: req.includeCounters,
+        typed: c.get('typed'),
+        sent: sent.shards,
+      });
+    }
+    const out = await federated.run(fedReq);
     if (out.result.values.length > maxRows) {
       throw new GatewayError(Codes.ResultTooLarge, `The merged result has more than ${maxRows} rows, the most this gateway returns. Add a LIMIT.`);
     }
