@@ -8,8 +8,12 @@
  * Fan-out: composites of 2, 4 and 8 shards, each shard its own Neo4j instance with a latency that
  * burns no CPU (apoc.util.sleep, BENCH_FAN_LATENCY_MS, one shard slower: BENCH_FAN_SLOW_MS), next to
  * the slowest shard alone and to asking the shards one after another.
+ * Streamed merges: a composite answer of 50 000 and 500 000 rows (concatenated, and k-way merged
+ * by ORDER BY), each from a gateway process of its own, streamed (the default) and held whole
+ * (limits.streamAfterRows past the result): peak RSS over the process's idle RSS, time to first
+ * byte and to the end.
  * Every figure also goes to bench/results.json (merged with what bench:worker wrote there).
- * Env: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 16), BENCH_ONLY=fanout|workloads.
+ * Env: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 16), BENCH_ONLY=fanout|workloads|streaming.
  */
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
@@ -31,6 +35,8 @@ const FAN_LATENCY_MS = Number(process.env.BENCH_FAN_LATENCY_MS ?? 20);
 const FAN_SLOW_MS = Number(process.env.BENCH_FAN_SLOW_MS ?? 30);
 const FAN_SHARDS = 8;
 const ONLY = process.env.BENCH_ONLY;
+/** whether this run measures a part (BENCH_ONLY names one; absent: all) */
+const measures = (part: 'workloads' | 'fanout' | 'streaming') => ONLY === undefined || ONLY === part;
 
 interface Figures {
   rps: number;
@@ -128,6 +134,11 @@ async function bundle(entry: string, out: string): Promise<string> {
     logLevel: 'silent',
   });
   return out;
+}
+
+function currentRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
 function peakRssMiB(pid: number): number {
@@ -263,7 +274,7 @@ async function main(): Promise<void> {
     let gwRequests = 0;
     const redisBefore = await redisCommands(redis.url);
     const workloadResults: Record<string, unknown>[] = [];
-    for (const w of ONLY === 'fanout' ? [] : WORKLOADS) {
+    for (const w of measures('workloads') ? WORKLOADS : []) {
       const body = w.steps;
       // warm-up: pools, JIT, routing table
       await cannon(gwUrl, body, { authorization: `Bearer ${KEY}` });
@@ -318,7 +329,7 @@ async function main(): Promise<void> {
     ];
     const seqDriver = neo4j.driver(inst.boltUri, neo4j.auth.basic('neo4j', PASSWORD));
     const sequentialResults: Record<string, unknown>[] = [];
-    for (const w of ONLY === 'fanout' ? [] : WORKLOADS.slice(0, 2)) {
+    for (const w of measures('workloads') ? WORKLOADS.slice(0, 2) : []) {
       const st = w.steps[0]!;
       const body = JSON.stringify(st);
       const post = (url: string, headers: Record<string, string>) => async () => {
@@ -375,7 +386,7 @@ async function main(): Promise<void> {
         if (r.status !== 202) throw new Error(`status ${r.status}`);
       };
     const fanResults: Record<string, unknown>[] = [];
-    for (const n of ONLY === 'workloads' ? [] : [2, 4, 8]) {
+    for (const n of measures('fanout') ? [2, 4, 8] : []) {
       const shards = fanShards.slice(0, n);
       const fan = await sequentialLatency(postTo(`fan${n}`, FAN_Q), 200);
       const singles: number[] = [];
@@ -407,18 +418,119 @@ async function main(): Promise<void> {
     );
     log(fanRows.join('\n'));
     log('');
+
+    // streamed merges: one gateway process per measurement, so its peak RSS is that answer's
+    const streamRows: string[] = [
+      '| shape | rows | mode | idle RSS MiB | peak RSS MiB | peak over idle MiB | first byte ms | whole answer ms | MiB sent |',
+      '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ];
+    const streamResults: Record<string, unknown>[] = [];
+    const STREAM_SHAPES = [
+      { shape: 'concatenation', statement: 'MATCH (u:User) UNWIND range(1, $k) AS i RETURN u.id AS id, i, u.name AS name' },
+      { shape: 'ordered merge', statement: 'MATCH (u:User) UNWIND range(1, $k) AS i RETURN i, u.id AS id, u.name AS name ORDER BY i, id' },
+    ];
+    // fan2: two shards of 100 users each; k rows per user and shard
+    for (const mode of measures('streaming') ? (['streamed', 'held whole'] as const) : []) {
+      for (const { shape, statement } of STREAM_SHAPES) {
+        for (const k of [250, 2500]) {
+          const big = {
+            ...topology,
+            limits: {
+              maxRows: 10_000_000,
+              maxResultBytes: 2 ** 31,
+              requestDeadlineMs: 600_000,
+              queryTimeoutMs: 600_000,
+              ...(mode === 'held whole' ? { streamAfterRows: 100_000_000 } : {}),
+            },
+          };
+          const sgw = await spawnListening(
+            process.execPath,
+            [gwJs],
+            { GATEWAY_CONFIG: JSON.stringify(big), BENCH_NEO4J_PASSWORD: PASSWORD, LOG_LEVEL: 'warn' },
+            await freePort(),
+          );
+          try {
+            const url = `http://127.0.0.1:${sgw.line.port}/db/fan2/query/v2`;
+            const ask = async (kk: number) => {
+              const t0 = performance.now();
+              const r = await fetch(url, {
+                method: 'POST',
+                body: JSON.stringify({ statement, parameters: { k: kk }, accessMode: 'READ' }),
+                headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+              });
+              if (r.status !== 202) throw new Error(`status ${r.status}: ${await r.text()}`);
+              const reader = r.body!.getReader();
+              let first: number | undefined;
+              let bytes = 0;
+              let tail = '';
+              for (let c = await reader.read(); !c.done; c = await reader.read()) {
+                first ??= performance.now() - t0;
+                bytes += c.value.byteLength;
+                tail = (tail + new TextDecoder().decode(c.value.slice(-200))).slice(-200);
+              }
+              if (tail.includes('"errors"')) throw new Error(`the answer ended with an error: ${tail}`);
+              return { first: first ?? 0, total: performance.now() - t0, bytes };
+            };
+            // warm: pools, routing tables, the plan
+            for (let i = 0; i < 5; i++) await ask(1);
+            await new Promise((r) => setTimeout(r, 500));
+            const idle = currentRssMiB(sgw.child.pid!);
+            const m = await ask(k);
+            const peak = peakRssMiB(sgw.child.pid!);
+            const rowsTotal = 2 * 100 * k;
+            streamResults.push({
+              shape,
+              rows: rowsTotal,
+              mode,
+              idleRssMiB: round(idle, 1),
+              peakRssMiB: round(peak, 1),
+              peakOverIdleMiB: round(peak - idle, 1),
+              firstByteMs: round(m.first, 1),
+              totalMs: round(m.total, 1),
+              mibSent: round(m.bytes / 2 ** 20, 1),
+            });
+            streamRows.push(
+              `| ${shape} | ${rowsTotal} | ${mode} | ${idle.toFixed(1)} | ${peak.toFixed(1)} | ${(peak - idle).toFixed(1)} | ${m.first.toFixed(1)} | ${m.total.toFixed(1)} | ${(m.bytes / 2 ** 20).toFixed(1)} |`,
+            );
+          } finally {
+            await new Promise((r) => {
+              sgw.child.once('exit', r);
+              sgw.child.kill('SIGTERM');
+            });
+          }
+        }
+      }
+    }
+    if (measures('streaming')) {
+      log('streamed merges (a gateway process per row; fan2, two shards of 100 users, k rows per user):');
+      log(streamRows.join('\n'));
+      log('');
+    }
     const rss = { gateway: peakRssMiB(gw.child.pid!), proxy: peakRssMiB(proxy.child.pid!) };
     log(`gateway peak RSS: ${rss.gateway.toFixed(1)} MiB; thin proxy peak RSS: ${rss.proxy.toFixed(1)} MiB`);
     const redisPerRequest = redisTotal / Math.max(1, gwRequests);
     log(`Redis commands per gateway request (measured runs, warm routing cache): ${redisPerRequest.toFixed(4)}`);
     const parts: Record<string, unknown> = {};
-    if (ONLY !== 'fanout') {
+    if (measures('workloads')) {
       parts.workloads = workloadResults;
       parts.sequential = sequentialResults;
       parts.peakRssMiB = { gateway: round(rss.gateway, 1), proxy: round(rss.proxy, 1), gatewayVsProxy: round(rss.gateway / rss.proxy) };
       parts.redisCommandsPerRequest = round(redisPerRequest, 4);
     }
-    if (ONLY !== 'workloads') parts.fanout = fanResults;
+    if (measures('fanout')) parts.fanout = fanResults;
+    if (measures('streaming')) {
+      // how much the peak grew when the answer grew 10x, per shape and mode
+      const growth = (shape: string, mode: string) => {
+        const at = (rows: number) => streamResults.find((r) => r.shape === shape && r.mode === mode && r.rows === rows)?.peakOverIdleMiB as number;
+        return round(Math.max(at(500_000), 1) / Math.max(at(50_000), 1));
+      };
+      parts.streaming = {
+        runs: streamResults,
+        peakGrowthFor10xRows: Object.fromEntries(
+          STREAM_SHAPES.map(({ shape }) => [shape, { streamed: growth(shape, 'streamed'), heldWhole: growth(shape, 'held whole') }]),
+        ),
+      };
+    }
     writeResults(parts, {
       seconds: SECONDS,
       connections: CONNECTIONS,

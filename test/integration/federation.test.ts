@@ -425,6 +425,17 @@ describe('answers longer than limits.streamAfterRows (2 here) are streamed', () 
 });
 
 describe('partial results', () => {
+  beforeAll(async () => {
+    // fed-us holds id 1 (withdead: fed-us and a shard whose cluster cannot be reached)
+    await load(
+      [
+        { id: 1, g: 1, v: 1, s: 'a' },
+        { id: 2, g: 2, v: 2, s: 'b' },
+      ],
+      [0, 1],
+    );
+  });
+
   it('one failed shard fails the request by default', async () => {
     const res = await query(gw, 'withdead', { statement: 'MATCH (n:Fed) RETURN count(*) AS c', accessMode: 'READ' });
     expect(res.status).toBe(503);
