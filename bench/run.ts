@@ -430,7 +430,13 @@ async function main(): Promise<void> {
       { shape: 'ordered merge', statement: 'MATCH (u:User) UNWIND range(1, $k) AS i RETURN i, u.id AS id, u.name AS name ORDER BY i, id' },
     ];
     // fan2: two shards of 100 users each; k rows per user and shard
-    for (const mode of measures('streaming') ? (['streamed', 'held whole'] as const) : []) {
+    // the same under a small old space (--max-old-space-size): live memory, not the garbage V8
+    // collects when it likes, decides whether the answer fits
+    const HEAP_CAP_MIB = Number(process.env.BENCH_STREAM_HEAP_MIB ?? 64);
+    const MODES = ['streamed', 'held whole', `streamed, ${HEAP_CAP_MIB} MiB heap`, `held whole, ${HEAP_CAP_MIB} MiB heap`];
+    for (const mode of measures('streaming') ? MODES : []) {
+      const held = mode.startsWith('held whole');
+      const capped = mode.includes('MiB heap');
       for (const { shape, statement } of STREAM_SHAPES) {
         for (const k of [250, 2500]) {
           const big = {
@@ -440,12 +446,12 @@ async function main(): Promise<void> {
               maxResultBytes: 2 ** 31,
               requestDeadlineMs: 600_000,
               queryTimeoutMs: 600_000,
-              ...(mode === 'held whole' ? { streamAfterRows: 100_000_000 } : {}),
+              ...(held ? { streamAfterRows: 100_000_000 } : {}),
             },
           };
           const sgw = await spawnListening(
             process.execPath,
-            [gwJs],
+            [...(capped ? [`--max-old-space-size=${HEAP_CAP_MIB}`] : []), gwJs],
             { GATEWAY_CONFIG: JSON.stringify(big), BENCH_NEO4J_PASSWORD: PASSWORD, LOG_LEVEL: 'warn' },
             await freePort(),
           );
@@ -475,28 +481,45 @@ async function main(): Promise<void> {
             for (let i = 0; i < 5; i++) await ask(1);
             await new Promise((r) => setTimeout(r, 500));
             const idle = currentRssMiB(sgw.child.pid!);
-            const m = await ask(k);
-            const peak = peakRssMiB(sgw.child.pid!);
             const rowsTotal = 2 * 100 * k;
+            let m: Awaited<ReturnType<typeof ask>> | undefined;
+            let failure: string | undefined;
+            try {
+              m = await ask(k);
+            } catch (err) {
+              // under the heap cap an answer held whole may not fit: the process dies
+              if (!capped) throw err;
+              failure = sgw.child.exitCode !== null || sgw.child.signalCode !== null ? 'the gateway ran out of memory' : String(err);
+            }
+            const peak = failure ? Number.NaN : peakRssMiB(sgw.child.pid!);
             streamResults.push({
               shape,
               rows: rowsTotal,
               mode,
+              ...(capped ? { heapCapMiB: HEAP_CAP_MIB, completed: m !== undefined } : {}),
               idleRssMiB: round(idle, 1),
-              peakRssMiB: round(peak, 1),
-              peakOverIdleMiB: round(peak - idle, 1),
-              firstByteMs: round(m.first, 1),
-              totalMs: round(m.total, 1),
-              mibSent: round(m.bytes / 2 ** 20, 1),
+              ...(m
+                ? {
+                    peakRssMiB: round(peak, 1),
+                    peakOverIdleMiB: round(peak - idle, 1),
+                    firstByteMs: round(m.first, 1),
+                    totalMs: round(m.total, 1),
+                    mibSent: round(m.bytes / 2 ** 20, 1),
+                  }
+                : { failure }),
             });
             streamRows.push(
-              `| ${shape} | ${rowsTotal} | ${mode} | ${idle.toFixed(1)} | ${peak.toFixed(1)} | ${(peak - idle).toFixed(1)} | ${m.first.toFixed(1)} | ${m.total.toFixed(1)} | ${(m.bytes / 2 ** 20).toFixed(1)} |`,
+              m
+                ? `| ${shape} | ${rowsTotal} | ${mode} | ${idle.toFixed(1)} | ${peak.toFixed(1)} | ${(peak - idle).toFixed(1)} | ${m.first.toFixed(1)} | ${m.total.toFixed(1)} | ${(m.bytes / 2 ** 20).toFixed(1)} |`
+                : `| ${shape} | ${rowsTotal} | ${mode} | ${idle.toFixed(1)} | ${failure} | | | | |`,
             );
           } finally {
-            await new Promise((r) => {
-              sgw.child.once('exit', r);
-              sgw.child.kill('SIGTERM');
-            });
+            if (sgw.child.exitCode === null && sgw.child.signalCode === null) {
+              await new Promise((r) => {
+                sgw.child.once('exit', r);
+                sgw.child.kill('SIGTERM');
+              });
+            }
           }
         }
       }
@@ -519,16 +542,28 @@ async function main(): Promise<void> {
     }
     if (measures('fanout')) parts.fanout = fanResults;
     if (measures('streaming')) {
-      // how much the peak grew when the answer grew 10x, per shape and mode
-      const growth = (shape: string, mode: string) => {
-        const at = (rows: number) => streamResults.find((r) => r.shape === shape && r.mode === mode && r.rows === rows)?.peakOverIdleMiB as number;
-        return round(Math.max(at(500_000), 1) / Math.max(at(50_000), 1));
+      // per shape: peak RSS over idle at both sizes, streamed and held whole; and whether each
+      // answer fitted a small old space (live memory)
+      const summary = (shape: string) => {
+        const of = (mode: string, rows: number) => streamResults.find((r) => r.shape === shape && r.mode === mode && r.rows === rows);
+        const out: Record<string, unknown> = {};
+        for (const mode of ['streamed', 'held whole']) {
+          const key = mode === 'streamed' ? 'streamed' : 'heldWhole';
+          out[key] = {
+            peakOverIdleMiB: { rows50k: of(mode, 50_000)?.peakOverIdleMiB, rows500k: of(mode, 500_000)?.peakOverIdleMiB },
+            firstByteMs: { rows50k: of(mode, 50_000)?.firstByteMs, rows500k: of(mode, 500_000)?.firstByteMs },
+            completedUnderHeapCap: {
+              rows50k: of(`${mode}, ${HEAP_CAP_MIB} MiB heap`, 50_000)?.completed,
+              rows500k: of(`${mode}, ${HEAP_CAP_MIB} MiB heap`, 500_000)?.completed,
+            },
+          };
+        }
+        return out;
       };
       parts.streaming = {
+        heapCapMiB: HEAP_CAP_MIB,
+        shapes: Object.fromEntries(STREAM_SHAPES.map(({ shape }) => [shape, summary(shape)])),
         runs: streamResults,
-        peakGrowthFor10xRows: Object.fromEntries(
-          STREAM_SHAPES.map(({ shape }) => [shape, { streamed: growth(shape, 'streamed'), heldWhole: growth(shape, 'held whole') }]),
-        ),
       };
     }
     writeResults(parts, {

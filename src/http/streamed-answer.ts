@@ -25,7 +25,15 @@ export interface StreamedAnswerOptions {
   typed: boolean;
   /** the client's bookmarks, per shard */
   sent: ShardBookmarks;
+  /**
+   * the request deadline (epoch ms): the shard statements end there; for a client that has
+   * stopped reading, the answer is ended a moment later (the error queued behind what it has not read)
+   */
+  deadline: number;
 }
+
+/** how long after the deadline a client that has stopped reading keeps the answer open */
+const STALLED_CLIENT_GRACE_MS = 1000;
 
 /** text handed to the HTTP stream per pull (rows are joined up to about this size) */
 const CHUNK_CHARS = 64 * 1024;
@@ -81,9 +89,41 @@ export async function streamedAnswer(c: GatewayContext, stream: FederatedStream,
   const encoder = new TextEncoder();
   let first = true;
   let done = false;
+  /** the client went away: nothing more is written */
+  let aborted = false;
+  /** a pull is under way (the client is reading) */
+  let pulling = false;
+  let stalled: ReturnType<typeof setTimeout> | undefined;
   const body = new ReadableStream<Uint8Array>({
+    start: (controller) => {
+      // the shard statements stop at the deadline, and a client that reads gets the error at the
+      // end of the body; one that has stopped reading would keep the answer open, and with it the
+      // key's slot, for as long as it likes: its answer is ended here, the error queued behind
+      // what it has not read (an idle connection is the HTTP server's timeouts to close)
+      stalled = setTimeout(
+        () => {
+          if (done || aborted || pulling) return;
+          done = true;
+          const err = new GatewayError(Codes.DeadlineExceeded, 'The request deadline passed before the client read the answer.');
+          void stream
+            .cancel(err)
+            .catch(() => undefined)
+            .then(() => {
+              controller.enqueue(
+                encoder.encode(
+                  (first ? encodeQueryHead(stream.fields) + held.join(',') : '') + tail({ ...stream.end(), error: { code: err.code, message: err.message } }),
+                ),
+              );
+              controller.close();
+              settle({ code: err.code, message: err.message });
+            });
+        },
+        Math.max(0, o.deadline - Date.now()) + STALLED_CLIENT_GRACE_MS,
+      );
+    },
     pull: async (controller) => {
-      if (done) return;
+      if (done || aborted) return;
+      pulling = true;
       let text = '';
       if (first) {
         text = encodeQueryHead(stream.fields) + held.join(',');
@@ -119,15 +159,20 @@ export async function streamedAnswer(c: GatewayContext, stream: FederatedStream,
         text += tail(error ? { ...end, error: { code: error.code, message: error.message } } : end);
         done = true;
       }
+      pulling = false;
+      if (aborted) return;
       controller.enqueue(encoder.encode(text));
       if (done) {
+        clearTimeout(stalled);
         controller.close();
         settle(error ? { code: error.code, message: error.message } : stream.end().error);
       }
     },
     cancel: async () => {
       // the client went away: stop every shard statement
-      done = true;
+      clearTimeout(stalled);
+      if (done || aborted) return;
+      aborted = true;
       await stream.cancel(new GatewayError(Codes.Terminated, 'The client closed the connection before the answer ended.'));
       settle({ code: Codes.Terminated, message: 'The client closed the connection before the answer ended.' });
     },

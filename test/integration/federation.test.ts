@@ -5,6 +5,7 @@
  * ground-truth instance's answer: as a multiset, or in order where ORDER BY fixes the order.
  */
 import fc from 'fast-check';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TopologyInput } from '../../src/config/schema.js';
 import type { RunningGateway } from '../../src/adapters/node/server.js';
@@ -44,7 +45,11 @@ function topology(): TopologyInput {
       hashed: { shards: [...SHARDS], shardKey: { strategy: 'hash' } },
       withdead: { shards: ['fed-us', 'dead'] },
     },
-    apiKeys: [{ id: 'admin', sha256: sha256(KEYS.admin), databases: ['*'], modes: ['READ', 'WRITE'] }],
+    apiKeys: [
+      { id: 'admin', sha256: sha256(KEYS.admin), databases: ['*'], modes: ['READ', 'WRITE'] },
+      // one request at a time: shows when a streamed answer gives its slot back
+      { id: 'single', sha256: sha256(KEYS.reader), databases: ['fed'], modes: ['READ', 'WRITE'], limits: { maxConcurrent: 1 } },
+    ],
     // answers longer than 2 rows are streamed (committed before they end), so every shape below is checked streamed too
     limits: { requestDeadlineMs: 8000, maxBodyBytes: 1048576, maxRows: 100000, queryTimeoutMs: 10000, transactionIdleMs: 30000, streamAfterRows: 2 },
   };
@@ -422,6 +427,50 @@ describe('answers longer than limits.streamAfterRows (2 here) are streamed', () 
     }
     expect(n).toBe(0);
   });
+
+  it('a client that stops reading holds nothing past the deadline: the shard statements stop, its answer ends with the error', async () => {
+    // node:http: a paused response stops reading the socket (fetch would keep buffering)
+    const url = new URL(`${gw.url}/db/fed/query/v2`);
+    // rows of ~500 bytes: the socket buffers fill long before limits.maxResultBytes (32 MiB) is reached
+    const payload = JSON.stringify({
+      statement: "MATCH (n:Fed) UNWIND range(1, 2000000) AS i RETURN n.id AS id, i, $pad AS pad, 'streamed-stall' AS tag",
+      parameters: { pad: 'x'.repeat(500) },
+    });
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = httpRequest(
+        url,
+        { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${KEYS.reader}` } },
+        resolve,
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+    expect(res.statusCode).toBe(202);
+    res.pause();
+    // the key's one slot is taken while the answer runs
+    const busy = await query(gw, 'fed', { statement: 'RETURN 1 AS x' }, { key: KEYS.reader });
+    expect(busy.status).toBe(429);
+    // no reads: past the deadline (8 s here) and its grace (1 s), the gateway ends the answer and
+    // gives the slot back, though the client has read nothing more
+    await new Promise((r) => setTimeout(r, 10_500));
+    const free = await query(gw, 'fed', { statement: 'RETURN 1 AS x' }, { key: KEYS.reader });
+    expect(free.status, free.text).toBe(202);
+    // reading now: the rows it had not read, then the error, in a well-formed body
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    const ended = new Promise((r) => res.on('end', r));
+    res.resume();
+    await ended;
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data: { values: unknown[] }; errors?: { code: string }[]; bookmarks?: unknown };
+    expect(body.errors).toEqual([expect.objectContaining({ code: 'Neo.TransientError.Gateway.DeadlineExceeded' })]);
+    expect(body.data.values.length).toBeGreaterThan(0);
+    expect(body.bookmarks).toBeUndefined();
+    const r = await direct('us', {
+      statement: 'SHOW TRANSACTIONS YIELD currentQuery WHERE currentQuery CONTAINS $m RETURN count(*) AS n',
+      parameters: { m: 'streamed-stall' },
+    });
+    expect((r.body.data as { values: number[][] }).values[0]![0]).toBe(0);
+  }, 30_000);
 });
 
 describe('partial results', () => {

@@ -59,6 +59,7 @@ export function registerQuery(app: Hono<GatewayEnv>, s: Services, g: Guards): vo
         includeCounters: req.includeCounters,
         typed: c.get('typed'),
         sent: sent.shards,
+        deadline: fedReq.deadline,
       });
     }
     const out = await federated.run(fedReq);
