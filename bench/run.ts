@@ -13,7 +13,8 @@
  * (limits.streamAfterRows past the result): peak RSS over the process's idle RSS, time to first
  * byte and to the end.
  * Every figure also goes to bench/results.json (merged with what bench:worker wrote there).
- * Env: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 16), BENCH_ONLY=fanout|workloads|streaming.
+ * Env: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 16), BENCH_ONLY=fanout|workloads|streaming,
+ * BENCH_GATEWAY_NODE_FLAGS (Node flags for the gateway process, e.g. --max-old-space-size=96).
  */
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
@@ -251,7 +252,7 @@ async function main(): Promise<void> {
     const proxyJs = await bundle('bench/thin-proxy.ts', 'node_modules/.cache/n4gw/bench/thin-proxy.mjs');
     const gw = await spawnListening(
       process.execPath,
-      [...profile, gwJs],
+      [...profile, ...(process.env.BENCH_GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean), gwJs],
       {
         GATEWAY_CONFIG: JSON.stringify(topology),
         BENCH_NEO4J_PASSWORD: PASSWORD,
