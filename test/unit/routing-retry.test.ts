@@ -8,7 +8,7 @@ import { Codes, GatewayError } from '../../src/errors/index.js';
 import { ShardExecutor, type ExecutorRouting, type ShardExecutorOptions, type ShardRun } from '../../src/routing/executor.js';
 import { DEFAULT_RETRY_POLICY, isRetriableTransient, retryPolicy } from '../../src/routing/retry-policy.js';
 import type { Route, RouteRequest } from '../../src/routing/types.js';
-import type { MemberRef, RunRequest, RunResult } from '../../src/transport/types.js';
+import type { MemberRef, RowStream, RunRequest, RunResult } from '../../src/transport/types.js';
 
 const T0 = 1_700_000_000_000;
 const OK: RunResult = { fields: ['x'], values: [], bookmarks: [], counters: {}, notifications: [] };
@@ -195,5 +195,72 @@ describe('shard executor', () => {
     const res = await s.run();
     expect(res.route).toMatchObject({ role: 'WRITE', member: { address: 'w1' } });
     expect(s.slept).toEqual([]);
+  });
+});
+
+describe('shard executor, streamed statements (open)', () => {
+  /** a transport whose stream() fails with `failures` in order, then opens a stream of `rows` rows */
+  function streaming(failures: Error[], rows: number) {
+    const routing = new FakeRouting();
+    const ran: string[] = [];
+    const transport = {
+      run: (): Promise<RunResult> => Promise.reject(new Error('not used')),
+      stream(member: MemberRef): Promise<RowStream> {
+        ran.push(member.address);
+        const failure = failures[ran.length - 1];
+        if (failure) return Promise.reject(failure);
+        let left = rows;
+        return Promise.resolve({
+          fields: ['x'],
+          next: () => Promise.resolve(left-- > 0 ? [{ $type: 'Integer' as const, _value: String(left) }] : undefined),
+          end: () => ({ bookmarks: ['b'], counters: {}, notifications: [] }),
+          cancel: () => Promise.resolve(),
+        });
+      },
+    };
+    const executor = new ShardExecutor(
+      routing,
+      transport,
+      () => ({ cluster: 'c1', database: 'neo4j' }),
+      () => T0,
+      { sleep: () => Promise.resolve() },
+    );
+    const open = () =>
+      executor.open({
+        shard: 's',
+        statement: 'MATCH (n) RETURN n',
+        parameters: {},
+        accessMode: 'READ',
+        bookmarks: [],
+        region: 'r',
+        pinned: false,
+        deadline: T0 + 60_000,
+      });
+    return { routing, ran, open };
+  }
+
+  it('is retried like run until it opens, and keeps its member in flight until the stream ends', async () => {
+    const s = streaming([unavailable(), transient()], 2);
+    const opened = await s.open();
+    expect(opened.attempts).toBe(3);
+    expect(s.ran).toEqual(['r1', 'r2', 'r2']);
+    // opened on r2: acquired, not yet released
+    expect(s.routing.log.slice(-2)).toEqual(['acquire r2', 'healthy r2']);
+    expect(await opened.stream.next()).toBeDefined();
+    expect(await opened.stream.next()).toBeDefined();
+    expect(s.routing.log.at(-1)).toBe('healthy r2');
+    expect(await opened.stream.next()).toBeUndefined();
+    expect(s.routing.log.at(-1)).toBe('release r2');
+    // released once, however it ends
+    await opened.stream.cancel();
+    expect(s.routing.log.filter((l) => l === 'release r2')).toHaveLength(2);
+  });
+
+  it('a cancelled stream gives its member back', async () => {
+    const s = streaming([], 5);
+    const opened = await s.open();
+    await opened.stream.next();
+    await opened.stream.cancel();
+    expect(s.routing.log).toEqual(['acquire r1', 'healthy r1', 'release r1']);
   });
 });
