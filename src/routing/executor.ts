@@ -76,7 +76,11 @@ export class ShardExecutor {
   /** Runs one statement on one shard, in a span of its own (shard, member, role, region, attempts). */
   run(req: ShardRun): Promise<ShardResult> {
     return this.inShardSpan(req, async () => {
-      const { value: result, route, attempts, release } = await this.attempt(req, (member, runReq) => this.transport.run(member, runReq), true);
+      const { value: result, route, attempts, release } = await this.attempt(
+        req,
+        (member, runReq) => this.transport.run(member, runReq),
+        (r) => r.error,
+      );
       release();
       return { result, route, attempts };
     });
@@ -89,8 +93,9 @@ export class ShardExecutor {
 
   /**
    * Opens one statement on one shard as a stream of rows: routed and retried like `run` until
-   * the first row (or the end) is there. The member counts it in flight until the stream ends or
-   * is cancelled.
+   * the first row (or the end) is there; a stream that ends before its first row with an error
+   * `run` would retry is retried too (nothing reached the client yet). The member counts it in
+   * flight until the stream ends or is cancelled.
    */
   open(req: Omit<ShardRun, 'maxRows' | 'maxResultBytes'>): Promise<ShardStream> {
     const stream = this.transport.stream?.bind(this.transport);
@@ -98,8 +103,11 @@ export class ShardExecutor {
     return this.inShardSpan(req, async () => {
       const opened = await this.attempt(
         { ...req, maxRows: 0 },
-        (member, { maxRows: _rows, maxResultBytes: _bytes, ...runReq }) => stream(member, runReq),
-        false,
+        async (member, { maxRows: _rows, maxResultBytes: _bytes, ...runReq }) => {
+          const s = await stream(member, runReq);
+          return { s, first: await s.next() };
+        },
+        ({ s, first }) => (first === undefined ? s.end().error : undefined),
       );
       let released = false;
       const release = () => {
@@ -107,10 +115,16 @@ export class ShardExecutor {
         released = true;
         opened.release();
       };
-      const inner = opened.value;
+      const inner = opened.value.s;
+      let first = opened.value.first;
       const wrapped: RowStream = {
         fields: inner.fields,
         next: async () => {
+          if (first !== undefined) {
+            const row = first;
+            first = undefined;
+            return row;
+          }
           const row = await inner.next();
           if (row === undefined) release();
           return row;
@@ -136,14 +150,15 @@ export class ShardExecutor {
   }
 
   /**
-   * Routes and runs `call` under the retry policy. A RunResult whose error is a leader switch or
-   * a retriable transient error counts as a failure. The member stays counted in flight until
-   * the returned `release` is called.
+   * Routes and runs `call` under the retry policy. An answer whose `failure` is a leader switch
+   * or a retriable transient error counts as a failure (the transaction was rolled back and
+   * nothing reached the client). The member stays counted in flight until the returned `release`
+   * is called.
    */
   private async attempt<T>(
     req: ShardRun,
     call: (member: MemberRef, runReq: RunRequest) => Promise<T>,
-    resultErrorsFail: boolean,
+    failure: (value: T) => { code: string; message: string } | undefined,
   ): Promise<{ value: T; route: Route; attempts: number; release: () => void }> {
     const { cluster, database } = this.topologyDatabase(req.shard);
     const exclude = new Set<string>();
@@ -178,7 +193,7 @@ export class ShardExecutor {
         };
         const value = await call(route.member, runReq);
         this.routing.markHealthy(cluster, route.member.address);
-        const error = resultErrorsFail ? (value as RunResult).error : undefined;
+        const error = failure(value);
         if (error && (LEADER_SWITCH.has(error.code) || isRetriableTransient(error.code))) {
           // failed mid-stream in a way that rolled the transaction back: handled like a failure
           throw new GatewayError(error.code, error.message);

@@ -199,8 +199,11 @@ describe('shard executor', () => {
 });
 
 describe('shard executor, streamed statements (open)', () => {
-  /** a transport whose stream() fails with `failures` in order, then opens a stream of `rows` rows */
-  function streaming(failures: Error[], rows: number) {
+  /**
+   * a transport whose stream() fails with `failures` in order (an Error is thrown at open; a
+   * {code, message} is a stream that ends with it before its first row), then opens a stream of `rows` rows
+   */
+  function streaming(failures: (Error | { code: string; message: string })[], rows: number) {
     const routing = new FakeRouting();
     const ran: string[] = [];
     const transport = {
@@ -208,7 +211,15 @@ describe('shard executor, streamed statements (open)', () => {
       stream(member: MemberRef): Promise<RowStream> {
         ran.push(member.address);
         const failure = failures[ran.length - 1];
-        if (failure) return Promise.reject(failure);
+        if (failure instanceof Error) return Promise.reject(failure);
+        if (failure) {
+          return Promise.resolve({
+            fields: ['x'],
+            next: () => Promise.resolve(undefined),
+            end: () => ({ bookmarks: [], counters: {}, notifications: [], error: failure }),
+            cancel: () => Promise.resolve(),
+          });
+        }
         let left = rows;
         return Promise.resolve({
           fields: ['x'],
@@ -254,6 +265,18 @@ describe('shard executor, streamed statements (open)', () => {
     // released once, however it ends
     await opened.stream.cancel();
     expect(s.routing.log.filter((l) => l === 'release r2')).toHaveLength(2);
+  });
+
+  it('a stream that ends before its first row with a retriable error is opened again; any other error is its answer', async () => {
+    const retried = streaming([{ code: 'Neo.TransientError.Transaction.DeadlockDetected', message: 'Try again.' }], 1);
+    const opened = await retried.open();
+    expect(opened.attempts).toBe(2);
+    expect(await opened.stream.next()).toEqual([{ $type: 'Integer', _value: '0' }]);
+    const answered = streaming([{ code: 'Neo.ClientError.Statement.ArithmeticError', message: '/ by zero' }], 1);
+    const failed = await answered.open();
+    expect(failed.attempts).toBe(1);
+    expect(await failed.stream.next()).toBeUndefined();
+    expect(failed.stream.end().error?.code).toBe('Neo.ClientError.Statement.ArithmeticError');
   });
 
   it('a cancelled stream gives its member back', async () => {
