@@ -76,7 +76,12 @@ export class ShardExecutor {
   /** Runs one statement on one shard, in a span of its own (shard, member, role, region, attempts). */
   run(req: ShardRun): Promise<ShardResult> {
     return this.inShardSpan(req, async () => {
-      const { value: result, route, attempts, release } = await this.attempt(
+      const {
+        value: result,
+        route,
+        attempts,
+        release,
+      } = await this.attempt(
         req,
         (member, runReq) => this.transport.run(member, runReq),
         (r) => r.error,
