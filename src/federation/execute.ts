@@ -125,32 +125,34 @@ export class FederatedExecutor {
   }
 
   async run(req: FederatedRequest): Promise<FederatedResult> {
-    const prepared = await this.prepare(req);
+    return this.runPrepared(await this.prepare(req), req);
+  }
+
+  private async runPrepared(prepared: Awaited<ReturnType<FederatedExecutor['prepare']>>, req: FederatedRequest): Promise<FederatedResult> {
     if ('explained' in prepared) return prepared.explained;
     const slots = new ShardSlots(this.topology.limits.maxShardStatementsPerRequest);
     return assemble(await this.produce(prepared.plan, req, prepared.selected, prepared.columns, slots));
   }
 
-  /** true when answers can be streamed at all (the transport hands rows over as they arrive) */
-  get canStream(): boolean {
-    return this.shards.canStream;
-  }
-
   /**
-   * The answer as a stream of rows, when the plan allows it: a statement that writes nothing
-   * (whatever the request's access mode), whose every selected shard runs one statement and whose merge needs no shard's whole answer (concatenation or k-way
-   * merge, then SKIP/LIMIT and projections; stream-merge.ts). Otherwise undefined: `run` answers.
-   * Resolves once every shard has accepted its statement (or failed, see `runAll`).
+   * The answer, as a stream of rows when the plan allows it and the transport can (a statement
+   * that writes nothing, whatever the request's access mode, whose every selected shard runs one
+   * statement and whose merge needs no shard's whole answer: concatenation or k-way merge, then
+   * SKIP/LIMIT and projections; stream-merge.ts), otherwise whole, as `run` answers. The
+   * statement is analysed and planned once either way. A stream is returned once every shard has
+   * accepted its statement (or failed, see `runAll`).
    */
-  async open(req: FederatedRequest): Promise<FederatedStream | undefined> {
-    if (!this.canStream) return undefined;
+  async answer(req: FederatedRequest): Promise<{ stream: FederatedStream } | { result: FederatedResult }> {
     const prepared = await this.prepare(req);
-    if ('explained' in prepared) return undefined;
-    const { plan, columns, selected, writes } = prepared;
-    if (writes || plan.kind !== 'fanout' || !streamable(plan.pipeline)) return undefined;
-    const { opened, missing } = await this.fanout.openAll(selected, plan.statement, req);
-    const fields = columns ?? opened[0]?.open.stream.fields ?? [];
-    return new FederatedStream(fields, opened, missing, plan.pipeline, req.parameters);
+    if (this.shards.canStream && !('explained' in prepared)) {
+      const { plan, columns, selected, writes } = prepared;
+      if (!writes && plan.kind === 'fanout' && streamable(plan.pipeline)) {
+        const { opened, missing } = await this.fanout.openAll(selected, plan.statement, req);
+        const fields = columns ?? opened[0]?.open.stream.fields ?? [];
+        return { stream: new FederatedStream(fields, opened, missing, plan.pipeline, req.parameters) };
+      }
+    }
+    return { result: await this.runPrepared(prepared, req) };
   }
 
   /**

@@ -128,18 +128,26 @@ function cancelStream(result: Result): void {
   (result as unknown as { _cancel?: () => void })._cancel?.();
 }
 
-/** resolves once a cancelled result has settled on the connection, or after `ms` at most */
-export function settled(result: Result, ms: number): Promise<void> {
+/** resolves with `p`, or with undefined after `ms` */
+export function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   return Promise.race([
+    p,
+    new Promise<undefined>((r) => {
+      timer = setTimeout(() => r(undefined), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** resolves once a cancelled result has settled on the connection, or after `ms` at most */
+export async function settled(result: Result, ms: number): Promise<void> {
+  await within(
     result.summary().then(
       () => undefined,
       () => undefined,
     ),
-    new Promise<void>((r) => {
-      timer = setTimeout(r, ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
+    ms,
+  );
 }
 
 export interface Collection {

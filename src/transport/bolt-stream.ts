@@ -11,23 +11,12 @@ import type { Result, Session } from 'neo4j-driver';
 import { Codes, GatewayError, isNeo4jCode } from '../errors/index.js';
 import { deadlineExceeded } from '../limits/result-budget.js';
 import type { TypedValue } from '../values/typed.js';
-import { CANCEL_SETTLE_MS } from './bolt-collect.js';
+import { CANCEL_SETTLE_MS, within } from './bolt-collect.js';
 import { countersOf, EMPTY_COUNTERS, mapDriverError, notificationsOf } from './bolt-mapping.js';
 import { fromDriver } from './bolt-values.js';
 import type { RowStream, RunEnd } from './types.js';
 
 const failed = (err: GatewayError): RunEnd => ({ bookmarks: [], counters: EMPTY_COUNTERS, notifications: [], error: { code: err.code, message: err.message } });
-
-/** resolves with `p`, or undefined after `ms` */
-function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<undefined>((r) => {
-      timer = setTimeout(() => r(undefined), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 export async function openStream(
   session: Session,

@@ -49,6 +49,8 @@ function topology(): TopologyInput {
       { id: 'admin', sha256: sha256(KEYS.admin), databases: ['*'], modes: ['READ', 'WRITE'] },
       // one request at a time: shows when a streamed answer gives its slot back
       { id: 'single', sha256: sha256(KEYS.reader), databases: ['fed'], modes: ['READ', 'WRITE'], limits: { maxConcurrent: 1 } },
+      // at most 10 rows: a limit passed after a streamed answer is committed
+      { id: 'capped', sha256: sha256(KEYS.usOnly), databases: ['fed'], modes: ['READ', 'WRITE'], limits: { maxRows: 10 } },
     ],
     // answers longer than 2 rows are streamed (committed before they end), so every shape below is checked streamed too
     limits: { requestDeadlineMs: 8000, maxBodyBytes: 1048576, maxRows: 100000, queryTimeoutMs: 10000, transactionIdleMs: 30000, streamAfterRows: 2 },
@@ -396,6 +398,18 @@ describe('answers longer than limits.streamAfterRows (2 here) are streamed', () 
     expect(small.status, small.text).toBe(202);
     expect(small.body.data!.values).toEqual([]);
     expect(small.body.errors).toEqual([expect.objectContaining({ code: 'Neo.ClientError.Statement.ArithmeticError' })]);
+  });
+
+  it('maxRows passed after the answer is committed ends the body with ResultTooLarge, never a silent cut', async () => {
+    const res = await query(gw, 'fed', { statement: 'MATCH (n:Fed) RETURN n.id AS id' }, { key: KEYS.usOnly });
+    expect(res.status, res.text).toBe(202);
+    expect(res.body.data!.values).toHaveLength(10);
+    expect(res.body.errors).toEqual([expect.objectContaining({ code: 'Neo.ClientError.Gateway.ResultTooLarge' })]);
+    expect(res.body.bookmarks).toBeUndefined();
+    // an answer that ends within the window (2 rows here) is judged whole, as a buffered one
+    const small = await query(gw, 'fed', { statement: 'MATCH (n:Fed) WHERE n.id < 11 RETURN n.id AS id LIMIT 2' }, { key: KEYS.usOnly });
+    expect(small.status, small.text).toBe(202);
+    expect(small.body.data!.values).toHaveLength(2);
   });
 
   it('a client that goes away stops the shard statements', async () => {

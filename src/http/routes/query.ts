@@ -48,8 +48,9 @@ export function registerQuery(app: Hono<GatewayEnv>, s: Services, g: Guards): vo
       ...(req.impersonatedUser !== undefined ? { impersonatedUser: req.impersonatedUser } : {}),
     };
     // a statement that writes nothing and whose merge needs no shard's whole answer goes out as its rows arrive
-    const stream = federated.canStream ? await federated.open(fedReq) : undefined;
-    if (stream) {
+    const answer = await federated.answer(fedReq);
+    if ('stream' in answer) {
+      const { stream } = answer;
       stream.routes.forEach((route, i) => touched(c, [route], stream.attempts[i]));
       metrics.fanout.observe({ database: db }, stream.width);
       return streamedAnswer(c, stream, {
@@ -62,7 +63,7 @@ export function registerQuery(app: Hono<GatewayEnv>, s: Services, g: Guards): vo
         deadline: fedReq.deadline,
       });
     }
-    const out = await federated.run(fedReq);
+    const out = answer.result;
     if (out.result.values.length > maxRows) {
       throw new GatewayError(Codes.ResultTooLarge, `The merged result has more than ${maxRows} rows, the most this gateway returns. Add a LIMIT.`);
     }
