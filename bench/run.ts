@@ -265,6 +265,8 @@ async function main(): Promise<void> {
     children.push(gw.child);
     const proxy = await spawnJsonLine(process.execPath, [proxyJs], { BENCH_BOLT_URI: inst.boltUri, BENCH_PASSWORD: PASSWORD });
     children.push(proxy.child);
+    // resident memory before any load: what peak RSS grows from
+    const idleRss = { gateway: currentRssMiB(gw.child.pid!), proxy: currentRssMiB(proxy.child.pid!) };
     const gwUrl = `http://127.0.0.1:${gw.line.port as number}/db/bench/query/v2`;
     const proxyUrl = `http://127.0.0.1:${proxy.line.port as number}/db/bench/query/v2`;
 
@@ -532,6 +534,7 @@ async function main(): Promise<void> {
     }
     const rss = { gateway: peakRssMiB(gw.child.pid!), proxy: peakRssMiB(proxy.child.pid!) };
     log(`gateway peak RSS: ${rss.gateway.toFixed(1)} MiB; thin proxy peak RSS: ${rss.proxy.toFixed(1)} MiB`);
+    log(`idle RSS before the load: gateway ${idleRss.gateway.toFixed(1)} MiB; thin proxy ${idleRss.proxy.toFixed(1)} MiB`);
     const redisPerRequest = redisTotal / Math.max(1, gwRequests);
     log(`Redis commands per gateway request (measured runs, warm routing cache): ${redisPerRequest.toFixed(4)}`);
     const parts: Record<string, unknown> = {};
@@ -539,6 +542,7 @@ async function main(): Promise<void> {
       parts.workloads = workloadResults;
       parts.sequential = sequentialResults;
       parts.peakRssMiB = { gateway: round(rss.gateway, 1), proxy: round(rss.proxy, 1), gatewayVsProxy: round(rss.gateway / rss.proxy) };
+      parts.idleRssMiB = { gateway: round(idleRss.gateway, 1), proxy: round(idleRss.proxy, 1) };
       parts.redisCommandsPerRequest = round(redisPerRequest, 4);
     }
     if (measures('fanout')) parts.fanout = fanResults;

@@ -63,19 +63,26 @@ export function createGateway(deps: GatewayDeps): Gateway {
   app.notFound(notFound());
   app.use('*', requestMiddleware(s));
 
-  // browsers (apps calling GraphQL or the Query API) may call from the configured origins
+  // browsers (apps calling GraphQL or the Query API) may call from the configured origins. A
+  // request without an Origin header is no browser's cross-origin call: it skips the CORS
+  // middleware, which would otherwise build the response twice (it sets headers on a response
+  // before the handler makes the real one; measured at about 5% of the hot path's CPU)
   const origins = deps.topology.cors.origins;
   if (origins.length > 0) {
-    app.use(
-      '*',
-      cors({
-        origin: origins.includes('*') ? '*' : origins,
-        allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-        allowHeaders: CORS_REQUEST_HEADERS,
-        exposeHeaders: CORS_RESPONSE_HEADERS,
-        maxAge: 600,
-      }),
-    );
+    const anyOrigin = origins.includes('*');
+    const corsMiddleware = cors({
+      origin: anyOrigin ? '*' : origins,
+      allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+      allowHeaders: CORS_REQUEST_HEADERS,
+      exposeHeaders: CORS_RESPONSE_HEADERS,
+      maxAge: 600,
+    });
+    app.use('*', async (c, next) => {
+      if (c.req.header('origin') !== undefined) return corsMiddleware(c, next);
+      await next();
+      // the answer depends on the Origin header: caches must not serve it to a browser's call
+      if (!anyOrigin) c.res.headers.append('vary', 'Origin');
+    });
   }
 
   registerOps(app, s, g);

@@ -8,6 +8,7 @@ import type { Topology } from '../config/schema.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Transport } from '../transport/types.js';
 import type { Sha256 } from './auth.js';
+import type { BodyReader } from './body.js';
 
 export interface GatewayDeps {
   topology: Topology;
@@ -40,4 +41,6 @@ export interface GatewayDeps {
   sha256?: Sha256;
   /** where the gateway's log lines go (default: none) */
   logger?: Logger;
+  /** reads a request's body (default: the Request's Web stream; Node reads its IncomingMessage) */
+  readBody?: BodyReader;
 }

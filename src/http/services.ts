@@ -15,6 +15,7 @@ import { GatewayMetrics } from '../telemetry/gateway-metrics.js';
 import { errorFields, silentLogger, type Logger } from '../telemetry/log.js';
 import { memberRegion } from '../topology/index.js';
 import { ApiKeyAuth } from './auth.js';
+import { readWebBody, type BodyReader } from './body.js';
 import type { GatewayDeps } from './deps.js';
 import { StatementGate, type Neo4jVerdict } from './statement-gate.js';
 import type { TransactionBackend } from './transactions/backend.js';
@@ -36,6 +37,8 @@ export interface Services {
   admission: Admission;
   metrics: GatewayMetrics;
   logger: Logger;
+  /** reads request bodies (the runtime's reader, else the Web stream's) */
+  readBody: BodyReader;
   /** explicit transactions: held here (Bolt), by Neo4j (HTTP transports), or none */
   transactions: TransactionBackend | undefined;
 }
@@ -212,6 +215,7 @@ export function buildServices(deps: GatewayDeps): Services {
     admission,
     metrics,
     logger,
+    readBody: deps.readBody ?? readWebBody,
     transactions,
   };
 }

@@ -11,7 +11,7 @@ import type { Result, Session } from 'neo4j-driver';
 import { Codes, GatewayError, isNeo4jCode } from '../errors/index.js';
 import { deadlineExceeded } from '../limits/result-budget.js';
 import type { TypedValue } from '../values/typed.js';
-import { CANCEL_SETTLE_MS, within } from './bolt-collect.js';
+import { CANCEL_SETTLE_MS, runUnstacked, within } from './bolt-collect.js';
 import { countersOf, EMPTY_COUNTERS, mapDriverError, notificationsOf } from './bolt-mapping.js';
 import { fromDriver } from './bolt-values.js';
 import type { RowStream, RunEnd } from './types.js';
@@ -25,7 +25,7 @@ export async function openStream(
   txConfig: { timeout?: number; metadata?: Record<string, string> } | undefined,
   deadline: number | undefined,
 ): Promise<RowStream> {
-  const result: Result = session.run(statement, params, txConfig);
+  const result: Result = runUnstacked(session, statement, params, txConfig);
   const rows = result[Symbol.asyncIterator]();
   let expired = false;
   let computing = true;

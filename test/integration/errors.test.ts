@@ -2,12 +2,53 @@
  * Bad input (issue 2): each case answers a specific status with {"errors":[{code,message}]},
  * never crashes, hangs or leaks a secret. The gateway keeps serving afterwards.
  */
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { RunningGateway } from '../../src/adapters/node/server.js';
 import { KEYS, query, sandboxCommand, sandboxTopology, startTestGateway } from '../support/fixture.js';
 
 let gw: RunningGateway;
+
+/**
+ * POSTs a body in chunks with no declared length (transfer-encoding: chunked), as a streaming
+ * client does; `abortAfter` destroys the request after that many chunks (a client going away
+ * mid-body). Resolves with the answer, or undefined when there is none.
+ */
+function postChunked(
+  url: string,
+  chunks: Uint8Array[],
+  opts: { abortAfter?: number } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string } | undefined> {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.admin}`, 'transfer-encoding': 'chunked' },
+    });
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+    });
+    // the gateway may answer (413) and close before the client has written everything
+    req.on('error', () => resolve(undefined));
+    let i = 0;
+    const writeNext = () => {
+      if (opts.abortAfter !== undefined && i === opts.abortAfter) {
+        req.destroy();
+        setTimeout(() => resolve(undefined), 50);
+        return;
+      }
+      if (i === chunks.length) return void req.end();
+      const ok = req.write(chunks[i++]);
+      if (ok) setImmediate(writeNext);
+      else req.once('drain', writeNext);
+    };
+    writeNext();
+  });
+}
+
 beforeAll(async () => {
   gw = await startTestGateway();
 });
@@ -72,6 +113,33 @@ describe('bad input', () => {
   it('a body over 1 MiB is a 413', async () => {
     const big = JSON.stringify({ statement: 'RETURN $x', parameters: { x: 'a'.repeat(1024 * 1024 + 10) } });
     expectError(await query(gw, 'users-us', null, { raw: big }), 413, 'Neo.ClientError.Gateway.PayloadTooLarge');
+  });
+
+  it('a body without a declared length is held to the limit as it is read: 413 past 1 MiB', async () => {
+    const chunk = new TextEncoder().encode('a'.repeat(64 * 1024));
+    const chunks = [new TextEncoder().encode('{"statement": "RETURN $x", "parameters": {"x": "'), ...Array.from({ length: 20 }, () => chunk)];
+    const res = await postChunked(`${gw.url}/db/users-us/query/v2`, chunks);
+    expect(res?.status, res?.text).toBe(413);
+    expect(JSON.parse(res!.text).errors[0].code).toBe('Neo.ClientError.Gateway.PayloadTooLarge');
+    expect(res!.headers.connection).toBe('close');
+  });
+
+  it('a body read in chunks is decoded as Request.text() decodes it (byte order mark dropped, characters split across chunks)', async () => {
+    const text = JSON.stringify({ statement: 'RETURN $x AS x', parameters: { x: 'é€😀 ünïcödé' } });
+    const bytes = new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(text)]);
+    // one byte per chunk around the multi-byte characters: every character is split
+    const chunks = [bytes.slice(0, 40), ...Array.from(bytes.slice(40, 70), (b) => new Uint8Array([b])), bytes.slice(70)];
+    const res = await postChunked(`${gw.url}/db/users-us/query/v2`, chunks);
+    expect(res?.status, res?.text).toBe(202);
+    expect(JSON.parse(res!.text).data.values).toEqual([['é€😀 ünïcödé']]);
+  });
+
+  it('a client that goes away in the middle of its body leaves the gateway serving', async () => {
+    const chunks = Array.from({ length: 10 }, () => new TextEncoder().encode('{"statement": "RETURN 1", '.padEnd(1000, ' ')));
+    for (let i = 0; i < 5; i++) expect(await postChunked(`${gw.url}/db/users-us/query/v2`, chunks, { abortAfter: 3 })).toBeUndefined();
+    const after = await query(gw, 'users-us', { statement: 'RETURN 1 AS x' });
+    expect(after.status).toBe(202);
+    expect(after.body.data?.values).toEqual([[1]]);
   });
 
   it('a Cypher syntax error passes through with Neo4j code', async () => {

@@ -137,6 +137,10 @@ describe('CORS (browser apps)', () => {
     const res = await query(gw, 'users-us', { statement: 'RETURN 1' }, { headers: { origin: 'https://app.example' } });
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
     expect(res.headers.get('access-control-expose-headers')).toMatch(/x-gateway-route/);
+    // a 202 with a body (the handler's own response) keeps its headers and body under CORS
+    expect(res.status).toBe(202);
+    expect(res.body.data?.values).toEqual([[1]]);
+    expect(res.headers.get('x-gateway-route')).toMatch(/users-us/);
   });
 
   it('only the configured origins when the topology lists them', async () => {
@@ -148,6 +152,11 @@ describe('CORS (browser apps)', () => {
       expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example');
       const other = await fetch(`${g.url}/health`, { headers: { origin: 'https://evil.example' } });
       expect(other.headers.get('access-control-allow-origin')).toBeNull();
+      // a call without Origin (no browser's cross-origin call) gets no CORS headers, but says the
+      // answer varies by Origin, so no cache hands it to a browser
+      const none = await fetch(`${g.url}/health`);
+      expect(none.headers.get('access-control-allow-origin')).toBeNull();
+      expect(none.headers.get('vary')).toMatch(/origin/i);
     } finally {
       await g.stop();
     }

@@ -5,17 +5,20 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, parseTopologyText, resolveSecrets, type Topology } from '../../config/load.js';
 import { RedisCache } from '../../cache/redis.js';
 import type { Cache } from '../../cache/types.js';
 import { createGateway, type Gateway } from '../../http/app.js';
+import { readWebBody } from '../../http/body.js';
 import { parseTrustedProxies } from '../../http/proxies.js';
 import { resolveFleetSecret } from '../../config/fleet-secret.js';
 import { BoltTransport } from '../../transport/bolt.js';
 import { createLogger, type LogFormat, type Logger, type LogLevel } from '../../telemetry/log.js';
 import { registerProcessMetrics } from './process-metrics.js';
+import { readIncomingBody } from './request-body.js';
 import { writeStdoutLine } from './stdout-lines.js';
 import { otlpEndpoint, startTracing, type Tracing } from './tracing.js';
 
@@ -37,7 +40,7 @@ export interface NodeGateway extends Gateway {
   transport: BoltTransport;
   cache: Cache | undefined;
   /** what @hono/node-server calls: the app, told each request's TCP peer (for http.trustedProxies) */
-  fetch: (request: Request, env?: { incoming?: Pick<IncomingMessage, 'socket'> }) => Response | Promise<Response>;
+  fetch: (request: Request, env?: { incoming?: IncomingMessage | Http2ServerRequest }) => Response | Promise<Response>;
 }
 
 /** Loads the topology from `--config`/GATEWAY_CONFIG: a file path, or the JSON itself. */
@@ -76,8 +79,8 @@ export async function buildNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
     maxMessageBytes: Math.max(topology.limits.maxResultBytes, ...topology.apiKeys.map((k) => k.limits?.maxResultBytes ?? 0)),
   });
   const cache = redisUrl && secret ? new RedisCache({ url: redisUrl, keyPrefix: topology.cache.keyPrefix, secret }) : undefined;
-  // the TCP peer of each request, recorded by `fetch` below
-  const peers = new WeakMap<Request, string>();
+  // each request's IncomingMessage (its TCP peer, its body), recorded by `fetch` below
+  const incomings = new WeakMap<Request, IncomingMessage | Http2ServerRequest>();
   const region = env.GATEWAY_REGION;
   const sdl =
     opts.graphqlSchema ??
@@ -93,7 +96,11 @@ export async function buildNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
     transport,
     ...(cache ? { sharedCache: cache } : {}),
     ...(region ? { runtimeRegion: () => region } : {}),
-    peerAddress: (request) => peers.get(request),
+    peerAddress: (request) => incomings.get(request)?.socket?.remoteAddress,
+    readBody: (request, maxBytes) => {
+      const incoming = incomings.get(request);
+      return incoming ? readIncomingBody(incoming, maxBytes) : readWebBody(request, maxBytes);
+    },
     ...(secret ? { txSecret: secret } : {}),
     instanceId: opts.instanceId ?? env.GATEWAY_INSTANCE_ID ?? randomUUID(),
     runtime: 'node',
@@ -107,8 +114,7 @@ export async function buildNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
     transport,
     cache,
     fetch: (request, bindings) => {
-      const peer = bindings?.incoming?.socket?.remoteAddress;
-      if (peer !== undefined) peers.set(request, peer);
+      if (bindings?.incoming) incomings.set(request, bindings.incoming);
       return gateway.app.fetch(request, bindings);
     },
     async close() {

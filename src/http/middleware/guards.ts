@@ -1,23 +1,32 @@
 /**
  * The middleware a route mounts before its handler, each setting one thing in the request context:
- *  - bodyLimit: 413 past limits.maxBodyBytes (the rest of the body is never read);
+ *  - bodyLimit: 413 when the declared body (content-length) is past limits.maxBodyBytes, before
+ *    anything is read; a body without a declared length is held to the limit as it is read
+ *    (readBody: reading stops there, the rest is never read);
  *  - authenticate: `principal`, then the key's admission (concurrency, fleet rate: 429), released
  *    when the response is done;
  *  - negotiate: `typed` (406 when the client accepts nothing the gateway speaks);
  *  - region: `region` (the x-neo4j-region pin, else the runtime's, else the default);
  *  - queryBody: `query` and `bookmarks` (the Query API request body, 400/415 when malformed).
  */
-import type { MiddlewareHandler } from 'hono';
-import { bodyLimit as honoBodyLimit } from 'hono/body-limit';
+import type { Context, MiddlewareHandler } from 'hono';
 import { Codes, GatewayError } from '../../errors/index.js';
 import { decodeBookmarks } from '../../routing/bookmarks.js';
 import { assertRegion } from '../../topology/index.js';
-import { TYPED_JSON, isTypedMedia, negotiate as negotiateMedia, parseQueryRequest } from '../codec.js';
+import { declaredTooLarge, payloadTooLarge } from '../body.js';
+import { TYPED_JSON, negotiate as negotiateMedia, parseQueryRequest } from '../codec.js';
 import { REGION_HEADER, type ClientBookmarks, type GatewayEnv } from '../context.js';
-import { errorResponse } from '../respond.js';
 import type { Services } from '../services.js';
 
 type Middleware = MiddlewareHandler<GatewayEnv>;
+
+/** the request's body as text, held to limits.maxBodyBytes (413 past it) */
+export async function readBody(s: Services, c: Context<GatewayEnv>): Promise<string> {
+  const max = s.topology.limits.maxBodyBytes;
+  const text = await s.readBody(c.req.raw, max);
+  if (text === undefined) throw payloadTooLarge(max);
+  return text;
+}
 
 export interface Guards {
   bodyLimit: Middleware;
@@ -38,15 +47,11 @@ export function guards(s: Services): Guards {
   const { topology, auth, admission } = s;
   const maxBody = topology.limits.maxBodyBytes;
   return {
-    bodyLimit: honoBodyLimit({
-      maxSize: maxBody,
-      // the rest of the body is never read: close the connection so no client reuses it mid-body
-      onError: (c) =>
-        errorResponse(
-          new GatewayError(Codes.PayloadTooLarge, `Request body is larger than ${maxBody} bytes.`, { headers: { connection: 'close' } }),
-          isTypedMedia(c.req.header('accept')),
-        ),
-    }),
+    bodyLimit: async (c, next) => {
+      const refused = declaredTooLarge(c.req.header('content-length'), maxBody);
+      if (refused) throw refused;
+      await next();
+    },
 
     authenticate: async (c, next) => {
       const principal = await auth.authenticate(c.req.header('authorization'));
@@ -81,7 +86,7 @@ export function guards(s: Services): Guards {
     },
 
     queryBody: (requireStatement) => async (c, next) => {
-      const query = parseQueryRequest(await c.req.text(), c.req.header('content-type'), { requireStatement, maxJsonDepth: topology.limits.maxJsonDepth });
+      const query = parseQueryRequest(await readBody(s, c), c.req.header('content-type'), { requireStatement, maxJsonDepth: topology.limits.maxJsonDepth });
       c.set('query', query);
       c.set('bookmarks', clientBookmarks(query.bookmarks));
       if (topology.observability.logParameters) {

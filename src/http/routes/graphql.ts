@@ -15,7 +15,7 @@ import { createGraphQL } from '../../graphql/server.js';
 import { ApiKeyAuth, type Principal } from '../auth.js';
 import { assertJsonDepth } from '../json-depth.js';
 import { SHARD_KEY_HEADER, transactionMetadata, type ClientBookmarks, type GatewayContext, type GatewayEnv, type RequestState } from '../context.js';
-import { clientBookmarks, type Guards } from '../middleware/guards.js';
+import { clientBookmarks, readBody, type Guards } from '../middleware/guards.js';
 import { errorResponse, routeHeaders } from '../respond.js';
 import { errorFields } from '../../telemetry/log.js';
 import type { Services } from '../services.js';
@@ -184,7 +184,7 @@ export function registerGraphQL(app: Hono<Env>, s: Services, g: Guards): Promise
     let request = c.req.raw;
     const persisted = topology.graphql.persistedDocuments;
     // a body nested past limits.maxJsonDepth is refused before anything parses it
-    const text = c.req.method === 'POST' ? await c.req.text() : undefined;
+    const text = c.req.method === 'POST' ? await readBody(s, c) : undefined;
     if (text === undefined) {
       // GET: the JSON of the query string's variables and extensions, held to the same limit
       for (const name of ['variables', 'extensions'])

@@ -1,0 +1,53 @@
+/**
+ * Request bodies as text, at most limits.maxBodyBytes of them. A runtime may hand the gateway a
+ * reader of its own (GatewayDeps.readBody: Node reads its IncomingMessage without building a Web
+ * stream per request); the default reads the Request's Web stream. Either way the body is decoded
+ * as UTF-8 the way Request.text() decodes it (a leading byte order mark dropped, invalid bytes
+ * replaced), and reading stops at the limit: the rest is never read.
+ */
+import { Codes, GatewayError } from '../errors/index.js';
+
+/** the body's text; `undefined` when it is longer than maxBytes (reading stopped there) */
+export type BodyReader = (request: Request, maxBytes: number) => Promise<string | undefined>;
+
+/** the answer to a body longer than the limit; the connection closes, since the rest is unread */
+export function payloadTooLarge(maxBytes: number): GatewayError {
+  return new GatewayError(Codes.PayloadTooLarge, `Request body is larger than ${maxBytes} bytes.`, { headers: { connection: 'close' } });
+}
+
+/** the refusal of a body whose declared length (content-length) is past the limit, before any of it is read */
+export function declaredTooLarge(contentLength: string | undefined, maxBytes: number): GatewayError | undefined {
+  if (contentLength === undefined) return undefined;
+  const n = Number(contentLength);
+  return Number.isFinite(n) && n > maxBytes ? payloadTooLarge(maxBytes) : undefined;
+}
+
+/** UTF-8 as Request.text() decodes it: WHATWG decoder, BOM dropped, replacement characters */
+const utf8 = new TextDecoder('utf-8');
+
+/** the default reader: the Request's Web stream, counted as it arrives */
+export const readWebBody: BodyReader = async (request, maxBytes) => {
+  const body = request.body;
+  if (!body) return '';
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      void reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return utf8.decode(chunks[0]);
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return utf8.decode(all);
+};
