@@ -9,6 +9,10 @@ import { limitRules } from './limits.js';
 import type { FieldBatcher } from './batcher.js';
 import { buildGatewaySchema, newBatcher as batcherFor, type GatewayGraphQLContext, type StatementRunner } from './schema.js';
 
+/** what the /graphql route needs once this module (loaded only with a schema) is there */
+export { GraphQLError };
+export { PARENTS_PARAM } from './fields.js';
+
 export type GatewayYoga = YogaServerInstance<GatewayGraphQLContext, Record<string, never>>;
 
 /** only allow-listed documents run; clients send the hash (extensions.persistedQuery / documentId) */

@@ -382,7 +382,7 @@ describe('the Dockerfile', () => {
     expect(health).toHaveLength(1);
     expect(health[0]).toContain('/health');
     expect(of(final, 'CMD')[0]).toBe('["node", "dist/node/main.mjs"]');
-    expect(of(final, 'COPY')).toContain('--from=build /src/dist/node/main.mjs ./dist/node/main.mjs');
+    expect(of(final, 'COPY')).toContain('--from=build /src/dist/node ./dist/node');
     expect(of(final, 'EXPOSE')).toEqual(['8787']);
   });
 
@@ -411,10 +411,11 @@ describe('the Dockerfile', () => {
     expect(tool).toBe('esbuild');
     const options: Record<string, string | boolean> = {};
     for (const f of flags) {
-      const [k, v] = f.replace(/^--/, '').split('=');
-      options[k!] = v ?? true;
+      const [k, ...v] = f.replace(/^--/, '').split('=');
+      options[k!] = v.length > 0 ? v.join('=') : true;
     }
-    expect(Object.keys(options).sort()).toEqual(['bundle', 'format', 'outfile', 'packages', 'platform', 'target']);
+    expect(Object.keys(options).sort()).toEqual(['bundle', 'format', 'out-extension:.js', 'outdir', 'packages', 'platform', 'splitting', 'target']);
+    expect(options['out-extension:.js']).toBe('.mjs');
     const result = await build({
       entryPoints: [path.join(ROOT, entry!)],
       absWorkingDir: ROOT,
@@ -423,7 +424,9 @@ describe('the Dockerfile', () => {
       format: options.format as 'esm',
       target: String(options.target),
       packages: options.packages as 'external',
-      outfile: path.join(ROOT, 'dist/deploy-test/main.mjs'),
+      splitting: true,
+      outdir: path.join(ROOT, 'dist/deploy-test'),
+      outExtension: { '.js': '.mjs' },
       write: false,
       metafile: true,
       logLevel: 'silent',

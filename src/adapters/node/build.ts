@@ -3,6 +3,7 @@
  * process environment, and hands them to the runtime-neutral core. Refuses to build (ConfigError)
  * without the fleet secret when Redis is configured, and with a bad http.trustedProxies entry.
  */
+import * as nodeCrypto from 'node:crypto';
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
@@ -48,6 +49,10 @@ export function loadTopology(source: string): Topology {
   const text = source.trimStart().startsWith('{') ? source : readFileSync(source, 'utf8');
   return parseTopologyText(text, source.trimStart().startsWith('{') ? 'GATEWAY_CONFIG' : source);
 }
+
+/** crypto.hash where this Node has it (20.12+) */
+const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash;
+const oneShotSha256 = oneShotHash ? (text: string) => oneShotHash('sha256', text, 'buffer') : undefined;
 
 const LEVELS = new Set(['debug', 'info', 'warn', 'error']);
 
@@ -104,8 +109,9 @@ export async function buildNodeGateway(opts: NodeGatewayOptions): Promise<NodeGa
     ...(secret ? { txSecret: secret } : {}),
     instanceId: opts.instanceId ?? env.GATEWAY_INSTANCE_ID ?? randomUUID(),
     runtime: 'node',
-    // node:crypto hashes synchronously in ~1 µs; crypto.subtle's async round trip costs far more
-    sha256: (text) => createHash('sha256').update(text, 'utf8').digest(),
+    // node:crypto hashes synchronously in ~1 µs; crypto.subtle's async round trip costs far more.
+    // crypto.hash (Node 20.12+) is the one-shot form, without a Hash object per request
+    sha256: oneShotSha256 ?? ((text) => createHash('sha256').update(text, 'utf8').digest()),
     logger,
   });
   const stopProcessMetrics = registerProcessMetrics(gateway.metrics.registry);

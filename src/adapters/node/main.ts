@@ -1,11 +1,13 @@
 /**
  * CLI entry: neo4j-edge-gateway --config topology.json
  * Env: GATEWAY_CONFIG (path or JSON), PORT (8787), HOST (127.0.0.1), GATEWAY_REGION,
- * GATEWAY_REDIS_URL, and the password variables the topology names.
+ * GATEWAY_REDIS_URL, GATEWAY_HEAP_GROWING_PERCENT (heap-policy.ts), and the password variables
+ * the topology names.
  */
 import path from 'node:path';
 import { ConfigError } from '../../config/load.js';
 import { loadTopology, nodeLogger } from './build.js';
+import { applyHeapPolicy } from './heap-policy.js';
 import { startNodeGateway } from './server.js';
 
 function arg(name: string): string | undefined {
@@ -14,6 +16,11 @@ function arg(name: string): string | undefined {
 }
 
 async function main(): Promise<void> {
+  const heap = applyHeapPolicy(process.env);
+  if ('problem' in heap) {
+    process.stderr.write(`neo4j-edge-gateway: ${heap.problem}\n`);
+    process.exit(2);
+  }
   const source = arg('--config') ?? process.env.GATEWAY_CONFIG;
   if (!source) {
     process.stderr.write('neo4j-edge-gateway: no configuration; pass --config <file> or set GATEWAY_CONFIG\n');
@@ -31,7 +38,7 @@ async function main(): Promise<void> {
     host: process.env.HOST ?? '127.0.0.1',
     port: Number(process.env.PORT ?? 8787),
   });
-  logger.info('listening', { url: running.url, port: running.port });
+  logger.info('listening', { url: running.url, port: running.port, heapGrowingPercent: heap.percent });
   const stop = () => {
     logger.info('stopping');
     void running.stop().then(() => process.exit(0));

@@ -1,6 +1,5 @@
 /** /graphql: the GraphQL schema of @cypher fields, run through the same routed and federated executors. */
 import type { Hono } from 'hono';
-import { GraphQLError } from 'graphql';
 import { Codes, GatewayError, toGatewayError } from '../../errors/index.js';
 import { resolveDatabase } from '../../topology/index.js';
 import { bookmarksFor, encodeBookmarks, mergeBookmarks, type ShardBookmarks } from '../../routing/bookmarks.js';
@@ -8,10 +7,10 @@ import type { Route } from '../../routing/types.js';
 import type { RunResult } from '../../transport/types.js';
 import type { TypedValue } from '../../values/typed.js';
 import type { FederatedResult } from '../../federation/execute.js';
-import { PARENTS_PARAM, type CypherField } from '../../graphql/fields.js';
+import type { CypherField } from '../../graphql/fields.js';
 import type { StatementRunner } from '../../graphql/schema.js';
+import type * as GraphQLServer from '../../graphql/server.js';
 import { maxResultBytesFor, maxRowsFor } from '../../limits/effective.js';
-import { createGraphQL } from '../../graphql/server.js';
 import { ApiKeyAuth, type Principal } from '../auth.js';
 import { assertJsonDepth } from '../json-depth.js';
 import { SHARD_KEY_HEADER, transactionMetadata, type ClientBookmarks, type GatewayContext, type GatewayEnv, type RequestState } from '../context.js';
@@ -22,9 +21,16 @@ import type { Services } from '../services.js';
 
 type Env = GatewayEnv;
 
+type GraphQLModule = typeof GraphQLServer;
+
 /** mounts /graphql when the deps carry a schema; resolves when the schema has loaded */
 export function registerGraphQL(app: Hono<Env>, s: Services, g: Guards): Promise<void> {
   const { deps, topology, executor, federated, gate, metrics, analyzer, auth, admission } = s;
+  // graphql and graphql-yoga are loaded only where a schema is configured: about 8 MiB of heap
+  // (and, through the old space's growth, several times that of peak memory) that a gateway
+  // without GraphQL never needs. Everything below that uses them runs after they have loaded.
+  let lib: GraphQLModule | undefined;
+  const loading = deps.graphqlSchema !== undefined ? import('../../graphql/server.js').then((m) => (lib = m)) : undefined;
   // ---- GraphQL ----
   interface GraphQLRequestInfo {
     principal: Principal;
@@ -45,7 +51,7 @@ export function registerGraphQL(app: Hono<Env>, s: Services, g: Guards): Promise
       const ge = toGatewayError(err);
       if (ge.code === Codes.Internal) throw err; // masked by yoga
       // client errors keep Neo4j's code; the message is Neo4j's or the gateway's own, never internal
-      throw new GraphQLError(ge.message, { extensions: { code: ge.code } });
+      throw new lib!.GraphQLError(ge.message, { extensions: { code: ge.code } });
     }
   };
 
@@ -123,7 +129,7 @@ export function registerGraphQL(app: Hono<Env>, s: Services, g: Guards): Promise
       guarded(async () => {
         const info = request as GraphQLRequestInfo;
         const target = await admit(info, field);
-        const params = { ...parameters, [PARENTS_PARAM]: { $type: 'List', _value: parents } as TypedValue };
+        const params = { ...parameters, [lib!.PARENTS_PARAM]: { $type: 'List', _value: parents } as TypedValue };
         const batch = field.batch!;
         if ('shard' in target && batch.kind === 'shard') {
           const r = await executor.run({
@@ -149,7 +155,8 @@ export function registerGraphQL(app: Hono<Env>, s: Services, g: Guards): Promise
       }),
   };
   const unexpected = (err: unknown) => s.logger.error('unexpected error', { path: '/graphql', error: errorFields(err) });
-  const graphql = deps.graphqlSchema !== undefined ? createGraphQL(topology, deps.graphqlSchema, analyzer, runner, unexpected) : undefined;
+  const sdl = deps.graphqlSchema;
+  const graphql = loading && sdl !== undefined ? loading.then((m) => m.createGraphQL(topology, sdl, analyzer, runner, unexpected)) : undefined;
   // a schema that fails to load is reported by `ready`; requests answer 503 meanwhile
   graphql?.catch(() => undefined);
 
