@@ -16,6 +16,35 @@ export async function sequentialLatency(run: () => Promise<void>, n: number, war
   return { p50: lat[Math.floor(n / 2)]!, p99: lat[Math.min(n - 1, Math.floor(n * 0.99))]! };
 }
 
+/**
+ * p50/p99 of each of several paths measured in rounds (one request to each per round, the order
+ * rotating), so the machine's drift and warm-up weigh on all of them alike and their ratios are
+ * comparable; `warmup` unmeasured rounds first
+ */
+export async function interleavedLatency<K extends string>(
+  runs: Record<K, () => Promise<void>>,
+  n: number,
+  warmup = 30,
+): Promise<Record<K, { p50: number; p99: number }>> {
+  const names = Object.keys(runs) as K[];
+  for (let i = 0; i < warmup; i++) for (const k of names) await runs[k]();
+  const lat = Object.fromEntries(names.map((k) => [k, [] as number[]])) as Record<K, number[]>;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < names.length; j++) {
+      const k = names[(i + j) % names.length]!;
+      const t = performance.now();
+      await runs[k]();
+      lat[k].push(performance.now() - t);
+    }
+  }
+  const out = {} as Record<K, { p50: number; p99: number }>;
+  for (const k of names) {
+    const l = lat[k].sort((a, b) => a - b);
+    out[k] = { p50: l[Math.floor(n / 2)]!, p99: l[Math.min(n - 1, Math.floor(n * 0.99))]! };
+  }
+  return out;
+}
+
 export const RESULTS_FILE = 'bench/results.json';
 
 /** where the figures were measured: compare results.json files only from like machines */

@@ -13,11 +13,9 @@ import { startRedis } from '../test/support/redis.js';
 import { startWorker } from '../test/support/wrangler.js';
 import { startNodeGateway } from '../src/adapters/node/server.js';
 import { parseTopology } from '../src/config/load.js';
-import { round, sequentialLatency, writeResults } from './support.js';
+import { interleavedLatency, round, writeResults } from './support.js';
 // @ts-expect-error -- a plain .mjs script without types
 import { workerBundleSize } from '../scripts/worker-size.mjs';
-
-const latency = (run: () => Promise<void>) => sequentialLatency(run, N, 30);
 
 const PASSWORD = 'bench-pass';
 const KEY = 'bench-key-0123456789';
@@ -66,45 +64,55 @@ async function main(): Promise<void> {
     }
     const rows = ['| path | p50 ms | p99 ms |', '| --- | ---: | ---: |'];
     const p50: Record<string, number> = {};
-    const direct = await latency(async () => {
-      const s = driver.session({ database: 'neo4j', defaultAccessMode: neo4j.session.READ });
-      try {
-        await s.run('RETURN 1 AS x');
-      } finally {
-        await s.close();
-      }
-    });
-    rows.push(`| direct neo4j-driver (Bolt, pooled) | ${direct.p50.toFixed(2)} | ${direct.p99.toFixed(2)} |`);
-    const n = await latency(post(node.url));
-    rows.push(`| Node gateway (Bolt, pooled) | ${n.p50.toFixed(2)} | ${n.p99.toFixed(2)} |`);
-    const floor = await latency(async () => {
-      const r = await fetch(`${workers['Worker, Query API over fetch'].url}/health`);
-      await r.arrayBuffer();
-    });
-    rows.push(`| Worker GET /health (no Neo4j: the wrangler dev + workerd floor) | ${floor.p50.toFixed(2)} | ${floor.p99.toFixed(2)} |`);
-    for (const [name, w] of Object.entries(workers)) {
-      const l = await latency(post(w.url));
-      p50[name] = l.p50;
-      rows.push(`| ${name} | ${l.p50.toFixed(2)} | ${l.p99.toFixed(2)} |`);
-    }
-    const thinnest = await latency(async () => {
-      const r = await fetch(`${minimal.url}/db/neo4j/query/v2`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
-      await r.arrayBuffer();
-      if (r.status !== 202) throw new Error(`minimal worker: status ${r.status}`);
-    });
-    rows.push(`| thinnest Worker: one fetch to Neo4j's Query API, body passed through | ${thinnest.p50.toFixed(2)} | ${thinnest.p99.toFixed(2)} |`);
-    const httpDirect = await latency(async () => {
-      const r = await fetch(`${inst.httpUri}/db/neo4j/query/v2`, {
-        method: 'POST',
-        body,
-        headers: { 'content-type': 'application/json', authorization: `Basic ${btoa(`neo4j:${PASSWORD}`)}` },
-      });
-      await r.arrayBuffer();
-    });
-    rows.push(
-      `| Neo4j's Query API called directly (what the fetch transport does per statement) | ${httpDirect.p50.toFixed(2)} | ${httpDirect.p99.toFixed(2)} |`,
+    const DIRECT = 'direct neo4j-driver (Bolt, pooled)';
+    const NODE = 'Node gateway (Bolt, pooled)';
+    const FLOOR = 'Worker GET /health (no Neo4j: the wrangler dev + workerd floor)';
+    const THINNEST = "thinnest Worker: one fetch to Neo4j's Query API, body passed through";
+    const HTTP_DIRECT = "Neo4j's Query API called directly (what the fetch transport does per statement)";
+    // every path in the same rounds (one request each, rotating), so drift and warm-up weigh alike
+    const measured = await interleavedLatency(
+      {
+        [DIRECT]: async () => {
+          const s = driver.session({ database: 'neo4j', defaultAccessMode: neo4j.session.READ });
+          try {
+            await s.run('RETURN 1 AS x');
+          } finally {
+            await s.close();
+          }
+        },
+        [NODE]: post(node.url),
+        [FLOOR]: async () => {
+          const r = await fetch(`${workers['Worker, Query API over fetch'].url}/health`);
+          await r.arrayBuffer();
+        },
+        ...Object.fromEntries(Object.entries(workers).map(([name, w]) => [name, post(w.url)])),
+        [THINNEST]: async () => {
+          const r = await fetch(`${minimal.url}/db/neo4j/query/v2`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+          await r.arrayBuffer();
+          if (r.status !== 202) throw new Error(`minimal worker: status ${r.status}`);
+        },
+        [HTTP_DIRECT]: async () => {
+          const r = await fetch(`${inst.httpUri}/db/neo4j/query/v2`, {
+            method: 'POST',
+            body,
+            headers: { 'content-type': 'application/json', authorization: `Basic ${btoa(`neo4j:${PASSWORD}`)}` },
+          });
+          await r.arrayBuffer();
+        },
+      },
+      N,
+      30,
     );
-    log(`single-shard read (RETURN 1), ${N} sequential requests after 30 warm-up, loopback:`);
+    for (const [name, l] of Object.entries(measured)) {
+      rows.push(`| ${name} | ${l.p50.toFixed(2)} | ${l.p99.toFixed(2)} |`);
+      if (name in workers) p50[name] = l.p50;
+    }
+    const direct = measured[DIRECT]!;
+    const n = measured[NODE]!;
+    const floor = measured[FLOOR]!;
+    const thinnest = measured[THINNEST]!;
+    const httpDirect = measured[HTTP_DIRECT]!;
+    log(`single-shard read (RETURN 1), ${N} rounds of one sequential request to each path (rotating order) after 30 warm-up rounds, loopback:`);
     log(rows.join('\n'));
     log('');
     log('first request of a fresh isolate (gateway built, Neo4j connected, routing table discovered):');

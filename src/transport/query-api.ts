@@ -40,6 +40,9 @@ async function readBounded(res: Response, maxBytes: number): Promise<string | ty
     return TOO_LARGE;
   }
   if (!res.body) return '';
+  // a declared length within the limit bounds the body already (the connection's framing cannot
+  // deliver more): one read, without a loop over the stream's chunks
+  if (declared <= maxBytes) return res.text();
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;

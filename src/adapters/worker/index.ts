@@ -54,6 +54,8 @@ let built: { config: Configured; transportKind: string; gateway: Gateway } | und
 const binding = (env: WorkerEnv) => (name: string) => (typeof env[name] === 'string' ? (env[name] as string) : undefined);
 
 interface Configured {
+  /** the GATEWAY_CONFIG it was read from */
+  source: string;
   topology: Topology;
   passwords: Map<string, string>;
   /** the fleet secret, when this Worker needs it (signed transaction ids, Redis) */
@@ -72,8 +74,23 @@ function collect<T>(problems: string[], fn: () => T): T | undefined {
   }
 }
 
+/**
+ * The configuration of each bindings object this isolate has seen. An isolate's bindings do not
+ * change while it lives (a new deployment or secret starts new isolates), so the checks below run
+ * once per bindings object, not on every request (they showed in the Worker's profile).
+ */
+const configured = new WeakMap<WorkerEnv, Configured>();
+
 /** Reads the bindings; throws ConfigError (naming variables, never values) when the Worker may not serve. */
 function configure(env: WorkerEnv): Configured {
+  const known = configured.get(env);
+  if (known && known.source === env.GATEWAY_CONFIG) return known;
+  const fresh = readConfiguration(env);
+  configured.set(env, fresh);
+  return fresh;
+}
+
+function readConfiguration(env: WorkerEnv): Configured {
   const source = env.GATEWAY_CONFIG;
   if (source === undefined || source === '') {
     throw new ConfigError(['$: GATEWAY_CONFIG is not set; bind the topology JSON to it (wrangler secret put GATEWAY_CONFIG)']);
@@ -101,7 +118,7 @@ function configure(env: WorkerEnv): Configured {
   if (redisUrl) requiredBy.push('Redis is configured (the secret authenticates the routing tables shared there)');
   const secret = collect(problems, () => resolveFleetSecret(topology, binding(env), requiredBy));
   if (problems.length > 0) throw new ConfigError(problems);
-  return { topology, passwords, secret, redisUrl };
+  return { source, topology, passwords, secret, redisUrl };
 }
 
 const json = (body: unknown, status: number) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
