@@ -6,6 +6,7 @@
  * replaced), and reading stops at the limit: the rest is never read.
  */
 import { Codes, GatewayError } from '../errors/index.js';
+import { readBoundedText } from '../limits/bounded-read.js';
 
 /** the body's text; `undefined` when it is longer than maxBytes (reading stopped there) */
 export type BodyReader = (request: Request, maxBytes: number) => Promise<string | undefined>;
@@ -22,32 +23,5 @@ export function declaredTooLarge(contentLength: string | undefined, maxBytes: nu
   return Number.isFinite(n) && n > maxBytes ? payloadTooLarge(maxBytes) : undefined;
 }
 
-/** UTF-8 as Request.text() decodes it: WHATWG decoder, BOM dropped, replacement characters */
-const utf8 = new TextDecoder('utf-8');
-
 /** the default reader: the Request's Web stream, counted as it arrives */
-export const readWebBody: BodyReader = async (request, maxBytes) => {
-  const body = request.body;
-  if (!body) return '';
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      void reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  if (chunks.length === 1) return utf8.decode(chunks[0]);
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return utf8.decode(all);
-};
+export const readWebBody: BodyReader = (request, maxBytes) => readBoundedText(request.body, maxBytes);

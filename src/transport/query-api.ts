@@ -8,6 +8,7 @@
  */
 import { Codes, GatewayError, isNeo4jCode } from '../errors/index.js';
 import { DEFAULT_MAX_RESULT_BYTES } from '../limits/effective.js';
+import { readBoundedText } from '../limits/bounded-read.js';
 import { deadlineExceeded, resultTooLarge } from '../limits/result-budget.js';
 import type { Counters, MemberRef, Notification, RemoteTransactions, RoutingTableData, RunRequest, RunResult, StatementBounds, Transport } from './types.js';
 import type { TypedValue } from '../values/typed.js';
@@ -43,27 +44,8 @@ async function readBounded(res: Response, maxBytes: number): Promise<string | ty
   // a declared length within the limit bounds the body already (the connection's framing cannot
   // deliver more): one read, without a loop over the stream's chunks
   if (declared <= maxBytes) return res.text();
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      return TOO_LARGE;
-    }
-    chunks.push(value);
-  }
-  if (chunks.length === 1) return new TextDecoder().decode(chunks[0]);
-  const all = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
+  const text = await readBoundedText(res.body, maxBytes);
+  return text ?? TOO_LARGE;
 }
 
 const isAbort = (err: unknown) => {
