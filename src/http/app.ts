@@ -78,7 +78,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       maxAge: 600,
     });
     app.use('*', async (c, next) => {
-      if (c.req.header('origin') !== undefined) return corsMiddleware(c, next);
+      // preflights (OPTIONS) are answered as before, with or without an Origin
+      if (c.req.header('origin') !== undefined || c.req.method === 'OPTIONS') return corsMiddleware(c, next);
       await next();
       // the answer depends on the Origin header: caches must not serve it to a browser's call
       if (!anyOrigin) c.res.headers.append('vary', 'Origin');

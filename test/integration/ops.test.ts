@@ -133,6 +133,9 @@ describe('CORS (browser apps)', () => {
     });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+    // an OPTIONS without Origin (no browser's) is still answered as a preflight, not a 404
+    const bare = await fetch(`${gw.url}/db/users-us/query/v2`, { method: 'OPTIONS' });
+    expect(bare.status).toBe(204);
     expect(pre.headers.get('access-control-allow-headers')).toMatch(/authorization/);
     const res = await query(gw, 'users-us', { statement: 'RETURN 1' }, { headers: { origin: 'https://app.example' } });
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
