@@ -6,7 +6,7 @@
  * replaced), and reading stops at the limit: the rest is never read.
  */
 import { Codes, GatewayError } from '../errors/index.js';
-import { readBoundedText } from '../limits/bounded-read.js';
+import { declaredPast, readBoundedText } from '../limits/bounded-read.js';
 
 /** the body's text; `undefined` when it is longer than maxBytes (reading stopped there) */
 export type BodyReader = (request: Request, maxBytes: number) => Promise<string | undefined>;
@@ -18,10 +18,8 @@ export function payloadTooLarge(maxBytes: number): GatewayError {
 
 /** the refusal of a body whose declared length (content-length) is past the limit, before any of it is read */
 export function declaredTooLarge(contentLength: string | undefined, maxBytes: number): GatewayError | undefined {
-  if (contentLength === undefined) return undefined;
-  const n = Number(contentLength);
-  return Number.isFinite(n) && n > maxBytes ? payloadTooLarge(maxBytes) : undefined;
+  return declaredPast(contentLength, maxBytes) ? payloadTooLarge(maxBytes) : undefined;
 }
 
-/** the default reader: the Request's Web stream, counted as it arrives */
-export const readWebBody: BodyReader = (request, maxBytes) => readBoundedText(request.body, maxBytes);
+/** the default reader: the Request's own body (limits/bounded-read.ts) */
+export const readWebBody: BodyReader = (request, maxBytes) => readBoundedText(request, maxBytes);

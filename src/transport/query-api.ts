@@ -31,21 +31,11 @@ export interface QueryApiTransportOptions {
 const TOO_LARGE = Symbol('too large');
 
 /**
- * Reads a response body as text, counting bytes as they arrive and abandoning the read (the
- * connection is dropped, so Neo4j stops writing) as soon as `maxBytes` is passed.
+ * Reads a response body as text, abandoning the read (the connection is dropped, so Neo4j stops
+ * writing) as soon as `maxBytes` is passed (limits/bounded-read.ts).
  */
 async function readBounded(res: Response, maxBytes: number): Promise<string | typeof TOO_LARGE> {
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (declared > maxBytes) {
-    await res.body?.cancel().catch(() => undefined);
-    return TOO_LARGE;
-  }
-  if (!res.body) return '';
-  // a declared length within the limit bounds the body already (the connection's framing cannot
-  // deliver more): one read, without a loop over the stream's chunks
-  if (declared <= maxBytes) return res.text();
-  const text = await readBoundedText(res.body, maxBytes);
-  return text ?? TOO_LARGE;
+  return (await readBoundedText(res, maxBytes)) ?? TOO_LARGE;
 }
 
 const isAbort = (err: unknown) => {

@@ -142,6 +142,19 @@ describe('bad input', () => {
     expect(after.body.data?.values).toEqual([[1]]);
   });
 
+  it("statements leave the process's stack traces as they were (the driver builds each Result without one)", async () => {
+    const before = Error.stackTraceLimit;
+    expect(before).toBeGreaterThan(0);
+    // a shard statement (collected), one that fails in Neo4j, and a composite one (streamed)
+    expect((await query(gw, 'users-us', { statement: 'RETURN 1 AS x' })).status).toBe(202);
+    expect((await query(gw, 'users-us', { statement: 'UNWIND [1, 0] AS x RETURN 1 / x AS y' })).body.errors?.[0]?.code).toBe(
+      'Neo.ClientError.Statement.ArithmeticError',
+    );
+    expect((await query(gw, 'users', { statement: 'UNWIND range(1, 3) AS x RETURN x' })).status).toBe(202);
+    expect(Error.stackTraceLimit).toBe(before);
+    expect(new Error('probe').stack).toMatch(/\n\s+at /);
+  });
+
   it('a Cypher syntax error passes through with Neo4j code', async () => {
     const res = await query(gw, 'users-us', { statement: 'RETURN 1 +' });
     expectError(res, 400, 'Neo.ClientError.Statement.SyntaxError');

@@ -432,6 +432,24 @@ describe('the Dockerfile', () => {
       logLevel: 'silent',
     });
     const imports = Object.values(result.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path));
+    // what starting the gateway loads: the packages its entry reaches through static imports.
+    // GraphQL is a chunk of its own, imported dynamically, only where a schema is configured
+    const outputs = result.metafile.outputs;
+    const entryOut = Object.keys(outputs).find((o) => outputs[o]!.entryPoint !== undefined)!;
+    const atStart = new Set<string>();
+    const visit = (out: string, seen = new Set<string>()) => {
+      if (seen.has(out)) return;
+      seen.add(out);
+      for (const i of outputs[out]!.imports) {
+        if (i.kind !== 'import-statement') continue;
+        if (i.external) atStart.add(i.path);
+        else visit(Object.keys(outputs).find((o) => path.resolve(ROOT, o) === path.resolve(ROOT, i.path)) ?? i.path, seen);
+      }
+    };
+    visit(entryOut);
+    expect([...atStart].filter((p) => p === 'graphql' || p.startsWith('graphql-yoga'))).toEqual([]);
+    expect(atStart.has('neo4j-driver')).toBe(true);
+    expect([...new Set(imports.filter((p) => p === 'graphql' || p === 'graphql-yoga'))].sort()).toEqual(['graphql', 'graphql-yoga']);
     const packages = [
       ...new Set(imports.filter((p) => !p.startsWith('node:')).map((p) => (p.startsWith('@') ? p.split('/').slice(0, 2).join('/') : p.split('/')[0]!))),
     ].sort();

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readIncomingBody } from '../../src/adapters/node/request-body.js';
 import { declaredTooLarge, readWebBody } from '../../src/http/body.js';
+import { readBoundedText } from '../../src/limits/bounded-read.js';
 
 /** bytes (sometimes with a byte order mark, sometimes invalid UTF-8) cut into chunks */
 const chunkedBody = fc
@@ -31,13 +32,17 @@ const chunkedBody = fc
     return { bytes, chunks };
   });
 
-function webRequest(chunks: Uint8Array[]): Request {
-  const body = new ReadableStream<Uint8Array>({
+function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
     start(controller) {
       for (const c of chunks) controller.enqueue(c);
       controller.close();
     },
   });
+}
+
+function webRequest(chunks: Uint8Array[]): Request {
+  const body = streamOf(chunks);
   return new Request('http://gateway/db/x/query/v2', { method: 'POST', body, duplex: 'half' } as RequestInit);
 }
 
@@ -61,6 +66,30 @@ describe('request bodies', () => {
         expect(node === undefined).toBe(bytes.length > max);
       }),
     );
+  });
+
+  it('a message with a declared length (a Query API answer) reads the same, and is refused past the limit before it is read', async () => {
+    await fc.assert(
+      fc.asyncProperty(chunkedBody, fc.nat({ max: 250 }), async ({ bytes, chunks }, max) => {
+        const declared = () => new Response(streamOf(chunks), { headers: { 'content-length': String(bytes.length) } });
+        const text = await readBoundedText(declared(), max);
+        expect(text === undefined).toBe(bytes.length > max);
+        if (text !== undefined) expect(text).toBe(await new Response(bytes).text());
+      }),
+    );
+    // a declared length past the limit is refused without reading a byte
+    let pulled = false;
+    const lying = new Response(
+      new ReadableStream({
+        pull: (c) => {
+          pulled = true;
+          c.close();
+        },
+      }),
+      { headers: { 'content-length': '1000' } },
+    );
+    expect(await readBoundedText(lying, 999)).toBeUndefined();
+    expect(pulled).toBe(false);
   });
 
   it('a client gone in the middle of its body is a request error, not a crash', async () => {
