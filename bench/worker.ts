@@ -1,6 +1,7 @@
 /**
  * npm run bench:worker: latency of a single-shard read through the Worker (workerd, wrangler dev,
- * offline) with each transport, next to the Node gateway and the direct driver, in one run.
+ * offline) with each transport (Query API, Bolt over WebSocket per request, Bolt pooled in a
+ * Durable Object), next to the Node gateway and the direct driver, in one run.
  * Also: each Worker's first request (a cold isolate: the gateway is built, Neo4j connected, the
  * routing table discovered), and the deployable bundle's gzipped size. Figures are merged into
  * bench/results.json under "worker".
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
   const workers = {
     'Worker, Query API over fetch': await startWorker(vars),
     'Worker, Bolt over WebSocket': await startWorker({ ...vars, GATEWAY_TRANSPORT: 'bolt' }),
+    'Worker, Bolt pooled in a Durable Object': await startWorker({ ...vars, GATEWAY_TRANSPORT: 'bolt-pooled' }),
     'Worker, Query API, Redis behind memory': await startWorker({ ...vars, GATEWAY_REDIS_URL: redis.url }),
   };
   // the baseline in workerd: a Worker that only forwards the request to Neo4j's Query API
@@ -138,6 +140,7 @@ async function main(): Promise<void> {
           p50VsDirectQueryApi: round(fetchP50 / httpDirect.p50),
           p50VsThinnestWorker: round(fetchP50 / thinnest.p50),
           boltP50VsDirectQueryApi: round(p50['Worker, Bolt over WebSocket']! / httpDirect.p50),
+          pooledBoltP50VsDirectQueryApi: round(p50['Worker, Bolt pooled in a Durable Object']! / httpDirect.p50),
           coldFirstRequestMs: Object.fromEntries(Object.entries(cold).map(([k, v]) => [k, round(v, 1)])),
           bundleKiB: round(bundle.rawKiB, 1),
           bundleKiBGzip: round(bundle.gzipKiB, 1),

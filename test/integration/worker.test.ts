@@ -8,7 +8,7 @@
 import { pbkdf2Sync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TopologyInput } from '../../src/config/schema.js';
-import { KEYS, direct, sandboxTopology } from '../support/fixture.js';
+import { KEYS, direct, sandboxTopology, sha256 } from '../support/fixture.js';
 import { startWorker, type RunningWorker } from '../support/wrangler.js';
 
 let worker: RunningWorker;
@@ -18,6 +18,9 @@ const GQL = `
 `;
 
 const SALTED_KEY = 'test-pbkdf2-key-0123456789';
+const OPS_KEY = 'test-worker-ops-key-0123456789';
+/** the Bolt connection a statement ran on, as Neo4j reports it (the statement finds itself by its text) */
+const CONNECTION_PROBE = "SHOW TRANSACTIONS YIELD connectionId, currentQuery WHERE currentQuery CONTAINS 'n4gw-connection-probe' RETURN connectionId";
 
 function topology(): TopologyInput {
   const t = sandboxTopology();
@@ -31,6 +34,7 @@ function topology(): TopologyInput {
       databases: ['users-us'],
       modes: ['READ'],
     },
+    { id: 'ops', sha256: sha256(OPS_KEY), databases: ['users-us'], modes: ['READ'], allow: ['admin'] },
   ];
   return t;
 }
@@ -297,6 +301,16 @@ describe('inside workerd, Bolt over WebSocket and a shared Redis', () => {
     }
   });
 
+  it('connects per request: each request runs on a new Bolt connection', async () => {
+    const ids: unknown[] = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await qb('users-us', { statement: CONNECTION_PROBE, accessMode: 'READ' }, { authorization: `Bearer ${OPS_KEY}` });
+      expect(r.status).toBe(202);
+      ids.push(r.body.data!.values[0]![0]);
+    }
+    expect(new Set(ids).size).toBe(2);
+  });
+
   it('explicit transactions are refused with the Bolt transport (they would outlive the request)', async () => {
     const res = await fetch(`${bolt.url}/db/users-us/query/v2/tx`, {
       method: 'POST',
@@ -304,6 +318,98 @@ describe('inside workerd, Bolt over WebSocket and a shared Redis', () => {
       body: '{}',
     });
     expect(res.status).toBe(501);
+  });
+});
+
+describe('inside workerd, Bolt connections kept by a Durable Object (bolt-pooled)', () => {
+  let pooled: RunningWorker;
+  beforeAll(async () => {
+    const { password } = inject('sandbox');
+    pooled = await startWorker({
+      GATEWAY_CONFIG: JSON.stringify(topology()),
+      NEO4J_PASSWORD_C_US: password,
+      NEO4J_PASSWORD_C_EU: password,
+      GATEWAY_TRANSPORT: 'bolt-pooled',
+      // one object per member, so that consecutive requests must meet the same pool
+      GATEWAY_BOLT_POOL_OBJECTS: '1',
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await pooled?.stop();
+  });
+
+  async function qp(db: string, body: unknown, key = KEYS.admin) {
+    const res = await fetch(`${pooled.url}/db/${db}/query/v2`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify(body),
+    });
+    return {
+      status: res.status,
+      body: (await res.json()) as { data?: { values: unknown[][] }; bookmarks?: string[]; errors?: { code: string; message: string }[] },
+    };
+  }
+
+  it('runs request after request on the same Bolt connection, kept between requests', async () => {
+    const ids: unknown[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await qp('users-us', { statement: CONNECTION_PROBE, accessMode: 'READ' }, OPS_KEY);
+      expect(r.status, JSON.stringify(r.body)).toBe(202);
+      ids.push(r.body.data!.values[0]![0]);
+    }
+    expect(ids[0]).toMatch(/^bolt-/);
+    expect(new Set(ids).size).toBe(1);
+  });
+
+  it('reads its writes, answers federated reads, and carries explicit transactions over the Query API', async () => {
+    const marker = `pooled-${Date.now()}`;
+    const w = await qp('users-us', { statement: 'CREATE (n:BoltPooled {m: $m}) RETURN n.m AS m', parameters: { m: marker } });
+    expect(w.status).toBe(202);
+    const r = await qp('users-us', {
+      statement: 'MATCH (n:BoltPooled {m: $m}) RETURN count(n) AS c',
+      parameters: { m: marker },
+      accessMode: 'READ',
+      bookmarks: w.body.bookmarks,
+    });
+    expect(r.body.data!.values).toEqual([[1]]);
+    const both = await qp('users', {
+      statement: 'UNWIND graph.names() AS g CALL { USE graph.byName(g) RETURN 1 AS one } RETURN count(*) AS shards',
+      accessMode: 'READ',
+    });
+    expect(both.status, JSON.stringify(both.body)).toBe(202);
+    expect(both.body.data!.values).toEqual([[2]]);
+    // an explicit transaction is held by Neo4j, as with the Query API transport
+    const begin = await fetch(`${pooled.url}/db/users-us/query/v2/tx`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ statement: 'CREATE (n:BoltPooled {m: $m, tx: true}) RETURN 1 AS x', parameters: { m: marker } }),
+    });
+    expect(begin.status).toBe(202);
+    const { transaction } = (await begin.json()) as { transaction: { id: string } };
+    const commit = await fetch(`${pooled.url}/db/users-us/query/v2/tx/${transaction.id}/commit`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(commit.status).toBe(202);
+    const { bookmarks } = (await commit.json()) as { bookmarks: string[] };
+    const after = await qp('users-us', {
+      statement: 'MATCH (n:BoltPooled {m: $m}) RETURN count(n) AS c',
+      parameters: { m: marker },
+      accessMode: 'READ',
+      bookmarks,
+    });
+    expect(after.body.data!.values).toEqual([[2]]);
+  });
+
+  it("passes Neo4j's errors through the pool as Neo4j gives them", async () => {
+    // refused when run (an error thrown across the pool's RPC), and failing while rows stream (a result that carries it)
+    for (const statement of ['RETURN 1 AS x SKIP -1', 'UNWIND [1, 0] AS d RETURN 1 / d AS x']) {
+      const [a, b] = await Promise.all([qp('users-us', { statement, accessMode: 'READ' }), direct('us', { statement })]);
+      expect(a.status, statement).toBe(b.status);
+      expect(a.body.errors?.map((e) => e.code)).toEqual((b.body as { errors: { code: string }[] }).errors.map((e) => e.code));
+      expect(a.body.errors![0]!.code).toMatch(/^Neo\.ClientError\.Statement\./);
+    }
   });
 });
 
@@ -352,9 +458,19 @@ describe('inside workerd, a Worker that is not fully configured serves nothing b
     const t = topology();
     t.http = { trustedProxies: ['proxy.internal'] };
     t.apiKeys = [...t.apiKeys!, { id: 'slow', hash: `pbkdf2-sha256:600000:s:${'0'.repeat(64)}`, databases: ['*'] }];
-    const w = await startWorker({ GATEWAY_CONFIG: JSON.stringify(t), NEO4J_PASSWORD_C_US: password, NEO4J_PASSWORD_C_EU: password, GATEWAY_SECRET: '' });
+    const w = await startWorker({
+      GATEWAY_CONFIG: JSON.stringify(t),
+      NEO4J_PASSWORD_C_US: password,
+      NEO4J_PASSWORD_C_EU: password,
+      GATEWAY_SECRET: '',
+      GATEWAY_TRANSPORT: 'bolt-pool',
+      GATEWAY_BOLT_POOL_OBJECTS: '0',
+    });
     try {
       for (const message of await refusals(w.url)) {
+        // a misspelt transport is refused, not replaced by the default
+        expect(message).toContain('$: GATEWAY_TRANSPORT must be one of query-api, bolt, bolt-pooled');
+        expect(message).toContain('$: GATEWAY_BOLT_POOL_OBJECTS must be a whole number from 1 to 64');
         expect(message).toContain(
           '$.secrets.fleetSecretEnv: the fleet secret GATEWAY_SECRET is not set; it is required because explicit transactions are held by Neo4j',
         );
