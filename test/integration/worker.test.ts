@@ -402,6 +402,16 @@ describe('inside workerd, Bolt connections kept by a Durable Object (bolt-pooled
     expect(after.body.data!.values).toEqual([[2]]);
   });
 
+  it('refuses a result larger than the pool carries (Workers RPC), instead of failing the call, and serves on', async () => {
+    // about 25 MB of typed JSON: within the default result limit (32 MiB), past the pool's 15 MiB
+    const big = await qp('users-us', { statement: 'RETURN [i IN range(1, 700000) | i] AS l', accessMode: 'READ' });
+    expect(big.status).toBe(400);
+    expect(big.body.errors![0]!.code).toBe('Neo.ClientError.Gateway.ResultTooLarge');
+    expect(big.body.errors![0]!.message).toContain("the most a Worker's Bolt pool carries");
+    const next = await qp('users-us', { statement: 'RETURN 1 AS x', accessMode: 'READ' });
+    expect(next.body.data!.values).toEqual([[1]]);
+  });
+
   it("passes Neo4j's errors through the pool as Neo4j gives them", async () => {
     // refused when run (an error thrown across the pool's RPC), and failing while rows stream (a result that carries it)
     for (const statement of ['RETURN 1 AS x SKIP -1', 'UNWIND [1, 0] AS d RETURN 1 / d AS x']) {

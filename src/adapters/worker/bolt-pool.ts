@@ -11,6 +11,12 @@
  *
  * Each cluster member has `GATEWAY_BOLT_POOL_OBJECTS` objects (default 4), one picked at random
  * per statement, so one object's single thread does not carry a member's whole load.
+ *
+ * Workers RPC carries at most 32 MiB per call (serialized), and a string of typed JSON can take
+ * up to twice its UTF-8 size once serialized (V8 keeps a string with one non-Latin-1 character as
+ * UTF-16). So a result through the pool is limited to POOL_MAX_RESULT_BYTES (15 MiB) of typed
+ * JSON, below the key's limit when that is higher: past it the statement is stopped and refused
+ * (ResultTooLarge, naming this limit), never cut.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { Codes, GatewayError, type Refused } from '../../errors/index.js';
@@ -30,6 +36,17 @@ interface WireError {
 }
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: WireError };
+
+/** the most typed JSON one result may take through the pool (half of Workers RPC's 32 MiB, see above) */
+export const POOL_MAX_RESULT_BYTES = 15 * 1024 * 1024;
+
+function poolTooLarge(cause: unknown): GatewayError {
+  return new GatewayError(
+    Codes.ResultTooLarge,
+    `The result is larger than ${POOL_MAX_RESULT_BYTES} bytes, the most a Worker's Bolt pool carries (Workers RPC). The statement was stopped (a write it made may or may not have been committed). Return fewer or smaller values, or page with SKIP/LIMIT.`,
+    { cause },
+  );
+}
 
 /** The BoltTransport a Worker builds from its bindings (per request for "bolt", per object for "bolt-pooled"). */
 export function boltTransportOf(config: Configured): BoltTransport {
@@ -77,7 +94,16 @@ export class BoltPool extends DurableObject<WorkerEnv> {
   }
 
   run(member: MemberRef, request: RunRequest): Promise<Outcome<RunResult>> {
-    return settle(() => this.transport().run(member, request));
+    return settle(async () => {
+      const transport = this.transport();
+      const limit = request.maxResultBytes ?? this.pool!.config.topology.limits.maxResultBytes;
+      if (limit <= POOL_MAX_RESULT_BYTES) return transport.run(member, request);
+      try {
+        return await transport.run(member, { ...request, maxResultBytes: POOL_MAX_RESULT_BYTES });
+      } catch (err) {
+        throw err instanceof GatewayError && err.code === Codes.ResultTooLarge ? poolTooLarge(err) : err;
+      }
+    });
   }
 
   fetchRoutingTable(cluster: string, router: string, database: string, context: Record<string, string>): Promise<Outcome<RoutingTableData>> {
@@ -109,6 +135,14 @@ export function pooledBolt(namespace: DurableObjectNamespaceLike, objects: numbe
     try {
       outcome = await work();
     } catch (err) {
+      // what RPC refuses to carry (the pool keeps results below it; a statement's parameters can pass it)
+      if (/limited to \d+ ?MiB/i.test(String((err as Error)?.message))) {
+        throw new GatewayError(
+          Codes.ResultTooLarge,
+          'The statement or its result is larger than Workers RPC carries (32 MiB) between the Worker and its Bolt pool.',
+          { cause: err },
+        );
+      }
       // the object could not be reached or was reset (a deployment, an overload): whether the
       // statement ran is unknown, so only reads are retried (the retry policy's rule)
       throw new GatewayError(Codes.DatabaseUnavailable, `The Bolt connection pool of member ${address} did not answer.`, { cause: err });
