@@ -14,6 +14,8 @@
  * byte and to the end.
  * Every figure also goes to bench/results.json (merged with what bench:worker wrote there).
  * Env: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 16), BENCH_ONLY=fanout|workloads|streaming,
+ * BENCH_WORKLOAD (only the workloads whose name contains it, e.g. "one-hop", for a profile of one),
+ * BENCH_ROUNDS (default 4: the proxy and the gateway take turns, ABBA, SECONDS / ROUNDS each),
  * BENCH_GATEWAY_NODE_FLAGS (Node flags for the gateway process, e.g. --max-old-space-size=96).
  */
 import autocannon from 'autocannon';
@@ -29,6 +31,8 @@ import { freePort, startRedis } from '../test/support/redis.js';
 import { round, sequentialLatency, writeResults } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+/** the proxy and the gateway take turns: ROUNDS rounds of SECONDS / ROUNDS each, so drift on the shared machine weighs on both */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 4));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const PASSWORD = 'bench-pass';
 const KEY = 'bench-key-0123456789';
@@ -154,16 +158,39 @@ function peakRssMiB(pid: number): number {
   return kb / 1024;
 }
 
-async function cannon(url: string, steps: Step[], headers: Record<string, string>): Promise<Figures> {
+async function cannon(url: string, steps: Step[], headers: Record<string, string>, seconds = SECONDS): Promise<Figures & { requests: number }> {
   const r = await autocannon({
     url,
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     requests: steps.map((st) => ({ method: 'POST', body: JSON.stringify(st) })),
     connections: CONNECTIONS,
-    duration: SECONDS,
+    duration: seconds,
   });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx, requests: r.requests.total };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** one target's rounds, pooled: requests and CPU over all rounds, latency the median of the rounds' */
+interface Pooled extends Figures {
+  cpuUsPerRequest: number;
+}
+
+function pool(rounds: { figures: Figures & { requests: number }; cpuMs: number; seconds: number }[]): Pooled {
+  const requests = rounds.reduce((n, r) => n + r.figures.requests, 0);
+  const seconds = rounds.reduce((n, r) => n + r.seconds, 0);
+  const cpu = rounds.reduce((n, r) => n + r.cpuMs, 0);
+  return {
+    rps: requests / seconds,
+    p50: median(rounds.map((r) => r.figures.p50)),
+    p99: median(rounds.map((r) => r.figures.p99)),
+    errors: rounds.reduce((n, r) => n + r.figures.errors, 0),
+    cpuUsPerRequest: (cpu * 1000) / Math.max(1, requests),
+  };
 }
 
 async function directDriver(uri: string, w: (typeof WORKLOADS)[number]): Promise<Figures> {
@@ -206,7 +233,7 @@ async function redisCommands(url: string): Promise<number> {
 
 async function main(): Promise<void> {
   const log = (s: string) => process.stdout.write(s + '\n');
-  log(`bench: ${SECONDS}s per run, ${CONNECTIONS} concurrent connections, ${WORKLOADS.length} workloads`);
+  log(`bench: ${SECONDS}s per target and workload in ${ROUNDS} alternating rounds, ${CONNECTIONS} concurrent connections, ${WORKLOADS.length} workloads`);
   // fan-out shards: one Neo4j instance each, with apoc.util.sleep registered (latency without CPU)
   const fanShards = Array.from({ length: FAN_SHARDS }, (_, i) => `s${i + 1}`);
   const fanLatency = (i: number) => (i === FAN_SHARDS - 1 ? FAN_SLOW_MS : FAN_LATENCY_MS);
@@ -283,21 +310,51 @@ async function main(): Promise<void> {
     let gwRequests = 0;
     const redisBefore = await redisCommands(redis.url);
     const workloadResults: Record<string, unknown>[] = [];
-    for (const w of measures('workloads') ? WORKLOADS : []) {
+    for (const w of measures('workloads') ? WORKLOADS.filter((x) => x.name.includes(process.env.BENCH_WORKLOAD ?? '')) : []) {
       const body = w.steps;
       // warm-up: pools, JIT, routing table
       await cannon(gwUrl, body, { authorization: `Bearer ${KEY}` });
       await cannon(proxyUrl, body, {});
       const direct = await directDriver(inst.boltUri, w);
-      const pc0 = cpuMs(proxy.child.pid!);
-      const prox = await cannon(proxyUrl, body, {});
-      const proxyCpu = ((cpuMs(proxy.child.pid!) - pc0) * 1000) / Math.max(1, prox.rps * SECONDS);
-      const redisMid = await redisCommands(redis.url);
-      const gc0 = cpuMs(gw.child.pid!);
-      const gate = await cannon(gwUrl, body, { authorization: `Bearer ${KEY}` });
-      const gwCpu = ((cpuMs(gw.child.pid!) - gc0) * 1000) / Math.max(1, gate.rps * SECONDS);
-      const redisAfter = await redisCommands(redis.url);
-      gwRequests += gate.rps * SECONDS;
+      // the proxy and the gateway take turns (ABBA...), each round measured on its own
+      const slice = SECONDS / ROUNDS;
+      const proxyRounds: Parameters<typeof pool>[0] = [];
+      const gatewayRounds: Parameters<typeof pool>[0] = [];
+      let redisDuringGateway = 0;
+      const runProxy = async () => {
+        const c0 = cpuMs(proxy.child.pid!);
+        const figures = await cannon(proxyUrl, body, {}, slice);
+        proxyRounds.push({ figures, cpuMs: cpuMs(proxy.child.pid!) - c0, seconds: slice });
+      };
+      const runGateway = async () => {
+        const r0 = await redisCommands(redis.url);
+        const c0 = cpuMs(gw.child.pid!);
+        const figures = await cannon(gwUrl, body, { authorization: `Bearer ${KEY}` }, slice);
+        gatewayRounds.push({ figures, cpuMs: cpuMs(gw.child.pid!) - c0, seconds: slice });
+        redisDuringGateway += (await redisCommands(redis.url)) - r0;
+      };
+      for (let i = 0; i < ROUNDS; i++) {
+        if (i % 2 === 0) {
+          await runProxy();
+          await runGateway();
+        } else {
+          await runGateway();
+          await runProxy();
+        }
+      }
+      const prox = pool(proxyRounds);
+      const gate = pool(gatewayRounds);
+      const proxyCpu = prox.cpuUsPerRequest;
+      const gwCpu = gate.cpuUsPerRequest;
+      const perRound = proxyRounds.map((p, i) => {
+        const g = gatewayRounds[i]!;
+        return {
+          rps: g.figures.requests / Math.max(1, p.figures.requests),
+          cpu: g.cpuMs / Math.max(1, g.figures.requests) / (p.cpuMs / Math.max(1, p.figures.requests)),
+        };
+      });
+      const spread = (xs: number[]) => [round(Math.min(...xs)), round(Math.max(...xs))];
+      gwRequests += gatewayRounds.reduce((n, r) => n + r.figures.requests, 0);
       const f = (x: number, d = 2) => x.toFixed(d);
       table([w.name, 'direct driver', f(direct.rps, 0), f(direct.p50), f(direct.p99), String(direct.errors), '', '1.00', '', '']);
       table([w.name, 'thin proxy', f(prox.rps, 0), f(prox.p50), f(prox.p99), String(prox.errors), '1.00', f(prox.rps / direct.rps), '0', f(proxyCpu, 0)]);
@@ -321,12 +378,15 @@ async function main(): Promise<void> {
         gateway: { ...figures(gate), cpuUsPerRequest: round(gwCpu, 1) },
         gatewayVsProxyRps: round(gate.rps / prox.rps),
         gatewayVsProxyCpu: round(gwCpu / proxyCpu),
+        // the same ratios in each round (the spread the pooled figures above come from)
+        gatewayVsProxyRpsRounds: spread(perRound.map((r) => r.rps)),
+        gatewayVsProxyCpuRounds: spread(perRound.map((r) => r.cpu)),
         gatewayVsDirectRps: round(gate.rps / direct.rps),
         p50AddedVsProxyMs: round(gate.p50 - prox.p50, 2),
-        redisCommandsDuringGatewayRun: redisAfter - redisMid,
+        redisCommandsDuringGatewayRun: redisDuringGateway,
       });
       log(
-        `  ${w.name}: gateway ${f(gate.rps, 0)} req/s (${f(gate.rps / prox.rps)}x proxy), redis commands during the measured gateway run: ${redisAfter - redisMid}`,
+        `  ${w.name}: gateway ${f(gate.rps, 0)} req/s (${f(gate.rps / prox.rps)}x proxy; rounds ${spread(perRound.map((r) => r.rps)).join('-')}x), CPU ${f(gwCpu / proxyCpu)}x (rounds ${spread(perRound.map((r) => r.cpu)).join('-')}x), redis commands during the measured gateway runs: ${redisDuringGateway}`,
       );
     }
     const redisTotal = (await redisCommands(redis.url)) - redisBefore;
@@ -579,6 +639,7 @@ async function main(): Promise<void> {
     }
     writeResults(parts, {
       seconds: SECONDS,
+      rounds: ROUNDS,
       connections: CONNECTIONS,
       fanLatencyMs: FAN_LATENCY_MS,
       fanSlowShardMs: FAN_SLOW_MS,
