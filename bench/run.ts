@@ -180,7 +180,14 @@ interface Pooled extends Figures {
   cpuUsPerRequest: number;
 }
 
-function pool(rounds: { figures: Figures & { requests: number }; cpuMs: number; seconds: number }[]): Pooled {
+/** one target's run in one round */
+interface Round {
+  figures: Figures & { requests: number };
+  cpuMs: number;
+  seconds: number;
+}
+
+function pool(rounds: Round[]): Pooled {
   const requests = rounds.reduce((n, r) => n + r.figures.requests, 0);
   const seconds = rounds.reduce((n, r) => n + r.seconds, 0);
   const cpu = rounds.reduce((n, r) => n + r.cpuMs, 0);
@@ -318,8 +325,8 @@ async function main(): Promise<void> {
       const direct = await directDriver(inst.boltUri, w);
       // the proxy and the gateway take turns (ABBA...), each round measured on its own
       const slice = SECONDS / ROUNDS;
-      const proxyRounds: Parameters<typeof pool>[0] = [];
-      const gatewayRounds: Parameters<typeof pool>[0] = [];
+      const proxyRounds: Round[] = [];
+      const gatewayRounds: Round[] = [];
       let redisDuringGateway = 0;
       const runProxy = async () => {
         const c0 = cpuMs(proxy.child.pid!);

@@ -55,10 +55,12 @@ export class ResultBudget {
   }
 }
 
-export function resultTooLarge(maxBytes: number): GatewayError {
+/** `whose`: what sets the limit, as the message names it (default: the key's result limit) */
+export function resultTooLarge(maxBytes: number, whose = 'the most this gateway returns to this key', cause?: unknown): GatewayError {
   return new GatewayError(
     Codes.ResultTooLarge,
-    `The result is larger than ${maxBytes} bytes, the most this gateway returns to this key. The statement was stopped (a write it made may or may not have been committed). Return fewer or smaller values, or page with SKIP/LIMIT.`,
+    `The result is larger than ${maxBytes} bytes, ${whose}. The statement was stopped (a write it made may or may not have been committed). Return fewer or smaller values, or page with SKIP/LIMIT.`,
+    cause === undefined ? {} : { cause },
   );
 }
 

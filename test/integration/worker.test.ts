@@ -39,8 +39,15 @@ function topology(): TopologyInput {
   return t;
 }
 
-async function q(db: string, body: unknown, headers: Record<string, string> = {}, key: string | null = KEYS.admin) {
-  const res = await fetch(`${worker.url}/db/${db}/query/v2`, {
+/** a Worker with the test topology and its passwords, plus `vars` */
+function startTestWorker(vars: Record<string, string>): Promise<RunningWorker> {
+  const { password } = inject('sandbox');
+  return startWorker({ GATEWAY_CONFIG: JSON.stringify(topology()), NEO4J_PASSWORD_C_US: password, NEO4J_PASSWORD_C_EU: password, ...vars });
+}
+
+/** a Query API request to the Worker at `url` */
+async function queryAt(url: string, db: string, body: unknown, headers: Record<string, string> = {}, key: string | null = KEYS.admin) {
+  const res = await fetch(`${url}/db/${db}/query/v2`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -56,14 +63,10 @@ async function q(db: string, body: unknown, headers: Record<string, string> = {}
   return { status: res.status, headers: res.headers, body: json, text };
 }
 
+const q = (db: string, body: unknown, headers: Record<string, string> = {}, key: string | null = KEYS.admin) => queryAt(worker.url, db, body, headers, key);
+
 beforeAll(async () => {
-  const { password } = inject('sandbox');
-  worker = await startWorker({
-    GATEWAY_CONFIG: JSON.stringify(topology()),
-    NEO4J_PASSWORD_C_US: password,
-    NEO4J_PASSWORD_C_EU: password,
-    GATEWAY_GRAPHQL_SCHEMA: GQL,
-  });
+  worker = await startTestWorker({ GATEWAY_GRAPHQL_SCHEMA: GQL });
 }, 120_000);
 afterAll(async () => {
   await worker?.stop();
@@ -243,31 +246,13 @@ describe('inside workerd', () => {
 describe('inside workerd, Bolt over WebSocket and a shared Redis', () => {
   let bolt: RunningWorker;
   beforeAll(async () => {
-    const { password } = inject('sandbox');
-    bolt = await startWorker({
-      GATEWAY_CONFIG: JSON.stringify(topology()),
-      NEO4J_PASSWORD_C_US: password,
-      NEO4J_PASSWORD_C_EU: password,
-      GATEWAY_TRANSPORT: 'bolt',
-      GATEWAY_REDIS_URL: inject('redisUrl'),
-    });
+    bolt = await startTestWorker({ GATEWAY_TRANSPORT: 'bolt', GATEWAY_REDIS_URL: inject('redisUrl') });
   }, 120_000);
   afterAll(async () => {
     await bolt?.stop();
   });
 
-  async function qb(db: string, body: unknown, headers: Record<string, string> = {}) {
-    const res = await fetch(`${bolt.url}/db/${db}/query/v2`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.admin}`, ...headers },
-      body: JSON.stringify(body),
-    });
-    return {
-      status: res.status,
-      headers: res.headers,
-      body: (await res.json()) as { data?: { values: unknown[][] }; bookmarks?: string[]; errors?: { code: string }[] },
-    };
-  }
+  const qb = (db: string, body: unknown, headers: Record<string, string> = {}) => queryAt(bolt.url, db, body, headers);
 
   it('reads, writes and reads its writes over Bolt/WebSocket, request after request on one isolate', async () => {
     const marker = `bolt-${Date.now()}`;
@@ -324,31 +309,14 @@ describe('inside workerd, Bolt over WebSocket and a shared Redis', () => {
 describe('inside workerd, Bolt connections kept by a Durable Object (bolt-pooled)', () => {
   let pooled: RunningWorker;
   beforeAll(async () => {
-    const { password } = inject('sandbox');
-    pooled = await startWorker({
-      GATEWAY_CONFIG: JSON.stringify(topology()),
-      NEO4J_PASSWORD_C_US: password,
-      NEO4J_PASSWORD_C_EU: password,
-      GATEWAY_TRANSPORT: 'bolt-pooled',
-      // one object per member, so that consecutive requests must meet the same pool
-      GATEWAY_BOLT_POOL_OBJECTS: '1',
-    });
+    // one object per member, so that consecutive requests must meet the same pool
+    pooled = await startTestWorker({ GATEWAY_TRANSPORT: 'bolt-pooled', GATEWAY_BOLT_POOL_OBJECTS: '1' });
   }, 120_000);
   afterAll(async () => {
     await pooled?.stop();
   });
 
-  async function qp(db: string, body: unknown, key = KEYS.admin) {
-    const res = await fetch(`${pooled.url}/db/${db}/query/v2`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify(body),
-    });
-    return {
-      status: res.status,
-      body: (await res.json()) as { data?: { values: unknown[][] }; bookmarks?: string[]; errors?: { code: string; message: string }[] },
-    };
-  }
+  const qp = (db: string, body: unknown, key = KEYS.admin) => queryAt(pooled.url, db, body, {}, key);
 
   it('runs request after request on the same Bolt connection, kept between requests', async () => {
     const ids: unknown[] = [];

@@ -26,7 +26,8 @@ import { QueryApiTransport } from '../../transport/query-api.js';
 import { RedisCache } from '../../cache/redis.js';
 import type { Transport } from '../../transport/types.js';
 import { configure, credentialsOf, type Configured, type TransportKind, type WorkerEnv } from './bindings.js';
-import { boltTransportOf, pooledBolt } from './bolt-pool.js';
+import { boltTransportOf } from './bolt-pool.js';
+import { pooledBolt } from './pool-rpc.js';
 import { currentCache, currentTransport, waitUntilCurrent, withRequestIO, type RequestIO } from './request-io.js';
 
 // the Durable Object class wrangler.toml binds as BOLT_POOL (GATEWAY_TRANSPORT=bolt-pooled)
@@ -93,23 +94,29 @@ function requestTransport(config: Configured, env: WorkerEnv): Transport {
     return { run: (m, r) => bolt.run(m, r), fetchRoutingTable: (c, r, d, x) => bolt.fetchRoutingTable(c, r, d, x), close: () => bolt.close() };
   }
   const { topology } = config;
-  const queryApi = new QueryApiTransport({
-    credentials: credentialsOf(config),
-    httpOf: (cluster, address) => topology.clusters[cluster]?.members[address]?.http,
-    maxResultBytes: topology.limits.maxResultBytes,
-  });
-  if (kind === 'query-api') return queryApi;
+  const queryApi = () =>
+    new QueryApiTransport({
+      credentials: credentialsOf(config),
+      httpOf: (cluster, address) => topology.clusters[cluster]?.members[address]?.http,
+      maxResultBytes: topology.limits.maxResultBytes,
+    });
+  if (kind === 'query-api') return queryApi();
   // bolt-pooled: statements and routing tables on the pool's connections; explicit transactions
-  // are held by Neo4j (the Query API), as with the query-api transport
-  const namespace = env.BOLT_POOL!;
-  if (pooled?.namespace !== namespace || pooled.objects !== config.poolObjects) {
-    pooled = { namespace, objects: config.poolObjects, transport: pooledBolt(namespace, config.poolObjects) };
-  }
-  return { ...pooled.transport, remoteTransactions: queryApi.remoteTransactions, close: () => queryApi.close() };
+  // are held by Neo4j (the Query API, made when a request needs one), as with query-api
+  let pool = pooled.get(config);
+  if (!pool) pooled.set(config, (pool = pooledBolt(env.BOLT_POOL!, config.poolObjects)));
+  let transactions: QueryApiTransport | undefined;
+  return {
+    ...pool,
+    get remoteTransactions() {
+      return (transactions ??= queryApi()).remoteTransactions;
+    },
+    close: async () => transactions?.close(),
+  };
 }
 
-// per isolate: the Worker's side of the Bolt pool (it keeps the objects' ids)
-let pooled: { namespace: unknown; objects: number; transport: Pick<Transport, 'run' | 'fetchRoutingTable'> } | undefined;
+// per configuration (so per bindings object): the Worker's side of the Bolt pool, which keeps the objects' ids
+const pooled = new WeakMap<Configured, Pick<Transport, 'run' | 'fetchRoutingTable'>>();
 
 export default {
   async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContextLike): Promise<Response> {
